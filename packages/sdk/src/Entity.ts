@@ -1,0 +1,39 @@
+/**
+ * An entity an event is about: the entity's type name as configured in the console (e.g. `patron`)
+ * and the entity's id. The first entity of a message is its primary one: it keys the envelope.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * An entity id: a non-empty string.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EntityId = Schema.String.pipe(
+  Schema.minLength(1, { message: () => "an entity id must be a non-empty string" })
+)
+
+/**
+ * An entity reference as it goes on the wire.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Entity extends Schema.Class<Entity>("@stellanow/sdk/Entity")({
+  entityTypeDefinitionId: Schema.String.pipe(
+    Schema.minLength(1, { message: () => "an entity type name must be a non-empty string" })
+  ),
+  entityId: EntityId
+}) {}
+
+/**
+ * Makes an entity reference: `Entity.make("patron", "12345")`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (entityTypeDefinitionId: string, entityId: string): Entity =>
+  new Entity({ entityTypeDefinitionId, entityId })

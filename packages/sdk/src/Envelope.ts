@@ -1,0 +1,140 @@
+/**
+ * The event envelope: a message wrapped for an organization and project, with its message id, origin
+ * date and key, serialized once into the exact bytes the platform expects (WIRE.md §1).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Effect, Either } from "effect"
+import * as Validation from "./internal/validation.js"
+import * as Message from "./Message.js"
+import * as OriginDate from "./OriginDate.js"
+import { ValidationError } from "./StellaNowError.js"
+
+/**
+ * The organization and project events are sent for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProjectInfo {
+  readonly organizationId: string
+  readonly projectId: string
+}
+
+/**
+ * A wrapped message, ready to publish. `body` is the compact JSON of the envelope; it is what the
+ * queue stores and what the broker receives, so the message id and origin date are fixed for good.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Envelope {
+  /** UUID v4, made once at wrapping; the platform can de-duplicate on it. */
+  readonly messageId: string
+  /** `in/{organizationId}`. */
+  readonly topic: string
+  /** The event's name, kept for logs and spans. */
+  readonly eventName: string
+  /** The envelope as compact JSON (UTF-8 on the wire). */
+  readonly body: string
+}
+
+/**
+ * The topic events of an organization are published on.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const topicFor = (organizationId: string): string => `in/${organizationId}`
+
+/**
+ * A fresh random message id (UUID v4).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMessageId = (): string => globalThis.crypto.randomUUID()
+
+/**
+ * Wraps a message with a known origin date (the wire string) and message id. Pure: no clock, no
+ * randomness.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wrapWith = (
+  message: Message.Message,
+  project: ProjectInfo,
+  options: { readonly messageId: string; readonly originDate: string }
+): Either.Either<Envelope, ValidationError> => {
+  const descriptor = message[Message.TypeId]
+  const primary = descriptor.entities[0]
+  if (primary === undefined) {
+    return Either.left(
+      new ValidationError({
+        reason: "MissingEntity",
+        event: descriptor.eventName,
+        detail: "a message must be about at least one entity"
+      })
+    )
+  }
+  return Either.map(descriptor.payload(), (payload) => ({
+    messageId: options.messageId,
+    topic: topicFor(project.organizationId),
+    eventName: descriptor.eventName,
+    body: JSON.stringify({
+      key: {
+        organizationId: project.organizationId,
+        projectId: project.projectId,
+        entityId: primary.entityId,
+        entityTypeDefinitionId: primary.entityTypeDefinitionId
+      },
+      value: {
+        metadata: {
+          messageId: options.messageId,
+          messageOriginDateUTC: options.originDate,
+          eventTypeDefinitionId: descriptor.eventName,
+          entityTypeIds: descriptor.entities.map(({ entityId, entityTypeDefinitionId }) => ({
+            entityTypeDefinitionId,
+            entityId
+          }))
+        },
+        payload
+      }
+    })
+  }))
+}
+
+/**
+ * Wraps a message for sending: validates it, fixes its message id (a new UUID v4 unless one is given)
+ * and its origin date (the message's own, or the current time from Effect's `Clock`, so `TestClock`
+ * controls it).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wrap = (
+  message: Message.Message,
+  project: ProjectInfo,
+  options?: { readonly messageId?: string | undefined }
+): Effect.Effect<Envelope, ValidationError> =>
+  Effect.gen(function*() {
+    if (!Message.isMessage(message)) {
+      return yield* new ValidationError({
+        reason: "InvalidPayload",
+        detail: "not a StellaNow message: declare it with Message.Class or make it with Message.raw"
+      })
+    }
+    const descriptor = message[Message.TypeId]
+    const given = descriptor.originDate
+    const originDate = given === undefined
+      ? OriginDate.fromEpochMicros(Number((yield* Clock.currentTimeNanos) / 1000n))
+      : OriginDate.fromInput(given)
+    if (Either.isLeft(originDate)) {
+      return yield* Validation.withEvent(originDate.left, descriptor.eventName)
+    }
+    return yield* wrapWith(message, project, {
+      messageId: options?.messageId ?? makeMessageId(),
+      originDate: originDate.right
+    })
+  })

@@ -1,0 +1,142 @@
+/**
+ * The field kinds of a StellaNow event, as the Operators Console defines them, each a `Schema` whose
+ * encoded side is exactly what goes on the wire (WIRE.md §1): numbers stay numbers, booleans stay
+ * booleans, date-times are UTC strings with six fractional digits, dates are `YYYY-MM-DD`, models are
+ * objects, and an absent optional field is `null`.
+ *
+ * @since 0.1.0
+ */
+import { Either, Option, ParseResult, Schema } from "effect"
+import * as OriginDate from "./OriginDate.js"
+
+/**
+ * `String`: a JSON string.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const String: typeof Schema.String = Schema.String
+
+/**
+ * `Integer`: a safe integer, sent as a JSON number.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const Integer: typeof Schema.Int = Schema.Int
+
+/**
+ * `Decimal`: a finite number, sent as a JSON number (`NaN` and infinities have no JSON form).
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const Decimal: typeof Schema.Finite = Schema.Finite
+
+/**
+ * `Boolean`: sent as a JSON boolean.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const Boolean: typeof Schema.Boolean = Schema.Boolean
+
+const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/
+
+const isCalendarDate = (s: string): boolean => {
+  const match = datePattern.exec(s)
+  if (match === null) return false
+  const date = new globalThis.Date(`${s}T00:00:00.000Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(s)
+}
+
+/**
+ * What a `Date` field accepts: a `YYYY-MM-DD` string naming a real day, or a valid JavaScript `Date`
+ * (its UTC day is sent).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DateInput = string | globalThis.Date
+
+const DateInputSchema: Schema.Schema<DateInput> = Schema.Union(
+  Schema.String.pipe(Schema.filter(isCalendarDate, { message: () => "expected a real calendar date as YYYY-MM-DD" })),
+  Schema.ValidDateFromSelf
+)
+
+/**
+ * `Date`: a calendar day, sent as `YYYY-MM-DD`.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const Date: Schema.Schema<DateInput, string> = Schema.transform(Schema.String, DateInputSchema, {
+  strict: true,
+  decode: (wire) => wire,
+  encode: (input) => typeof input === "string" ? input : input.toISOString().slice(0, 10)
+})
+
+/**
+ * `DateTime`: an instant, sent as a UTC string with exactly six fractional digits
+ * (`2025-04-25T12:34:56.789012Z`). Accepts what an origin date accepts.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const DateTime: Schema.Schema<OriginDate.Input, string> = Schema.transformOrFail(
+  Schema.String,
+  OriginDate.InputSchema,
+  {
+    strict: true,
+    decode: (wire, _, ast) =>
+      Either.match(OriginDate.fromString(wire), {
+        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, wire, e.detail)),
+        onRight: ParseResult.succeed
+      }),
+    encode: (input, _, ast) =>
+      Either.match(OriginDate.fromInput(input), {
+        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, input, e.detail)),
+        onRight: ParseResult.succeed
+      })
+  }
+)
+
+/**
+ * A JSON value: what an `Any` field may hold.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+const JsonSchema: Schema.Schema<Json> = Schema.Union(
+  Schema.Null,
+  Schema.Boolean,
+  Schema.Finite,
+  Schema.String,
+  Schema.Array(Schema.suspend(() => JsonSchema)),
+  Schema.Record({ key: Schema.String, value: Schema.suspend(() => JsonSchema) })
+).annotations({ identifier: "Json" })
+
+/**
+ * `Any`: any JSON value, sent as it is.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const Any: Schema.Schema<Json> = JsonSchema
+
+/**
+ * An optional field: it may be left out (or given as `undefined` or `null`) when the message is made,
+ * and then goes on the wire as `null`.
+ *
+ * @since 0.1.0
+ * @category fields
+ */
+export const optional = <A, I, R>(
+  field: Schema.Schema<A, I, R>
+): Schema.PropertySignature<"?:", A | null | undefined, never, ":", I | null, false, R> =>
+  Schema.requiredToOptional(Schema.NullOr(Schema.encodedSchema(field)), Schema.NullishOr(field), {
+    decode: Option.fromNullable,
+    encode: (value) => Option.getOrNull(value) ?? null
+  })

@@ -1,0 +1,297 @@
+/**
+ * Event messages: what an application sends. Declare one class per event with {@link Class} (or let the
+ * `stellanow generate` CLI write them), or send an already-serialized payload with {@link raw}.
+ *
+ * @since 0.1.0
+ */
+import { Either, ParseResult, Predicate, Schema } from "effect"
+import { type Entity, EntityId } from "./Entity.js"
+import * as Validation from "./internal/validation.js"
+import * as OriginDate from "./OriginDate.js"
+import { ValidationError } from "./StellaNowError.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@stellanow/sdk/Message")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * What the SDK reads from any message to wrap it for the wire.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Descriptor {
+  /** The event's name as configured in the console, e.g. `user_details_update`. */
+  readonly eventName: string
+  /** The entities the event is about; the first is the primary one. */
+  readonly entities: ReadonlyArray<{ readonly entityTypeDefinitionId: string; readonly entityId: string }>
+  /** The origin date as given, not yet validated; `undefined` to stamp it at wrapping time. */
+  readonly originDate: OriginDate.Input | undefined
+  /** The event's own fields as compact JSON, in declared order. */
+  readonly payload: () => Either.Either<string, ValidationError>
+  /** Makes a copy with another origin date. */
+  readonly withOriginDate: (date: OriginDate.Input | undefined) => Message
+}
+
+/**
+ * A StellaNow event message: anything that carries a {@link Descriptor}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Message {
+  readonly [TypeId]: Descriptor
+}
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isMessage = (u: unknown): u is Message => Predicate.hasProperty(u, TypeId)
+
+const OriginDateField = Schema.optional(OriginDate.InputSchema)
+
+const EntityIdField = Schema.optional(EntityId)
+
+/**
+ * The schema fields of a message class: one id per entity, the event's fields, and the origin date.
+ * Each entity id is optional when the message is made, as in the Python SDK; a message that names no
+ * entity at all is refused when it is wrapped, before it is queued.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fields<Entities extends ReadonlyArray<string>, EventFields extends Schema.Struct.Fields> =
+  & { readonly [K in Entities[number]]: typeof EntityIdField }
+  & EventFields
+  & { readonly messageOriginDateUTC: typeof OriginDateField }
+
+/**
+ * How an event is declared.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Definition<Entities extends ReadonlyArray<string>, EventFields extends Schema.Struct.Fields> {
+  /** The event's name as configured in the console. */
+  readonly event: string
+  /**
+   * The entity type names the event is about, primary first. Each becomes a constructor key for its id;
+   * the first one given is the message's primary entity.
+   */
+  readonly entities: Entities
+  /** The event's fields keyed by wire name, in wire order. */
+  readonly fields: EventFields
+}
+
+/**
+ * The static side of a message class.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClassStatics<Entities extends ReadonlyArray<string>, EventFields extends Schema.Struct.Fields> {
+  readonly eventName: string
+  readonly entityTypes: Entities
+  readonly eventFields: EventFields
+}
+
+const reservedKeys = new Set(["messageOriginDateUTC"])
+
+/**
+ * Declares an event message class, e.g. the seed's `user_details_update` event:
+ *
+ * ```ts
+ * class UserDetailsUpdateMessage extends Message.Class<UserDetailsUpdateMessage>("UserDetailsUpdateMessage")({
+ *   event: "user_details_update",
+ *   entities: ["patron"],
+ *   fields: {
+ *     user_id: Field.String,
+ *     phone_number: Field.optional(PhoneNumberModel)
+ *   }
+ * }) {}
+ *
+ * new UserDetailsUpdateMessage({ patron: "12345", user_id: "user_0", phone_number })
+ * ```
+ *
+ * The constructor takes each entity's id under the entity's name, each field under its wire name, and
+ * optionally `messageOriginDateUTC`. A bad value throws a `ValidationError` that names the event, the
+ * field and the rule.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Class = <Self = never>(identifier: string) =>
+<const Entities extends ReadonlyArray<string>, const EventFields extends Schema.Struct.Fields>(
+  definition: Definition<Entities, EventFields>
+):
+  & Schema.Class<
+    Self,
+    Fields<Entities, EventFields>,
+    Schema.Struct.Encoded<Fields<Entities, EventFields>>,
+    Schema.Struct.Context<Fields<Entities, EventFields>>,
+    Schema.Struct.Constructor<Fields<Entities, EventFields>>,
+    Message,
+    {}
+  >
+  & ClassStatics<Entities, EventFields> =>
+{
+  const { entities, event, fields } = definition
+  if (entities.length === 0) {
+    throw new ValidationError({
+      reason: "MissingEntity",
+      event,
+      detail: "an event must be about at least one entity"
+    })
+  }
+  for (const name of [...entities, ...reservedKeys]) {
+    if (Object.hasOwn(fields, name)) {
+      throw new ValidationError({
+        reason: "InvalidField",
+        event,
+        field: name,
+        detail: `the field name "${name}" is taken by ${reservedKeys.has(name) ? "the origin date" : "an entity"}`
+      })
+    }
+  }
+  const entityNames: ReadonlyArray<string> = entities
+  const allFields = {
+    ...Object.fromEntries(entityNames.map((name) => [name, EntityIdField])),
+    ...fields,
+    messageOriginDateUTC: OriginDateField
+  }
+  const encodePayload = ParseResult.encodeEither(Schema.Struct(fields) as unknown as Schema.Schema<any, any, never>)
+  const context = { event, entityNames }
+  const Base: any = (Schema.Class as any)(identifier)(allFields)
+
+  return class extends Base {
+    static readonly eventName = event
+    static readonly entityTypes = entities
+    static readonly eventFields = fields
+
+    constructor(props: any, options?: Schema.MakeOptions) {
+      try {
+        super(props, options)
+      } catch (error) {
+        throw Validation.rethrow(error, context)
+      }
+    }
+
+    get [TypeId](): Descriptor {
+      const self = this as any
+      return {
+        eventName: event,
+        entities: entityNames.flatMap((name) =>
+          self[name] === undefined ? [] : [{ entityTypeDefinitionId: name, entityId: self[name] as string }]
+        ),
+        originDate: self.messageOriginDateUTC,
+        payload: () =>
+          encodePayload(self).pipe(
+            Either.mapBoth({
+              onLeft: (error) => Validation.fromParseError(new ParseResult.ParseError({ issue: error }), context),
+              onRight: (encoded) => JSON.stringify(encoded)
+            })
+          ),
+        withOriginDate: (date) => new (self.constructor)({ ...self, messageOriginDateUTC: date })
+      }
+    }
+  } as any
+}
+
+/**
+ * A message whose payload is already serialized: the raw path of the Python SDK.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RawMessage extends Message {
+  readonly eventName: string
+  readonly entities: ReadonlyArray<Entity | { readonly entityTypeDefinitionId: string; readonly entityId: string }>
+  readonly payload: string
+  readonly messageOriginDateUTC?: OriginDate.Input | undefined
+}
+
+/**
+ * Makes a raw message: an event name, its entities (primary first), and the event's fields already
+ * serialized as a JSON object. The payload is checked to be a JSON object; it is sent as it is.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const raw = (options: {
+  readonly eventName: string
+  readonly entities: RawMessage["entities"]
+  readonly payload: string
+  readonly messageOriginDateUTC?: OriginDate.Input | undefined
+}): RawMessage => {
+  const fail = (reason: ValidationError["reason"], detail: string, field?: string) =>
+    new ValidationError({ reason, event: options.eventName, detail, ...(field === undefined ? {} : { field }) })
+  if (typeof options.eventName !== "string" || options.eventName.length === 0) {
+    throw fail("InvalidField", "the event name must be a non-empty string", "eventName")
+  }
+  if (options.entities.length === 0) {
+    throw fail("MissingEntity", "a message must be about at least one entity")
+  }
+  options.entities.forEach((entity, i) => {
+    if (!Schema.is(EntityId)(entity.entityId) || !Schema.is(EntityId)(entity.entityTypeDefinitionId)) {
+      throw fail("InvalidEntity", "an entity needs a non-empty entityTypeDefinitionId and entityId", `entities.${i}`)
+    }
+  })
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(options.payload)
+  } catch {
+    throw fail("InvalidPayload", "the payload is not valid JSON", "payload")
+  }
+  if (!Predicate.isRecord(parsed)) {
+    throw fail("InvalidPayload", "the payload must be a JSON object", "payload")
+  }
+  if (options.messageOriginDateUTC !== undefined) {
+    const checked = OriginDate.fromInput(options.messageOriginDateUTC)
+    if (Either.isLeft(checked)) throw Validation.withEvent(checked.left, options.eventName)
+  }
+  const entities = options.entities.map(({ entityId, entityTypeDefinitionId }) => ({
+    entityTypeDefinitionId,
+    entityId
+  }))
+  const message: RawMessage = {
+    eventName: options.eventName,
+    entities,
+    payload: options.payload,
+    messageOriginDateUTC: options.messageOriginDateUTC,
+    [TypeId]: {
+      eventName: options.eventName,
+      entities,
+      originDate: options.messageOriginDateUTC,
+      payload: () => Either.right(options.payload),
+      withOriginDate: (date) => raw({ ...options, messageOriginDateUTC: date })
+    }
+  }
+  return message
+}
+
+/**
+ * A copy of the message with another origin date (validated as WIRE.md §2 says; throws a
+ * `ValidationError` if it is not acceptable). `undefined` clears it, so the SDK stamps the time of
+ * wrapping.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withOriginDate = <M extends Message>(message: M, date: OriginDate.Input | undefined): M => {
+  if (date !== undefined) {
+    const checked = OriginDate.fromInput(date)
+    if (Either.isLeft(checked)) {
+      throw Validation.withEvent(checked.left, message[TypeId].eventName)
+    }
+  }
+  return message[TypeId].withOriginDate(date) as M
+}

@@ -1,0 +1,47 @@
+/**
+ * Models: the nested objects an event's fields may hold (a `Model` field in the console).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Validation from "./internal/validation.js"
+
+/**
+ * Declares a model class. Its fields are keyed by their wire names and declared in wire order; an
+ * optional field left out goes on the wire as `null`.
+ *
+ * ```ts
+ * class PhoneNumberModel extends Model.Class<PhoneNumberModel>("PhoneNumberModel")({
+ *   country_code: Field.optional(Field.Integer),
+ *   number: Field.optional(Field.Integer)
+ * }) {}
+ * ```
+ *
+ * Making one with a bad value throws a `ValidationError` naming the field and the rule.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Class = <Self = never>(identifier: string) =>
+<const Fields extends Schema.Struct.Fields>(
+  fields: Fields
+): Schema.Class<
+  Self,
+  Fields,
+  Schema.Struct.Encoded<Fields>,
+  Schema.Struct.Context<Fields>,
+  Schema.Struct.Constructor<Fields>,
+  {},
+  {}
+> => {
+  const Base: any = (Schema.Class as any)(identifier)(fields)
+  return class extends Base {
+    constructor(props: any, options?: Schema.MakeOptions) {
+      try {
+        super(props, options)
+      } catch (error) {
+        throw Validation.rethrow(error, {})
+      }
+    }
+  } as any
+}

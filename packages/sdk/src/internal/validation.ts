@@ -1,0 +1,39 @@
+import { ParseResult } from "effect"
+import { ValidationError } from "../StellaNowError.js"
+
+/** Turns a schema's parse error into the SDK's one validation error, naming the event, field and rule. */
+export const fromParseError = (
+  error: ParseResult.ParseError,
+  context: { readonly event?: string | undefined; readonly entityNames?: ReadonlyArray<string> }
+): ValidationError => {
+  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const path = first?.path.map(String) ?? []
+  const field = path.length === 0 ? undefined : path.join(".")
+  const detail = first?.message ?? error.message
+  const reason = field === "messageOriginDateUTC"
+    ? "InvalidOriginDate"
+    : path.length === 1 && context.entityNames?.includes(path[0]!)
+    ? "InvalidEntity"
+    : "InvalidField"
+  return new ValidationError({
+    reason,
+    detail: reason === "InvalidEntity" ? `entity id: ${detail}` : detail,
+    ...(context.event === undefined ? {} : { event: context.event }),
+    ...(field === undefined ? {} : { field })
+  })
+}
+
+/** What a Schema class constructor threw, as the SDK's validation error when it was a parse error. */
+export const rethrow = (
+  error: unknown,
+  context: { readonly event?: string | undefined; readonly entityNames?: ReadonlyArray<string> }
+): unknown => ParseResult.isParseError(error) ? fromParseError(error, context) : error
+
+/** The same validation error, naming the event it happened in. */
+export const withEvent = (error: ValidationError, event: string): ValidationError =>
+  new ValidationError({
+    reason: error.reason,
+    event,
+    detail: error.detail,
+    ...(error.field === undefined ? {} : { field: error.field })
+  })

@@ -1,0 +1,20 @@
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { UserConfig } from "vitest/config"
+
+const root = path.dirname(fileURLToPath(import.meta.url))
+
+/** Settings every workspace project shares: workspace packages resolve to their sources. */
+export const shared: UserConfig = {
+  resolve: {
+    alias: {
+      "@stellanow/sdk/testing": path.join(root, "packages/sdk/src/testing.ts"),
+      "@stellanow/sdk": path.join(root, "packages/sdk/src/index.ts")
+    }
+  },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    fakeTimers: { toFake: [] }
+  }
+}
