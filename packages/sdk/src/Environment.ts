@@ -55,7 +55,9 @@ export const local: Environment = { name: "local", apiBaseUrl: undefined, broker
  * @since 0.1.0
  * @category environments
  */
-export const custom = (options: { readonly brokerUrl: string; readonly apiBaseUrl?: string | undefined }): Environment => ({
+export const custom = (
+  options: { readonly brokerUrl: string; readonly apiBaseUrl?: string | undefined }
+): Environment => ({
   name: "custom",
   apiBaseUrl: options.apiBaseUrl,
   brokerUrl: options.brokerUrl

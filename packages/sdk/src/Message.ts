@@ -129,82 +129,83 @@ const reservedKeys = new Set(["messageOriginDateUTC"])
  * @since 0.1.0
  * @category constructors
  */
-export const Class = <Self = never>(identifier: string) =>
-<const Entities extends ReadonlyArray<string>, const EventFields extends Schema.Struct.Fields>(
-  definition: Definition<Entities, EventFields>
-):
-  & Schema.Class<
-    Self,
-    Fields<Entities, EventFields>,
-    Schema.Struct.Encoded<Fields<Entities, EventFields>>,
-    Schema.Struct.Context<Fields<Entities, EventFields>>,
-    Schema.Struct.Constructor<Fields<Entities, EventFields>>,
-    Message,
-    {}
-  >
-  & ClassStatics<Entities, EventFields> =>
-{
-  const { entities, event, fields } = definition
-  if (entities.length === 0) {
-    throw new ValidationError({
-      reason: "MissingEntity",
-      event,
-      detail: "an event must be about at least one entity"
-    })
-  }
-  for (const name of [...entities, ...reservedKeys]) {
-    if (Object.hasOwn(fields, name)) {
+export const Class =
+  <Self = never>(identifier: string) =>
+  <const Entities extends ReadonlyArray<string>, const EventFields extends Schema.Struct.Fields>(
+    definition: Definition<Entities, EventFields>
+  ):
+    & Schema.Class<
+      Self,
+      Fields<Entities, EventFields>,
+      Schema.Struct.Encoded<Fields<Entities, EventFields>>,
+      Schema.Struct.Context<Fields<Entities, EventFields>>,
+      Schema.Struct.Constructor<Fields<Entities, EventFields>>,
+      Message,
+      {}
+    >
+    & ClassStatics<Entities, EventFields> =>
+  {
+    const { entities, event, fields } = definition
+    if (entities.length === 0) {
       throw new ValidationError({
-        reason: "InvalidField",
+        reason: "MissingEntity",
         event,
-        field: name,
-        detail: `the field name "${name}" is taken by ${reservedKeys.has(name) ? "the origin date" : "an entity"}`
+        detail: "an event must be about at least one entity"
       })
     }
-  }
-  const entityNames: ReadonlyArray<string> = entities
-  const allFields = {
-    ...Object.fromEntries(entityNames.map((name) => [name, EntityIdField])),
-    ...fields,
-    messageOriginDateUTC: OriginDateField
-  }
-  const encodePayload = ParseResult.encodeEither(Schema.Struct(fields) as unknown as Schema.Schema<any, any, never>)
-  const context = { event, entityNames }
-  const Base: any = (Schema.Class as any)(identifier)(allFields)
-
-  return class extends Base {
-    static readonly eventName = event
-    static readonly entityTypes = entities
-    static readonly eventFields = fields
-
-    constructor(props: any, options?: Schema.MakeOptions) {
-      try {
-        super(props, options)
-      } catch (error) {
-        throw Validation.rethrow(error, context)
+    for (const name of [...entities, ...reservedKeys]) {
+      if (Object.hasOwn(fields, name)) {
+        throw new ValidationError({
+          reason: "InvalidField",
+          event,
+          field: name,
+          detail: `the field name "${name}" is taken by ${reservedKeys.has(name) ? "the origin date" : "an entity"}`
+        })
       }
     }
+    const entityNames: ReadonlyArray<string> = entities
+    const allFields = {
+      ...Object.fromEntries(entityNames.map((name) => [name, EntityIdField])),
+      ...fields,
+      messageOriginDateUTC: OriginDateField
+    }
+    const encodePayload = ParseResult.encodeEither(Schema.Struct(fields) as unknown as Schema.Schema<any, any, never>)
+    const context = { event, entityNames }
+    const Base: any = (Schema.Class as any)(identifier)(allFields)
 
-    get [TypeId](): Descriptor {
-      const self = this as any
-      return {
-        eventName: event,
-        entities: entityNames.flatMap((name) =>
-          self[name] === undefined ? [] : [{ entityTypeDefinitionId: name, entityId: self[name] as string }]
-        ),
-        originDate: self.messageOriginDateUTC,
-        payload: () =>
-          encodePayload(self).pipe(
-            Either.mapBoth({
-              onLeft: (error) => Validation.fromParseError(new ParseResult.ParseError({ issue: error }), context),
-              onRight: (encoded) => JSON.stringify(encoded)
-            })
+    return class extends Base {
+      static readonly eventName = event
+      static readonly entityTypes = entities
+      static readonly eventFields = fields
+
+      constructor(props: any, options?: Schema.MakeOptions) {
+        try {
+          super(props, options)
+        } catch (error) {
+          throw Validation.rethrow(error, context)
+        }
+      }
+
+      get [TypeId](): Descriptor {
+        const self = this as any
+        return {
+          eventName: event,
+          entities: entityNames.flatMap((name) =>
+            self[name] === undefined ? [] : [{ entityTypeDefinitionId: name, entityId: self[name] as string }]
           ),
-        withOriginDate: (date) => new (self.constructor)({ ...self, messageOriginDateUTC: date })
+          originDate: self.messageOriginDateUTC,
+          payload: () =>
+            encodePayload(self).pipe(
+              Either.mapBoth({
+                onLeft: (error) => Validation.fromParseError(new ParseResult.ParseError({ issue: error }), context),
+                onRight: (encoded) => JSON.stringify(encoded)
+              })
+            ),
+          withOriginDate: (date) => new (self.constructor)({ ...self, messageOriginDateUTC: date })
+        }
       }
-    }
-  } as any
-}
+    } as any
+  }
 
 /**
  * A message whose payload is already serialized: the raw path of the Python SDK.

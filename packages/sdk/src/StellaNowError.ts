@@ -140,7 +140,7 @@ export class QueueFullError extends Schema.TaggedError<QueueFullError>("@stellan
 export class LifecycleError extends Schema.TaggedError<LifecycleError>("@stellanow/sdk/LifecycleError")(
   "LifecycleError",
   {
-    reason: Schema.Literal("StartTimeout", "Closed", "Fatal"),
+    reason: Schema.Literal("StartTimeout", "Closed", "Dropped", "Fatal"),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect)
   }

@@ -1,0 +1,149 @@
+/**
+ * The outgoing buffer: where messages wait between `sendMessage` and the broker's acknowledgement.
+ * A message leaves the queue only when the broker acknowledged it; a failed or interrupted publish
+ * puts it back where it was, with its original message id.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import type { Envelope } from "./Envelope.js"
+import * as MemoryQueue from "./internal/memoryQueue.js"
+import { ConfigurationError, type QueueFullError } from "./StellaNowError.js"
+
+/**
+ * A message taken from the queue for publishing. It stays accounted for until it is acknowledged
+ * (`ack`) or given back (`nack`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Lease {
+  readonly envelope: Envelope
+  /** The message's position: its order of arrival in this queue. */
+  readonly sequence: number
+}
+
+/**
+ * What to do with a new message when the queue is full.
+ * - `"dropOldest"`: make room by dropping the oldest waiting message (the default: fresh events win);
+ * - `"dropNewest"`: drop the new message;
+ * - `"fail"`: refuse the new message with a `QueueFullError`.
+ *
+ * Every drop is counted and logged at warn.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OverflowPolicy = "dropOldest" | "dropNewest" | "fail"
+
+/**
+ * The queue's interface. Implementations: {@link layerFifo}, {@link layerLifo} in memory, and the
+ * persistent queues of `@stellanow/sdk-sql`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Which message is taken first. */
+  readonly order: "fifo" | "lifo"
+  /**
+   * Adds a message. Succeeds with the message the overflow policy dropped to make room (possibly the
+   * new one), if any; fails with `QueueFullError` under the `"fail"` policy.
+   */
+  readonly offer: (envelope: Envelope) => Effect.Effect<Option.Option<Envelope>, QueueFullError>
+  /** Takes up to `max` messages in queue order, waiting until there is at least one. */
+  readonly take: (max: number) => Effect.Effect<ReadonlyArray<Lease>>
+  /** The broker acknowledged the message: it leaves the queue for good. */
+  readonly ack: (lease: Lease) => Effect.Effect<void>
+  /** The publish failed or was interrupted: the message goes back to where it was. */
+  readonly nack: (lease: Lease) => Effect.Effect<void>
+  /** Messages not yet acknowledged: waiting plus taken. */
+  readonly size: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class MessageQueue extends Context.Tag("@stellanow/sdk/MessageQueue")<MessageQueue, Service>() {}
+
+/**
+ * Options of the bounded queues.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** How many unacknowledged messages the queue holds at most. Default 100,000. */
+  readonly capacity?: number | undefined
+  /** What to do when it is full. Default `"dropOldest"`. */
+  readonly overflow?: OverflowPolicy | undefined
+}
+
+/**
+ * The default capacity of the bounded queues.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultCapacity = 100_000
+
+/**
+ * Checks queue options, failing with a `ConfigurationError` that names the bad one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateOptions = (
+  options: Options = {}
+): Effect.Effect<{ readonly capacity: number; readonly overflow: OverflowPolicy }, ConfigurationError> => {
+  const capacity = options.capacity ?? defaultCapacity
+  const overflow = options.overflow ?? "dropOldest"
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    return Effect.fail(
+      new ConfigurationError({
+        reason: "InvalidOption",
+        detail: `queue capacity must be a whole number of at least 1, got ${String(capacity)}`
+      })
+    )
+  }
+  if (!["dropOldest", "dropNewest", "fail"].includes(overflow)) {
+    return Effect.fail(
+      new ConfigurationError({
+        reason: "InvalidOption",
+        detail: `queue overflow policy must be "dropOldest", "dropNewest" or "fail", got ${JSON.stringify(overflow)}`
+      })
+    )
+  }
+  return Effect.succeed({ capacity, overflow })
+}
+
+/**
+ * Makes an in-memory queue.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (
+  order: "fifo" | "lifo",
+  options?: Options
+): Effect.Effect<Service, ConfigurationError> =>
+  Effect.flatMap(validateOptions(options), (valid) => MemoryQueue.make(order, valid))
+
+/**
+ * An in-memory, bounded, first-in-first-out queue. Its contents are lost when the process dies.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFifo = (options?: Options): Layer.Layer<MessageQueue, ConfigurationError> =>
+  Layer.effect(MessageQueue, makeMemory("fifo", options))
+
+/**
+ * An in-memory, bounded, last-in-first-out queue: the newest message goes out first.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerLifo = (options?: Options): Layer.Layer<MessageQueue, ConfigurationError> =>
+  Layer.effect(MessageQueue, makeMemory("lifo", options))

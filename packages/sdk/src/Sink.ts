@@ -1,0 +1,161 @@
+/**
+ * The sink: where envelopes are delivered. It owns the broker connection — connecting, keeping it
+ * alive, reconnecting — and completes a publish only once the broker has acknowledged it.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data, Duration, Effect, Layer, Schedule } from "effect"
+import type { SubscriptionRef } from "effect"
+import type * as mqtt from "mqtt"
+import { Auth } from "./Auth.js"
+import type { Envelope } from "./Envelope.js"
+import * as MqttSink from "./internal/mqttSink.js"
+import type { AuthError, ConfigurationError, ConnectionError, PublishError } from "./StellaNowError.js"
+
+/**
+ * The state of the broker connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectionState = Data.TaggedEnum<{
+  /** Not started, or stopped. */
+  Idle: {}
+  /** Trying to connect; `attempt` counts from 1 since the last good connection. */
+  Connecting: { readonly attempt: number }
+  /** Connected: publishes flow. */
+  Connected: { readonly since: number }
+  /** The connection was lost or refused; the sink will try again. */
+  Disconnected: { readonly error: ConnectionError | AuthError }
+  /** The sink gave up: refused credentials or a duplicate client id. It needs a new start. */
+  Failed: { readonly error: ConnectionError | AuthError }
+}>
+
+/**
+ * Constructors and matchers of {@link ConnectionState}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ConnectionState = Data.taggedEnum<ConnectionState>()
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The MQTT client id, made once per SDK instance and kept across reconnects. */
+  readonly clientId: string
+  /** Where the sink delivers, for logs and errors (no credentials). */
+  readonly destination: string
+  /** The connection state, to read or to follow. */
+  readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
+  /**
+   * Connects and keeps connected — reconnecting with backoff, fresh credentials each time — until
+   * interrupted, which disconnects. Fails only when it gives up (a fatal error).
+   */
+  readonly run: Effect.Effect<never, ConnectionError | AuthError>
+  /** Waits until a publish can be attempted (the connection is up). */
+  readonly awaitReady: Effect.Effect<void>
+  /** Publishes one envelope (QoS 1) and completes when the broker acknowledged it. */
+  readonly publish: (envelope: Envelope) => Effect.Effect<void, PublishError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Sink extends Context.Tag("@stellanow/sdk/Sink")<Sink, Service>() {}
+
+/**
+ * TLS settings for `mqtts://` and `wss://` brokers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TlsOptions {
+  /** Certificate authorities to trust instead of the system's (PEM). */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
+  /** A client certificate (PEM), for brokers that ask for one. */
+  readonly cert?: string | Buffer | undefined
+  /** The client certificate's key (PEM). */
+  readonly key?: string | Buffer | undefined
+  /** Verify the broker's certificate. Default `true`; turn it off only for tests. */
+  readonly rejectUnauthorized?: boolean | undefined
+  /** The name to verify the certificate against, when it differs from the URL's host. */
+  readonly servername?: string | undefined
+}
+
+/**
+ * Options of the MQTT sink.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MqttOptions {
+  /** `mqtt://`, `mqtt-tcp://`, `mqtts://`, `ws://` or `wss://`. */
+  readonly brokerUrl: string
+  /** Default: `StellaNowSDKTypeScript_` and a 10-character nanoid. Must be unique per connection. */
+  readonly clientId?: string | undefined
+  readonly tls?: TlsOptions | undefined
+  /** MQTT keepalive: a silent connection is declared dead after about 1.5 times this. Default 30 s. */
+  readonly keepAlive?: Duration.DurationInput | undefined
+  /** How long a connection attempt may take, up to the CONNACK. Default 10 s. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Delays between connection attempts. Default: jittered exponential from 500 ms, capped at 30 s. */
+  readonly reconnectSchedule?: Schedule.Schedule<unknown, ConnectionError | AuthError> | undefined
+  /** A connection that stays up this long resets the backoff. Default 10 s. */
+  readonly stableAfter?: Duration.DurationInput | undefined
+  /** Refused CONNECTs (bad credentials, not authorized) in a row before giving up. Default 3. */
+  readonly maxAuthFailures?: number | undefined
+  /**
+   * Connections in a row taken over right after connecting before the sink reports a duplicate client
+   * id and gives up. Default 5.
+   */
+  readonly maxTakeovers?: number | undefined
+  /**
+   * How long before the credentials expire the sink reconnects with fresh ones. Default 30 s, and at
+   * most a fifth of the credentials' remaining lifetime.
+   */
+  readonly renewBeforeExpiry?: Duration.DurationInput | undefined
+  /** Extra mqtt.js client options, applied last (advanced). */
+  readonly clientOptions?: Partial<mqtt.IClientOptions> | undefined
+}
+
+/**
+ * The default reconnect schedule: exponential from 500 ms by 1.5, capped at 30 s, jittered.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("500 millis", 1.5)
+  .pipe(
+    Schedule.union(Schedule.spaced("30 seconds")),
+    Schedule.jittered
+  )
+
+/**
+ * Makes the MQTT sink.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMqtt: (options: MqttOptions) => Effect.Effect<Service, ConfigurationError, Auth> = MqttSink.make
+
+/**
+ * The MQTT sink: mqtt.js over TCP, TLS, WebSockets or secure WebSockets as the URL says; MQTT 5, clean
+ * start; credentials from `Auth` at every attempt.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMqtt = (options: MqttOptions): Layer.Layer<Sink, ConfigurationError, Auth> =>
+  Layer.effect(Sink, makeMqtt(options))
+
+/**
+ * A fresh client id: `StellaNowSDKTypeScript_` and a 10-character nanoid.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeClientId: () => string = MqttSink.makeClientId

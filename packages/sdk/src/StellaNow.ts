@@ -1,0 +1,182 @@
+/**
+ * The SDK itself: `sendMessage` validates, wraps and queues; a drain fiber publishes queued messages
+ * in order with a bounded number in flight while the sink keeps the connection; `start` and `stop`
+ * begin and halt both.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
+import * as Envelope from "./Envelope.js"
+import * as Runtime from "./internal/runtime.js"
+import type * as Message from "./Message.js"
+import { MessageQueue } from "./MessageQueue.js"
+import { type ConnectionState, Sink } from "./Sink.js"
+import type {
+  AuthError,
+  ConfigurationError,
+  ConnectionError,
+  LifecycleError,
+  QueueFullError,
+  ValidationError
+} from "./StellaNowError.js"
+
+/**
+ * What happens inside the SDK, as a stream: connection changes, acknowledgements and drops.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event = Data.TaggedEnum<{
+  /** The connection state changed. */
+  ConnectionChanged: { readonly state: ConnectionState }
+  /** The broker acknowledged a message (PUBACK). */
+  Acknowledged: { readonly messageId: string; readonly eventName: string }
+  /** The queue's overflow policy dropped a message. */
+  Dropped: { readonly messageId: string; readonly eventName: string }
+}>
+
+/**
+ * Constructors and matchers of {@link Event}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Event = Data.taggedEnum<Event>()
+
+/**
+ * Options of `stop`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StopOptions {
+  /**
+   * Keep publishing until the queue is empty or this deadline passes, then stop. Without it, `stop`
+   * halts at once: queued messages stay queued for the next `start`.
+   */
+  readonly drainTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * What `stop` reports.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StopResult {
+  /** Messages still queued (not acknowledged) when the SDK stopped. */
+  readonly remaining: number
+}
+
+/**
+ * Why `start` failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StartError = ConnectionError | AuthError | LifecycleError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The MQTT client id of this SDK instance. */
+  readonly clientId: string
+  /**
+   * Connects and begins draining the queue. Completes once connected; fails after `startTimeout`
+   * (the queue is kept) or when the connection is refused for good. Calling it while started is a no-op.
+   */
+  readonly start: Effect.Effect<void, StartError>
+  /**
+   * Halts draining and disconnects. Messages not yet acknowledged stay queued and go out after the next
+   * `start` (with a persistent queue, even after a restart of the process).
+   */
+  readonly stop: (options?: StopOptions) => Effect.Effect<StopResult>
+  /**
+   * Validates the message, wraps it (message id, origin date) and queues it; returns the message id.
+   * Works before `start`: the message waits in the queue.
+   */
+  readonly sendMessage: (message: Message.Message) => Effect.Effect<string, ValidationError | QueueFullError>
+  /**
+   * Like `sendMessage`, then waits until the broker acknowledged the message. Fails with a
+   * `LifecycleError` if the overflow policy dropped it first.
+   */
+  readonly sendMessageAndWait: (
+    message: Message.Message
+  ) => Effect.Effect<string, ValidationError | QueueFullError | LifecycleError>
+  /** Messages not yet acknowledged. */
+  readonly queueSize: Effect.Effect<number>
+  /** The connection state now. */
+  readonly connectionState: Effect.Effect<ConnectionState>
+  /** Connection changes, acknowledgements and drops, from the moment of subscribing. */
+  readonly events: Stream.Stream<Event>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class StellaNow extends Context.Tag("@stellanow/sdk/StellaNow")<StellaNow, Service>() {}
+
+/**
+ * Options of the SDK service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The organization and project messages are sent for. */
+  readonly project: Envelope.ProjectInfo
+  /** Publishes awaiting their PUBACK at most. Default 1,000. */
+  readonly maxInFlight?: number | undefined
+  /** How long `start` waits for a connection. Default 30 s. */
+  readonly startTimeout?: Duration.DurationInput | undefined
+  /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */
+  readonly stopGracePeriod?: Duration.DurationInput | undefined
+}
+
+/**
+ * Makes the SDK service; stopping it is tied to the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<
+  Service,
+  ConfigurationError,
+  Sink | MessageQueue | Scope.Scope
+> = Runtime.make
+
+/**
+ * The SDK service over whatever `Sink` and `MessageQueue` are provided.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<StellaNow, ConfigurationError, Sink | MessageQueue> =>
+  Layer.scoped(StellaNow, make(options))
+
+/**
+ * Sends a message with the SDK in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const sendMessage = (
+  message: Message.Message
+): Effect.Effect<string, ValidationError | QueueFullError, StellaNow> =>
+  Effect.flatMap(StellaNow, (sdk) => sdk.sendMessage(message))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const start: Effect.Effect<void, StartError, StellaNow> = Effect.flatMap(StellaNow, (sdk) => sdk.start)
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stop = (options?: StopOptions): Effect.Effect<StopResult, never, StellaNow> =>
+  Effect.flatMap(StellaNow, (sdk) => sdk.stop(options))

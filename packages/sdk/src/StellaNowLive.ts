@@ -1,0 +1,191 @@
+/**
+ * Ready-made compositions of the SDK's layers: the presets of the Python SDK, and the generic
+ * {@link layer} they are made of. Options given in code override the environment.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, type Redacted } from "effect"
+import * as Auth from "./Auth.js"
+import * as AuthOidc from "./AuthOidc.js"
+import * as Environment from "./Environment.js"
+import * as MessageQueue from "./MessageQueue.js"
+import * as Sink from "./Sink.js"
+import * as StellaNow from "./StellaNow.js"
+import * as StellaNowConfig from "./StellaNowConfig.js"
+import type { ConfigurationError } from "./StellaNowError.js"
+
+/**
+ * Options shared by every preset. Each one left out falls back to the environment (for the variables
+ * of WIRE.md §6) or to the documented default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<StellaNow.Options, "project"> {
+  /** Overrides `ORGANIZATION_ID`. */
+  readonly organizationId?: string | undefined
+  /** Overrides `PROJECT_ID`. */
+  readonly projectId?: string | undefined
+  /** Overrides the environment's broker URL. */
+  readonly brokerUrl?: string | undefined
+  /** Overrides `MQTT_USERNAME` (basic auth). */
+  readonly mqttUsername?: string | undefined
+  /** Overrides `MQTT_PASSWORD` (basic auth). */
+  readonly mqttPassword?: string | Redacted.Redacted<string> | undefined
+  /** Overrides `OIDC_USERNAME`. */
+  readonly oidcUsername?: string | undefined
+  /** Overrides `OIDC_PASSWORD`. */
+  readonly oidcPassword?: string | Redacted.Redacted<string> | undefined
+  /** Overrides `OIDC_CLIENT_ID` (default `event-ingestor`). */
+  readonly oidcClientId?: string | undefined
+  /** OIDC details beyond the credentials: token endpoint, refresh margins, retry schedule. */
+  readonly oidc?: Omit<AuthOidc.Options, "credentials" | "apiBaseUrl" | "organizationId"> | undefined
+  /** The queue's order, or a queue layer of your own (e.g. a persistent one). Default `"fifo"`. */
+  readonly queue?: "fifo" | "lifo" | Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> | undefined
+  /** Capacity of the in-memory queue. Default 100,000. */
+  readonly queueCapacity?: number | undefined
+  /** Overflow policy of the in-memory queue. Default `"dropOldest"`. */
+  readonly overflow?: MessageQueue.OverflowPolicy | undefined
+}
+
+/**
+ * What the generic preset needs beyond {@link Options}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Settings extends Options {
+  /** `"oidc"`, `"basic"`, `"none"`, or an `Auth` layer of your own. */
+  readonly auth: StellaNowConfig.AuthMode | Layer.Layer<Auth.Auth, ConfigurationError>
+  /** `"prod"`, `"dev"`, `"local"`, or a custom environment. */
+  readonly environment: "prod" | "dev" | "local" | Environment.Environment
+}
+
+const overridesOf = (options: Options) =>
+  StellaNowConfig.withOverrides({
+    ORGANIZATION_ID: options.organizationId,
+    PROJECT_ID: options.projectId,
+    MQTT_USERNAME: options.mqttUsername,
+    MQTT_PASSWORD: options.mqttPassword,
+    OIDC_USERNAME: options.oidcUsername,
+    OIDC_PASSWORD: options.oidcPassword,
+    OIDC_CLIENT_ID: options.oidcClientId
+  })
+
+/**
+ * The SDK as a layer: auth, sink, queue and the service, composed as the settings say.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
+  Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const withOverrides = overridesOf(settings)
+      const environment = typeof settings.environment === "string"
+        ? Environment.byName(settings.environment)
+        : settings.environment
+      const project = yield* withOverrides(StellaNowConfig.load(StellaNowConfig.project))
+      const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
+        ? settings.auth
+        : settings.auth === "none"
+        ? Auth.layerNone
+        : settings.auth === "basic"
+        ? Layer.unwrapEffect(Effect.map(withOverrides(StellaNowConfig.load(StellaNowConfig.basic)), Auth.layerBasic))
+        : Layer.unwrapEffect(
+          Effect.map(withOverrides(StellaNowConfig.load(StellaNowConfig.oidc)), (credentials) =>
+            AuthOidc.layer({
+              ...settings.oidc,
+              credentials,
+              organizationId: project.organizationId,
+              apiBaseUrl: environment.apiBaseUrl
+            }))
+        )
+      const queueOptions = { capacity: settings.queueCapacity, overflow: settings.overflow }
+      const queue = settings.queue === undefined || settings.queue === "fifo"
+        ? MessageQueue.layerFifo(queueOptions)
+        : settings.queue === "lifo"
+        ? MessageQueue.layerLifo(queueOptions)
+        : settings.queue
+      const { auth: _auth, environment: _environment, oidc: _oidc, queue: _queue, ...rest } = settings
+      const sink = Sink.layerMqtt({ ...rest, brokerUrl: settings.brokerUrl ?? environment.brokerUrl })
+      return StellaNow.layer({ ...rest, project }).pipe(
+        Layer.provide(Layer.merge(Layer.provide(sink, auth), queue))
+      )
+    })
+  )
+
+/**
+ * Dev environment, OIDC, MQTT, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const devOidcMqttFifo = (options: Options = {}) => layer({ ...options, auth: "oidc", environment: "dev" })
+
+/**
+ * Dev environment, no auth, MQTT, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const devNoAuthMqttFifo = (options: Options = {}) => layer({ ...options, auth: "none", environment: "dev" })
+
+/**
+ * Dev environment, username/password, MQTT, LIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const devBasicMqttLifo = (options: Options = {}) =>
+  layer({ queue: "lifo", ...options, auth: "basic", environment: "dev" })
+
+/**
+ * A local broker (NanoMQ, mosquitto), username/password, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const localNanomqBasicMqttFifo = (options: Options = {}) =>
+  layer({ ...options, auth: "basic", environment: "local" })
+
+/**
+ * A local broker (NanoMQ, mosquitto), username/password, LIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const localNanomqBasicMqttLifo = (options: Options = {}) =>
+  layer({ queue: "lifo", ...options, auth: "basic", environment: "local" })
+
+/**
+ * Production, OIDC, MQTT, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const prodOidcMqttFifo = (options: Options = {}) => layer({ ...options, auth: "oidc", environment: "prod" })
+
+/**
+ * Production, no auth, MQTT, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const prodNoAuthMqttFifo = (options: Options = {}) => layer({ ...options, auth: "none", environment: "prod" })
+
+/**
+ * Alias of {@link prodNoAuthMqttFifo}, under the name the Python SDK's README uses.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const prodNoneMqttFifo = prodNoAuthMqttFifo
+
+/**
+ * Production, username/password, MQTT, FIFO.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const prodBasicMqttFifo = (options: Options = {}) => layer({ ...options, auth: "basic", environment: "prod" })

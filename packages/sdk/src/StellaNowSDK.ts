@@ -1,0 +1,258 @@
+/**
+ * The Promise front door, for code that does not use Effect:
+ *
+ * ```ts
+ * const sdk = configureLocalNanomqBasicMqttFifoSdk()
+ * await sdk.start()
+ * await sdk.sendMessage(message)
+ * await sdk.stop()
+ * ```
+ *
+ * Failures reject with the SDK's own error classes (`ValidationError`, `QueueFullError`,
+ * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Stream } from "effect"
+import type * as Message from "./Message.js"
+import type { ConnectionState } from "./Sink.js"
+import * as StellaNow from "./StellaNow.js"
+import type { ConfigurationError } from "./StellaNowError.js"
+import * as StellaNowLive from "./StellaNowLive.js"
+
+/**
+ * A logger to send the SDK's logs to: `console` works, so do pino and winston loggers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UserLogger {
+  debug(message: string, ...rest: Array<unknown>): void
+  info(message: string, ...rest: Array<unknown>): void
+  warn(message: string, ...rest: Array<unknown>): void
+  error(message: string, ...rest: Array<unknown>): void
+}
+
+/**
+ * Options of the Promise front door.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FacadeOptions {
+  /** The lowest level logged. Default `"info"`. */
+  readonly logLevel?: "debug" | "info" | "warn" | "error" | "none" | undefined
+  /** Where logs go. Default: Effect's default logger (to the console). */
+  readonly logger?: UserLogger | undefined
+}
+
+const levels = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None
+} as const
+
+const toUserLogger = (logger: UserLogger) =>
+  Logger.make(({ annotations, logLevel, message }) => {
+    const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+    const context = Object.fromEntries(annotations)
+    const method = logLevel._tag === "Debug" || logLevel._tag === "Trace"
+      ? "debug"
+      : logLevel._tag === "Info"
+      ? "info"
+      : logLevel._tag === "Warning"
+      ? "warn"
+      : "error"
+    logger[method](`[stellanow] ${text}`, context)
+  })
+
+/**
+ * The SDK behind Promises. Make it with a `configure…Sdk` preset, or from any layer with
+ * {@link StellaNowSDK.fromLayer}. Nothing happens until the first call; `close()` (or `await using`)
+ * stops the SDK and releases every socket and timer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export class StellaNowSDK implements AsyncDisposable {
+  private readonly runtime: ManagedRuntime.ManagedRuntime<StellaNow.StellaNow, ConfigurationError>
+
+  constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
+    const logging = Layer.merge(
+      options.logger === undefined
+        ? Layer.empty
+        : Logger.replace(Logger.defaultLogger, toUserLogger(options.logger)),
+      Logger.minimumLogLevel(levels[options.logLevel ?? "info"])
+    )
+    this.runtime = ManagedRuntime.make(Layer.provideMerge(layer, logging))
+  }
+
+  /**
+   * Makes the facade from a layer.
+   *
+   * @since 0.1.0
+   */
+  static fromLayer(
+    layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>,
+    options?: FacadeOptions
+  ): StellaNowSDK {
+    return new StellaNowSDK(layer, options)
+  }
+
+  private run<A, E>(effect: Effect.Effect<A, E, StellaNow.StellaNow>): Promise<A> {
+    return this.runtime.runPromiseExit(effect).then((exit) => {
+      if (Exit.isSuccess(exit)) return exit.value
+      throw Cause.squash(exit.cause)
+    })
+  }
+
+  /** Connects and begins sending queued messages; resolves once connected. */
+  start(): Promise<void> {
+    return this.run(StellaNow.start)
+  }
+
+  /**
+   * Stops sending and disconnects; queued messages stay queued for the next `start`. With
+   * `drainTimeoutMs`, keeps sending until the queue is empty or the deadline passes.
+   */
+  stop(options?: { readonly drainTimeoutMs?: number | undefined }): Promise<StellaNow.StopResult> {
+    const drainTimeoutMs = options?.drainTimeoutMs
+    return this.run(StellaNow.stop(drainTimeoutMs === undefined ? undefined : { drainTimeout: drainTimeoutMs }))
+  }
+
+  /** Validates and queues a message; resolves with its message id. */
+  sendMessage(message: Message.Message): Promise<string> {
+    return this.run(StellaNow.sendMessage(message))
+  }
+
+  /** Queues a message and resolves once the broker acknowledged it. */
+  sendMessageAndWait(message: Message.Message): Promise<string> {
+    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.sendMessageAndWait(message)))
+  }
+
+  /** Messages not yet acknowledged. */
+  queueSize(): Promise<number> {
+    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.queueSize))
+  }
+
+  /** The MQTT client id of this instance. */
+  clientId(): Promise<string> {
+    return this.run(Effect.map(StellaNow.StellaNow, (sdk) => sdk.clientId))
+  }
+
+  /** The connection state now. */
+  connectionState(): Promise<ConnectionState> {
+    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.connectionState))
+  }
+
+  /**
+   * Calls `listener` for every SDK event (connection changes, acknowledgements, drops) until the
+   * returned function is called or the SDK is closed.
+   */
+  async onEvent(listener: (event: StellaNow.Event) => void): Promise<() => void> {
+    const events = await this.run(Effect.map(StellaNow.StellaNow, (sdk) => sdk.events))
+    // Ends by itself when the SDK closes: the event stream ends with it.
+    const fiber = this.runtime.runFork(Stream.runForEach(events, (event) => Effect.sync(() => listener(event))))
+    return () => void this.runtime.runFork(Fiber.interrupt(fiber))
+  }
+
+  /** Stops the SDK and releases everything it holds. Queued messages of an in-memory queue are lost. */
+  close(): Promise<void> {
+    return this.runtime.dispose()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/**
+ * Dev environment, OIDC, MQTT, FIFO (`configure_dev_oidc_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureDevOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.devOidcMqttFifo(options), options)
+
+/**
+ * Dev environment, no auth, MQTT, FIFO (`configure_dev_no_auth_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureDevNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.devNoAuthMqttFifo(options), options)
+
+/**
+ * Dev environment, username/password, MQTT, LIFO (`configure_dev_basic_mqtt_lifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureDevBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.devBasicMqttLifo(options), options)
+
+/**
+ * A local broker, username/password, FIFO (`configure_local_nanomq_basic_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureLocalNanomqBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttFifo(options), options)
+
+/**
+ * A local broker, username/password, LIFO (`configure_local_nanomq_basic_mqtt_lifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureLocalNanomqBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttLifo(options), options)
+
+/**
+ * Production, OIDC, MQTT, FIFO (`configure_prod_oidc_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureProdOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.prodOidcMqttFifo(options), options)
+
+/**
+ * Production, no auth, MQTT, FIFO (`configure_prod_no_auth_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureProdNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.prodNoAuthMqttFifo(options), options)
+
+/**
+ * Alias of {@link configureProdNoAuthMqttFifoSdk}, as the Python SDK's README names it.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureProdNoneMqttFifoSdk = configureProdNoAuthMqttFifoSdk
+
+/**
+ * Production, username/password, MQTT, FIFO (`configure_prod_basic_mqtt_fifo_sdk`).
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureProdBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.prodBasicMqttFifo(options), options)
+
+/**
+ * The generic preset (`configure_sdk(auth, env, queue)`): any auth, environment and queue.
+ *
+ * @since 0.1.0
+ * @category presets
+ */
+export const configureSdk = (settings: StellaNowLive.Settings & FacadeOptions): StellaNowSDK =>
+  new StellaNowSDK(StellaNowLive.layer(settings), settings)

@@ -1,0 +1,372 @@
+import { Clock, Deferred, Duration, Effect, Either, Exit, FiberId, Redacted, Schedule, SubscriptionRef } from "effect"
+import * as mqtt from "mqtt"
+import { nanoid } from "nanoid"
+import { Auth, type Credentials } from "../Auth.js"
+import * as BrokerUrl from "../BrokerUrl.js"
+import type { Envelope } from "../Envelope.js"
+import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Service } from "../Sink.js"
+import { type AuthError, ConfigurationError, ConnectionError, PublishError } from "../StellaNowError.js"
+
+export const makeClientId = (): string => `StellaNowSDKTypeScript_${nanoid(10)}`
+
+/** CONNACK reason codes that mean "these credentials will not do" (MQTT 5, and 4/5 of MQTT 3.1.1). */
+const refusedCodes = new Set([4, 5, 134, 135, 138, 140])
+
+/** DISCONNECT reason code 142: another connection with our client id took the session over. */
+const sessionTakenOver = 142
+
+const option = (value: unknown, name: string, check: (n: number) => boolean, rule: string) =>
+  check(value as number) ? Either.right(value as number) : Either.left(
+    new ConfigurationError({ reason: "InvalidOption", detail: `${name} must be ${rule}, got ${String(value)}` })
+  )
+
+const positiveDuration = (value: Duration.DurationInput | undefined, fallback: Duration.DurationInput, name: string) =>
+  Either.flatMap(
+    Either.try({
+      try: () => Duration.decode(value ?? fallback),
+      catch: () =>
+        new ConfigurationError({ reason: "InvalidOption", detail: `${name} is not a duration: ${String(value)}` })
+    }),
+    (duration) =>
+      Duration.greaterThan(duration, Duration.zero) && Duration.isFinite(duration)
+        ? Either.right(duration)
+        : Either.left(
+          new ConfigurationError({
+            reason: "InvalidOption",
+            detail: `${name} must be a positive, finite duration, got ${Duration.format(duration)}`
+          })
+        )
+  )
+
+/** One live broker connection. */
+interface Connection {
+  readonly client: mqtt.MqttClient
+  /** Publishes waiting for their PUBACK on this connection, to fail them all if it drops. */
+  readonly pending: Set<(exit: Exit.Exit<void, PublishError>) => void>
+  /** Resolved once, with why the connection ended. */
+  readonly closed: Deferred.Deferred<ConnectionError>
+  /** Set when the connection is being retired: no new publishes on it. */
+  retiring: boolean
+  /** Why the broker ended it, when it said (DISCONNECT reason code) or an error was seen. */
+  endReason: ConnectionError | undefined
+}
+
+export const make = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
+  Effect.gen(function*() {
+    const auth = yield* Auth
+    const address = yield* BrokerUrl.parse(options.brokerUrl)
+    const keepAlive = yield* positiveDuration(options.keepAlive, "30 seconds", "keepAlive")
+    const connectTimeout = yield* positiveDuration(options.connectTimeout, "10 seconds", "connectTimeout")
+    const stableAfter = yield* positiveDuration(options.stableAfter, "10 seconds", "stableAfter")
+    const renewBeforeExpiry = yield* positiveDuration(options.renewBeforeExpiry, "30 seconds", "renewBeforeExpiry")
+    const isCount = (n: number) => Number.isSafeInteger(n) && n >= 1
+    const maxAuthFailures = yield* option(options.maxAuthFailures ?? 3, "maxAuthFailures", isCount, "at least 1")
+    const maxTakeovers = yield* option(options.maxTakeovers ?? 5, "maxTakeovers", isCount, "at least 1")
+    const clientId = options.clientId ?? makeClientId()
+    if (clientId.length === 0 || clientId.length > 65535) {
+      return yield* new ConfigurationError({
+        reason: "InvalidOption",
+        detail: "clientId must be 1 to 65535 characters"
+      })
+    }
+    const reconnectSchedule = options.reconnectSchedule ?? defaultReconnectSchedule
+    const destination = address.url
+    const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
+    const ready = yield* Effect.makeLatch(false)
+    let current: Connection | undefined
+
+    const clientOptions = (credentials: Credentials): mqtt.IClientOptions => ({
+      protocol: address.transport === "websocket" ? (address.tls ? "wss" : "ws") : (address.tls ? "mqtts" : "mqtt"),
+      host: address.host,
+      hostname: address.host,
+      port: address.port,
+      ...(address.path === undefined ? {} : { path: address.path }),
+      protocolVersion: 5,
+      clean: true,
+      clientId,
+      keepalive: Math.max(1, Math.round(Duration.toSeconds(keepAlive))),
+      connectTimeout: Duration.toMillis(connectTimeout),
+      // The SDK reconnects by itself, with its own schedule and fresh credentials each time.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      ...(credentials.username === undefined ? {} : { username: Redacted.value(credentials.username) }),
+      ...(credentials.password === undefined ? {} : { password: Redacted.value(credentials.password) }),
+      ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as any }),
+      ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert }),
+      ...(options.tls?.key === undefined ? {} : { key: options.tls.key }),
+      ...(options.tls?.servername === undefined ? {} : { servername: options.tls.servername }),
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      ...options.clientOptions
+    })
+
+    const classify = (error: unknown): ConnectionError => {
+      const code = (error as { code?: unknown } | undefined)?.code
+      if (typeof code === "number" && refusedCodes.has(code)) {
+        return new ConnectionError({
+          reason: "Refused",
+          detail: `the broker at ${destination} refused the connection (reason code ${code}): ` +
+            `the credentials were not accepted`,
+          cause: error
+        })
+      }
+      const text = error instanceof Error ? error.message : String(error)
+      return new ConnectionError({
+        reason: "Unreachable",
+        detail: `cannot connect to the broker at ${destination}: ${text}`,
+        cause: error
+      })
+    }
+
+    const retire = (connection: Connection, reason: ConnectionError) => {
+      if (current === connection) {
+        current = undefined
+        ready.unsafeClose()
+      }
+      const lost = Exit.fail(
+        new PublishError({ reason: "ConnectionLost", messageId: "", detail: `connection lost: ${reason.detail}` })
+      )
+      for (const resume of connection.pending) resume(lost)
+      connection.pending.clear()
+      Deferred.unsafeDone(connection.closed, Exit.succeed(reason))
+    }
+
+    /** One connection attempt, up to the CONNACK. Interrupting it ends the client. */
+    const connect = (credentials: Credentials): Effect.Effect<Connection, ConnectionError> =>
+      Effect.async<Connection, ConnectionError>((resume) => {
+        const client = mqtt.connect(clientOptions(credentials))
+        const closed = Deferred.unsafeMake<ConnectionError>(FiberId.none)
+        const connection: Connection = { client, pending: new Set(), closed, retiring: false, endReason: undefined }
+        let settled = false
+        const settle = (exit: Exit.Exit<Connection, ConnectionError>) => {
+          if (settled) return
+          settled = true
+          if (Exit.isFailure(exit)) client.end(true)
+          resume(exit)
+        }
+        client.once("connect", () => settle(Exit.succeed(connection)))
+        client.on("error", (error) => {
+          if (!settled) return settle(Exit.fail(classify(error)))
+          connection.endReason ??= classify(error)
+        })
+        client.on("disconnect", (packet) => {
+          connection.endReason ??= packet.reasonCode === sessionTakenOver
+            ? new ConnectionError({
+              reason: "DuplicateClientId",
+              detail: `another connection with client id ${clientId} took over the session at ${destination}`
+            })
+            : new ConnectionError({
+              reason: "Closed",
+              detail: `the broker at ${destination} disconnected (reason code ${packet.reasonCode ?? 0})`
+            })
+        })
+        client.on("close", () => {
+          if (!settled) {
+            return settle(Exit.fail(
+              new ConnectionError({
+                reason: "Unreachable",
+                detail: `the connection to ${destination} closed before the broker accepted it`
+              })
+            ))
+          }
+          retire(
+            connection,
+            connection.endReason ??
+              new ConnectionError({ reason: "Closed", detail: `the connection to ${destination} closed` })
+          )
+        })
+        return Effect.sync(() => {
+          settled = true
+          client.end(true)
+        })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: connectTimeout,
+          onTimeout: () =>
+            new ConnectionError({
+              reason: "Timeout",
+              detail: `no CONNACK from ${destination} within ${Duration.format(connectTimeout)}`
+            })
+        })
+      )
+
+    /** Ends a connection: gracefully after its in-flight publishes when `graceful`, else at once. */
+    const disconnect = (connection: Connection, graceful: boolean) =>
+      Effect.async<void>((resume) => {
+        connection.retiring = true
+        connection.client.end(!graceful, () => resume(Effect.void))
+      }).pipe(
+        Effect.timeoutOption(connectTimeout),
+        Effect.zipRight(Effect.sync(() => {
+          connection.client.end(true)
+          retire(connection, new ConnectionError({ reason: "Stopped", detail: "disconnected by the SDK" }))
+        }))
+      )
+
+    /** Waits until no publish is waiting for its PUBACK on the connection (bounded by `limit`). */
+    const settleInFlight = (connection: Connection, limit: Duration.Duration) =>
+      Effect.gen(function*() {
+        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(limit)
+        while (connection.pending.size > 0 && (yield* Clock.currentTimeMillis) < deadline) {
+          yield* Effect.raceFirst(Effect.sleep("5 millis"), Deferred.await(connection.closed))
+        }
+      })
+
+    const awaitRenewal = (credentials: Credentials): Effect.Effect<"renew"> =>
+      credentials.expiresAt === undefined ? Effect.never : Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const remaining = credentials.expiresAt! - now
+        const margin = Math.min(Duration.toMillis(renewBeforeExpiry), remaining / 5)
+        yield* Effect.sleep(Duration.millis(Math.max(0, remaining - margin)))
+        return "renew" as const
+      })
+
+    const run: Effect.Effect<never, ConnectionError | AuthError> = Effect.gen(function*() {
+      const backoff = yield* Schedule.driver(reconnectSchedule)
+      let attempt = 0
+      let authFailures = 0
+      let takeovers = 0
+      const fail = (error: ConnectionError | AuthError) =>
+        Effect.zipRight(
+          Effect.zipRight(
+            SubscriptionRef.set(state, ConnectionState.Failed({ error })),
+            Effect.logError("giving up on the broker connection", error.message)
+          ),
+          Effect.fail(error)
+        )
+      const waitToRetry = (error: ConnectionError | AuthError) =>
+        Effect.zipRight(
+          SubscriptionRef.set(state, ConnectionState.Disconnected({ error })),
+          Effect.catchAll(backoff.next(error), () => fail(error))
+        )
+
+      yield* Effect.logInfo(`SDK client id is "${clientId}"; connecting to ${destination}`)
+      while (true) {
+        attempt++
+        yield* SubscriptionRef.set(state, ConnectionState.Connecting({ attempt }))
+        const credentials = yield* Effect.either(auth.credentials)
+        if (Either.isLeft(credentials)) {
+          if (!credentials.left.isTransient) return yield* fail(credentials.left)
+          yield* Effect.logWarning("could not get credentials; will retry", credentials.left.message)
+          yield* waitToRetry(credentials.left)
+          continue
+        }
+        const connected = yield* Effect.either(connect(credentials.right))
+        if (Either.isLeft(connected)) {
+          const error = connected.left
+          if (error.reason === "Refused") {
+            authFailures++
+            yield* Effect.logWarning(`connection refused (${authFailures}/${maxAuthFailures})`, error.message)
+            if (authFailures >= maxAuthFailures) return yield* fail(error)
+          } else {
+            yield* Effect.logDebug("connection attempt failed", error.message)
+          }
+          yield* waitToRetry(error)
+          continue
+        }
+        const connection = connected.right
+        const since = yield* Clock.currentTimeMillis
+        current = connection
+        authFailures = 0
+        ready.unsafeOpen()
+        yield* SubscriptionRef.set(state, ConnectionState.Connected({ since }))
+        yield* Effect.logInfo(`connected to ${destination}`)
+
+        const outcome = yield* Effect.raceFirst(Deferred.await(connection.closed), awaitRenewal(credentials.right))
+          .pipe(Effect.onInterrupt(() => disconnect(connection, false)))
+        if (outcome === "renew") {
+          // Move to fresh credentials before these expire: no new publishes on this connection, let
+          // the in-flight ones get their PUBACK, then reconnect at once.
+          yield* Effect.logInfo("renewing the connection before its credentials expire")
+          connection.retiring = true
+          if (current === connection) {
+            current = undefined
+            ready.unsafeClose()
+          }
+          yield* settleInFlight(connection, connectTimeout)
+          yield* disconnect(connection, true)
+          attempt = 0
+          continue
+        }
+        const lived = (yield* Clock.currentTimeMillis) - since
+        const stable = lived >= Duration.toMillis(stableAfter)
+        if (stable) {
+          yield* backoff.reset
+          takeovers = 0
+          attempt = 0
+        }
+        let error = outcome
+        // mosquitto closes a taken-over connection without a DISCONNECT, so a string of connections
+        // that the broker drops soon after accepting them is treated as a duplicate client id too.
+        if (error.reason === "DuplicateClientId" || (!stable && error.reason === "Closed")) {
+          takeovers++
+          if (takeovers >= maxTakeovers) {
+            error = new ConnectionError({
+              reason: "DuplicateClientId",
+              detail: `the broker at ${destination} dropped ${takeovers} connections in a row right after ` +
+                `accepting them: another client is probably using the client id ${clientId}`
+            })
+            return yield* fail(error)
+          }
+        }
+        yield* Effect.logInfo("connection lost; reconnecting", error.message)
+        yield* waitToRetry(error)
+      }
+    }).pipe(
+      Effect.ensuring(Effect.suspend(() => {
+        ready.unsafeClose()
+        return SubscriptionRef.update(state, (s) => s._tag === "Failed" ? s : ConnectionState.Idle())
+      })),
+      Effect.annotateLogs({ module: "Sink", fiber: "connection", clientId })
+    ) as Effect.Effect<never, ConnectionError | AuthError>
+
+    const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
+      Effect.suspend(() => {
+        const connection = current
+        if (connection === undefined || connection.retiring) {
+          return Effect.fail(
+            new PublishError({ reason: "NotConnected", messageId: envelope.messageId, detail: "not connected" })
+          )
+        }
+        return Effect.async<void, PublishError>((resume) => {
+          const done = (exit: Exit.Exit<void, PublishError>) => {
+            if (connection.pending.delete(done)) {
+              resume(
+                Exit.isFailure(exit)
+                  ? Exit.fail(
+                    new PublishError({
+                      reason: "ConnectionLost",
+                      messageId: envelope.messageId,
+                      detail: "the connection was lost before the broker acknowledged the message"
+                    })
+                  )
+                  : exit
+              )
+            }
+          }
+          connection.pending.add(done)
+          connection.client.publish(envelope.topic, envelope.body, { qos: 1, retain: false }, (error) => {
+            if (error === undefined || error === null) return done(Exit.void)
+            if (!connection.pending.delete(done)) return
+            resume(Exit.fail(
+              new PublishError({
+                reason: "Rejected",
+                messageId: envelope.messageId,
+                detail: `the broker did not accept the message: ${error.message}`,
+                cause: error
+              })
+            ))
+          })
+          return Effect.sync(() => void connection.pending.delete(done))
+        })
+      })
+
+    return {
+      clientId,
+      destination,
+      state,
+      run,
+      awaitReady: ready.await,
+      publish
+    } satisfies Service
+  })
