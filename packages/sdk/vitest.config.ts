@@ -1,9 +1,12 @@
 import { defineProject, mergeConfig } from "vitest/config"
 import { shared } from "../../vitest.shared.js"
 
-export default mergeConfig(shared, defineProject({
-  test: {
-    name: "sdk",
-    include: ["test/**/*.test.ts"]
-  }
-}))
+export default mergeConfig(
+  shared,
+  defineProject({
+    test: {
+      name: "sdk",
+      include: ["test/**/*.test.ts"]
+    }
+  })
+)

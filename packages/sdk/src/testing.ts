@@ -69,7 +69,14 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
     const ready = yield* Effect.makeLatch(false)
     const destination = "memory://test"
+    // Kept in step with `setMode` at once, so a test's next step sees the new mode.
+    let running = false
     let connected = false
+    const sync = (mode: Mode) => {
+      connected = running && mode === "up"
+      if (connected) ready.unsafeOpen()
+      else ready.unsafeClose()
+    }
 
     const run = Effect.gen(function*() {
       while (true) {
@@ -79,12 +86,11 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
           yield* SubscriptionRef.set(state, ConnectionState.Failed({ error }))
           return yield* error
         }
-        connected = current === "up"
+        running = true
+        sync(current)
         if (connected) {
-          ready.unsafeOpen()
           yield* SubscriptionRef.set(state, ConnectionState.Connected({ since: yield* Clock.currentTimeMillis }))
         } else {
-          ready.unsafeClose()
           const error = new ConnectionError({ reason: "Unreachable", detail: `${destination} is down` })
           yield* SubscriptionRef.set(state, ConnectionState.Disconnected({ error }))
         }
@@ -92,8 +98,8 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
       }
     }).pipe(
       Effect.ensuring(Effect.suspend(() => {
-        connected = false
-        ready.unsafeClose()
+        running = false
+        sync("down")
         return SubscriptionRef.update(state, (s) => s._tag === "Failed" ? s : ConnectionState.Idle())
       }))
     ) as Effect.Effect<never, ConnectionError>
@@ -112,7 +118,7 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
     const sink: SinkService = { clientId: "memory-sink", destination, state, run, awaitReady: ready.await, publish }
     const control: MemorySinkControl = {
       published: Effect.sync(() => [...published]),
-      setMode: (next) => SubscriptionRef.set(mode, next),
+      setMode: (next) => Effect.zipRight(Effect.sync(() => sync(next)), SubscriptionRef.set(mode, next)),
       setDelay: (next) => Ref.set(delay, Duration.decode(next))
     }
     return [sink, control] as const

@@ -254,6 +254,8 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         const connected = yield* Effect.either(connect(credentials.right))
         if (Either.isLeft(connected)) {
           const error = connected.left
+          // A broker that cannot be reached is not one taking our session over: start counting afresh.
+          if (error.reason !== "Refused") takeovers = 0
           if (error.reason === "Refused") {
             authFailures++
             yield* Effect.logWarning(`connection refused (${authFailures}/${maxAuthFailures})`, error.message)
@@ -317,7 +319,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         ready.unsafeClose()
         return SubscriptionRef.update(state, (s) => s._tag === "Failed" ? s : ConnectionState.Idle())
       })),
-      Effect.annotateLogs({ module: "Sink", fiber: "connection", clientId })
+      Effect.annotateLogs({ module: "Sink", role: "connection", clientId })
     ) as Effect.Effect<never, ConnectionError | AuthError>
 
     const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>

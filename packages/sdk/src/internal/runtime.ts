@@ -101,7 +101,7 @@ export const make = (options: Options) =>
             yield* FiberSet.run(publishing, Effect.ensuring(publishOne(lease), release))
           }
         }
-      }).pipe(Effect.annotateLogs({ module: "StellaNow", fiber: "drain", clientId: sink.clientId }))
+      }).pipe(Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }))
 
     const halt = (run: Running) =>
       Effect.gen(function*() {
@@ -152,7 +152,7 @@ export const make = (options: Options) =>
           onRight: () => Effect.die("unreachable")
         })
       })
-    ).pipe(Effect.withSpan("StellaNow.start"))
+    ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.start"))
 
     const waitUntilEmpty = Effect.gen(function*() {
       while ((yield* queue.size) > 0) yield* Effect.sleep("10 millis")
@@ -173,7 +173,7 @@ export const make = (options: Options) =>
           yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
           return { remaining }
         })
-      ).pipe(Effect.withSpan("StellaNow.stop"))
+      ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.stop"))
 
     /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
     const enqueue = (envelope: Envelope.Envelope) =>

@@ -1,0 +1,226 @@
+import { assert, describe, it } from "@effect/vitest"
+import { QueueFullError, StellaNow, ValidationError } from "@stellanow/sdk"
+import * as Testing from "@stellanow/sdk/testing"
+import { Chunk, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
+
+const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_id: `user_${i}` })
+
+const userIds = (envelopes: ReadonlyArray<{ readonly body: string }>) =>
+  envelopes.map((e) => JSON.parse(JSON.parse(e.body).value.payload).user_id as string)
+
+const untilPublished = (count: number) =>
+  Effect.gen(function*() {
+    const sink = yield* Testing.MemorySink
+    while ((yield* sink.published).length < count) yield* Effect.yieldNow()
+    return yield* sink.published
+  })
+
+describe("StellaNow on the in-memory sink", () => {
+  it.effect("queues messages sent before start and delivers them in FIFO order after it", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const ids = [] as Array<string>
+      for (let i = 0; i < 5; i++) ids.push(yield* sdk.sendMessage(message(i)))
+      assert.strictEqual(yield* sdk.queueSize, 5)
+      yield* sdk.start
+      const published = yield* untilPublished(5)
+      assert.deepStrictEqual(published.map((e) => e.messageId), ids)
+      assert.strictEqual(yield* sdk.queueSize, 0)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("delivers newest first with a LIFO queue", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      for (let i = 0; i < 5; i++) yield* sdk.sendMessage(message(i))
+      yield* sdk.start
+      const published = yield* untilPublished(5)
+      assert.deepStrictEqual(userIds(published), ["user_4", "user_3", "user_2", "user_1", "user_0"])
+    }).pipe(Effect.provide(Testing.layer({ queue: "lifo", maxInFlight: 1 }))))
+
+  it.effect("rejects an invalid message with a ValidationError and keeps what is queued", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      yield* sdk.sendMessage(message(0))
+      const bad = Object.assign(Object.create(UserDetailsUpdateMessage.prototype), { user_id: "u" })
+      const result = yield* Effect.either(sdk.sendMessage(bad))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.instanceOf(result.left, ValidationError)
+        assert.strictEqual((result.left as ValidationError).reason, "MissingEntity")
+        assert.include(result.left.message, "user_details_update")
+      }
+      assert.strictEqual(yield* sdk.queueSize, 1)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("stamps the origin date from the Clock when the message has none", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2030-01-02T03:04:05.678Z"))
+      const sdk = yield* StellaNow.StellaNow
+      yield* sdk.sendMessage(message(0))
+      yield* sdk.start
+      const [published] = yield* untilPublished(1)
+      assert.strictEqual(JSON.parse(published!.body).value.metadata.messageOriginDateUTC, "2030-01-02T03:04:05.678000Z")
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("puts a message whose publish was cut back in the queue and sends it again with the same id", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const sink = yield* Testing.MemorySink
+      yield* sink.setDelay("1 second")
+      yield* sdk.start
+      const id = yield* sdk.sendMessage(message(0))
+      // The publish is waiting for its (delayed) acknowledgement when the broker goes away.
+      yield* TestClock.adjust("500 millis")
+      yield* sink.setMode("down")
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* sink.published).length, 0)
+      assert.strictEqual(yield* sdk.queueSize, 1)
+      yield* sink.setDelay(0)
+      yield* sink.setMode("up")
+      const published = yield* untilPublished(1)
+      assert.deepStrictEqual(published.map((e) => e.messageId), [id])
+      assert.strictEqual(yield* sdk.queueSize, 0)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("sendMessageAndWait completes on the acknowledgement, and events report it", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const acks = yield* sdk.events.pipe(
+        Stream.filter((e) => e._tag === "Acknowledged"),
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* Effect.yieldNow()
+      yield* sdk.start
+      const id = yield* sdk.sendMessageAndWait(message(1))
+      const [ack] = Chunk.toReadonlyArray(yield* Fiber.join(acks))
+      assert.deepStrictEqual(ack, StellaNow.Event.Acknowledged({ messageId: id, eventName: "user_details_update" }))
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("stop keeps queued messages; the next start sends them", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const sink = yield* Testing.MemorySink
+      yield* sdk.start
+      yield* sdk.sendMessage(message(0))
+      yield* untilPublished(1)
+      const result = yield* sdk.stop()
+      assert.strictEqual(result.remaining, 0)
+      yield* sdk.sendMessage(message(1))
+      yield* sdk.sendMessage(message(2))
+      assert.strictEqual((yield* sdk.stop()).remaining, 2)
+      assert.strictEqual((yield* sink.published).length, 1)
+      yield* sdk.start
+      assert.deepStrictEqual(userIds(yield* untilPublished(3)), ["user_0", "user_1", "user_2"])
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("stop with a drain deadline flushes first, and reports what was left when the deadline passed", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const sink = yield* Testing.MemorySink
+      yield* sdk.start
+      for (let i = 0; i < 3; i++) yield* sdk.sendMessage(message(i))
+      const flushed = yield* Effect.fork(sdk.stop({ drainTimeout: "1 minute" }))
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Fiber.join(flushed)).remaining, 0)
+      assert.strictEqual((yield* sink.published).length, 3)
+
+      yield* sdk.start
+      yield* sink.setMode("down")
+      yield* sdk.sendMessage(message(3))
+      const stuck = yield* Effect.fork(sdk.stop({ drainTimeout: "2 seconds" }))
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual((yield* Fiber.join(stuck)).remaining, 1)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("start fails with the sink's fatal error when the credentials are refused, keeping the queue", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      yield* sdk.sendMessage(message(0))
+      const result = yield* Effect.either(sdk.start)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "ConnectionError")
+      assert.strictEqual(yield* sdk.queueSize, 1)
+    }).pipe(Effect.provide(Testing.layer({ mode: "refuse" }))))
+
+  it.effect("start times out while the broker is down, keeping the queue", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      yield* sdk.sendMessage(message(0))
+      const start = yield* Effect.fork(Effect.either(sdk.start))
+      yield* TestClock.adjust("31 seconds")
+      const result = yield* Fiber.join(start)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "LifecycleError")
+        assert.include(result.left.message, "1 message(s) stay queued")
+      }
+      assert.strictEqual(yield* sdk.queueSize, 1)
+    }).pipe(Effect.provide(Testing.layer({ mode: "down" }))))
+})
+
+describe("overflow policies", () => {
+  const fill = (count: number) =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const results = [] as Array<Either.Either<string, unknown>>
+      for (let i = 0; i < count; i++) results.push(yield* Effect.either(sdk.sendMessage(message(i))))
+      return { sdk, results }
+    })
+
+  it.effect("dropOldest keeps the newest messages and reports each drop", () =>
+    Effect.gen(function*() {
+      const { results, sdk } = yield* fill(8)
+      assert.strictEqual(yield* sdk.queueSize, 5)
+      assert.isTrue(results.every(Either.isRight))
+      yield* sdk.start
+      assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_3", "user_4", "user_5", "user_6", "user_7"])
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "dropOldest" } }))))
+
+  it.effect("dropNewest keeps the oldest", () =>
+    Effect.gen(function*() {
+      const { sdk } = yield* fill(8)
+      assert.strictEqual(yield* sdk.queueSize, 5)
+      yield* sdk.start
+      assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_0", "user_1", "user_2", "user_3", "user_4"])
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "dropNewest" } }))))
+
+  it.effect("fail refuses the new message with a QueueFullError", () =>
+    Effect.gen(function*() {
+      const { results, sdk } = yield* fill(8)
+      assert.strictEqual(results.filter(Either.isLeft).length, 3)
+      for (const result of results.slice(5)) {
+        assert.isTrue(Either.isLeft(result) && result.left instanceof QueueFullError)
+      }
+      assert.strictEqual(yield* sdk.queueSize, 5)
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "fail" } }))))
+
+  it.effect("counts drops exactly in the event stream", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const dropped = yield* sdk.events.pipe(
+        Stream.filter((e) => e._tag === "Dropped"),
+        Stream.take(900),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* Effect.yieldNow()
+      const ids = [] as Array<string>
+      for (let i = 0; i < 1000; i++) ids.push(yield* sdk.sendMessage(message(i)))
+      assert.strictEqual(yield* sdk.queueSize, 100)
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(dropped))
+      assert.deepStrictEqual(events.map((e) => e._tag === "Dropped" ? e.messageId : ""), ids.slice(0, 900))
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 100 } }))))
+
+  it.effect("a bad queue option is a ConfigurationError", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(Effect.provide(StellaNow.StellaNow, Testing.layer({ queueOptions: { capacity: -1 } })))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "ConfigurationError")
+        assert.include(result.left.message, "capacity")
+      }
+    }))
+})
