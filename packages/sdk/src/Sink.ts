@@ -98,6 +98,11 @@ export interface MqttOptions {
   /** Default: `StellaNowSDKTypeScript_` and a 10-character nanoid. Must be unique per connection. */
   readonly clientId?: string | undefined
   readonly tls?: TlsOptions | undefined
+  /**
+   * The MQTT protocol version. Default 5, which the platform expects; 4 (MQTT 3.1.1) only for local
+   * brokers that do not speak MQTT 5, such as aedes.
+   */
+  readonly protocolVersion?: 4 | 5 | undefined
   /** MQTT keepalive: a silent connection is declared dead after about 1.5 times this. Default 30 s. */
   readonly keepAlive?: Duration.DurationInput | undefined
   /** How long a connection attempt may take, up to the CONNACK. Default 10 s. */

@@ -81,7 +81,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       hostname: address.host,
       port: address.port,
       ...(address.path === undefined ? {} : { path: address.path }),
-      protocolVersion: 5,
+      protocolVersion: options.protocolVersion ?? 5,
       clean: true,
       clientId,
       keepalive: Math.max(1, Math.round(Duration.toSeconds(keepAlive))),

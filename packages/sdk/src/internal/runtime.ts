@@ -170,7 +170,7 @@ export const make = (options: Options) =>
             running = undefined
           }
           const remaining = yield* queue.size
-          yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
+          if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
           return { remaining }
         })
       ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.stop"))

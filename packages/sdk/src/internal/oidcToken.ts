@@ -1,0 +1,121 @@
+/**
+ * Tokens of the OIDC token endpoint and the timing rules around them: when a token stops being
+ * used, when it is refreshed, whether its refresh token can still be used. Pure functions of the
+ * token response, the time the request was sent and the settings, so they are tested without a
+ * clock.
+ */
+import { Option, Redacted, Schema } from "effect"
+
+/** A number of seconds, as a JSON number or (some providers) a string. */
+const Seconds = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
+  Schema.filter((n) => Number.isFinite(n) && n >= 0, { message: () => "expected a non-negative number of seconds" })
+)
+
+/**
+ * The token endpoint's answer (RFC 6749 §5.1, with Keycloak's `refresh_expires_in`). Only what the SDK
+ * uses is decoded; the tokens become `Redacted` as they are decoded.
+ */
+export const TokenResponse = Schema.Struct({
+  access_token: Schema.Redacted(Schema.NonEmptyString),
+  expires_in: Schema.optional(Seconds),
+  refresh_token: Schema.optional(Schema.Redacted(Schema.NonEmptyString)),
+  refresh_expires_in: Schema.optional(Seconds),
+  token_type: Schema.optional(Schema.String)
+})
+
+export type TokenResponse = typeof TokenResponse.Type
+
+/** An OAuth error answer (`{"error": "invalid_grant", "error_description": "…"}`). */
+export const ErrorResponse = Schema.Struct({
+  error: Schema.String,
+  error_description: Schema.optional(Schema.String)
+})
+
+/** Timing settings, in milliseconds. */
+export interface Timing {
+  /** Refresh this long before the token stops being used (at most half its usable lifetime). */
+  readonly refreshBeforeExpiry: number
+  /** Clocks of the identity provider, the broker and this machine may disagree by this much. */
+  readonly clockSkew: number
+}
+
+/** Access token lifetime assumed when the provider announces none and the token is not a readable JWT. */
+export const fallbackLifetimeMillis = 60_000
+
+/** JWT `exp` is in whole seconds (Keycloak floors `iat` and adds the lifespan): up to 1 s is lost. */
+const granularity = 1_000
+
+/** A token in hand, with the times (epoch milliseconds, by the SDK's clock) that govern its use. */
+export interface Token {
+  readonly accessToken: Redacted.Redacted<string>
+  readonly refreshToken: Redacted.Redacted<string> | undefined
+  /** When the request that got it was sent: the token cannot have been issued before. */
+  readonly obtainedAt: number
+  /** The lifetime the provider announced (`expires_in`), in milliseconds. */
+  readonly lifetime: number
+  /**
+   * When the token stops being used: the announced expiry, less what whole-second rounding and clock
+   * skew can take off it. The broker connection is renewed before this.
+   */
+  readonly expiresAt: number
+  /** When a fresh token is fetched, ahead of `expiresAt`. */
+  readonly refreshAt: number
+  /** When the refresh token stops being usable, if it has a known expiry. */
+  readonly refreshExpiresAt: number | undefined
+}
+
+/** What a lifetime announced in seconds leaves to use: less rounding and skew, never less than half. */
+export const usableMillis = (announced: number, clockSkew: number): number =>
+  Math.max(announced / 2, announced - granularity - Math.min(clockSkew, announced / 10))
+
+/** `exp - iat` of a JWT, read without verifying it (only as a lifetime when `expires_in` is missing). */
+const jwtLifetimeMillis = (token: string): Option.Option<number> =>
+  Option.liftThrowable(() => {
+    const part = token.split(".")[1]
+    if (part === undefined) return undefined
+    const claims = JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as { exp?: unknown; iat?: unknown }
+    return typeof claims.exp === "number" && typeof claims.iat === "number" && claims.exp > claims.iat
+      ? (claims.exp - claims.iat) * 1000
+      : undefined
+  })().pipe(Option.flatMap(Option.fromNullable))
+
+/** Makes the token of a response to a request sent at `sentAt`. */
+export const fromResponse = (
+  response: TokenResponse,
+  sentAt: number,
+  timing: Timing
+): Token => {
+  const lifetime = response.expires_in !== undefined && response.expires_in > 0
+    ? response.expires_in * 1000
+    : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
+  const usable = usableMillis(lifetime, timing.clockSkew)
+  const expiresAt = sentAt + usable
+  const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
+  // Keycloak: `refresh_expires_in` 0 means the refresh token does not expire (offline tokens).
+  const refreshLifetime = response.refresh_expires_in ?? 0
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    obtainedAt: sentAt,
+    lifetime,
+    expiresAt,
+    refreshAt,
+    refreshExpiresAt: response.refresh_token === undefined || refreshLifetime === 0
+      ? undefined
+      : sentAt + usableMillis(refreshLifetime * 1000, timing.clockSkew)
+  }
+}
+
+/** Whether the token is fresh at `now`: it is handed out as is, not renewed. */
+export const isFresh = (token: Token, now: number): boolean => now < token.refreshAt
+
+/** Whether the token's refresh token can still be used at `now` (else renewing means logging in). */
+export const canRefresh = (token: Token, now: number): boolean =>
+  token.refreshToken !== undefined && (token.refreshExpiresAt === undefined || now < token.refreshExpiresAt)
+
+/**
+ * Whether the token may still be handed out at `now` when a fresh one cannot be had (the provider is
+ * unreachable): it must leave the broker connection some time before it expires.
+ */
+export const isUsable = (token: Token, now: number): boolean =>
+  now < token.expiresAt - Math.min(granularity, (token.expiresAt - token.obtainedAt) / 4)
