@@ -37,6 +37,8 @@ export interface Envelope {
   readonly eventName: string
   /** The envelope as compact JSON (UTF-8 on the wire). */
   readonly body: string
+  /** When `sendMessage` wrapped it (epoch milliseconds, from `Clock`), for the latency metric. */
+  readonly wrappedAt?: number | undefined
 }
 
 /**
@@ -133,8 +135,9 @@ export const wrap = (
     if (Either.isLeft(originDate)) {
       return yield* Validation.withEvent(originDate.left, descriptor.eventName)
     }
-    return yield* wrapWith(message, project, {
+    const envelope = yield* wrapWith(message, project, {
       messageId: options?.messageId ?? makeMessageId(),
       originDate: originDate.right
     })
+    return { ...envelope, wrappedAt: yield* Clock.currentTimeMillis }
   })

@@ -46,6 +46,8 @@ export type OverflowPolicy = "dropOldest" | "dropNewest" | "fail"
 export interface Service {
   /** Which message is taken first. */
   readonly order: "fifo" | "lifo"
+  /** The overflow policy, for metrics and logs. */
+  readonly overflow?: OverflowPolicy | undefined
   /**
    * Adds a message. Succeeds with the message the overflow policy dropped to make room (possibly the
    * new one), if any; fails with `QueueFullError` under the `"fail"` policy.

@@ -66,3 +66,6 @@ export {
   QueueFullError,
   ValidationError
 } from "./StellaNowError.js"
+
+/** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"

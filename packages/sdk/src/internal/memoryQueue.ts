@@ -83,6 +83,7 @@ export const make = (
 
     return {
       order,
+      overflow: options.overflow,
       offer,
       take,
       ack: (lease) => Effect.sync(() => void taken.delete(lease.sequence)),

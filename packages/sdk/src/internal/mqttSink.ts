@@ -1,9 +1,22 @@
-import { Clock, Deferred, Duration, Effect, Either, Exit, FiberId, Redacted, Schedule, SubscriptionRef } from "effect"
+import {
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FiberId,
+  MetricLabel,
+  Redacted,
+  Schedule,
+  SubscriptionRef
+} from "effect"
 import * as mqtt from "mqtt"
 import { nanoid } from "nanoid"
 import { Auth, type Credentials } from "../Auth.js"
 import * as BrokerUrl from "../BrokerUrl.js"
 import type { Envelope } from "../Envelope.js"
+import * as Metrics from "../Metrics.js"
 import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Service } from "../Sink.js"
 import { type AuthError, ConfigurationError, ConnectionError, PublishError } from "../StellaNowError.js"
 
@@ -71,6 +84,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
     }
     const reconnectSchedule = options.reconnectSchedule ?? defaultReconnectSchedule
     const destination = address.url
+    const labels = [MetricLabel.make("client_id", clientId)]
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
     const ready = yield* Effect.makeLatch(false)
     let current: Connection | undefined
@@ -122,6 +136,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       if (current === connection) {
         current = undefined
         ready.unsafeClose()
+        Metrics.connected.unsafeUpdate(0, labels)
       }
       const lost = Exit.fail(
         new PublishError({ reason: "ConnectionLost", messageId: "", detail: `connection lost: ${reason.detail}` })
@@ -235,10 +250,11 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           Effect.fail(error)
         )
       const waitToRetry = (error: ConnectionError | AuthError) =>
-        Effect.zipRight(
-          SubscriptionRef.set(state, ConnectionState.Disconnected({ error })),
-          Effect.catchAll(backoff.next(error), () => fail(error))
-        )
+        Effect.sync(() => Metrics.reconnects.unsafeUpdate(1, [...labels, MetricLabel.make("cause", error.reason)]))
+          .pipe(
+            Effect.zipRight(SubscriptionRef.set(state, ConnectionState.Disconnected({ error }))),
+            Effect.zipRight(Effect.catchAll(backoff.next(error), () => fail(error)))
+          )
 
       yield* Effect.logInfo(`SDK client id is "${clientId}"; connecting to ${destination}`)
       while (true) {
@@ -271,6 +287,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         current = connection
         authFailures = 0
         ready.unsafeOpen()
+        Metrics.connected.unsafeUpdate(1, labels)
         yield* SubscriptionRef.set(state, ConnectionState.Connected({ since }))
         yield* Effect.logInfo(`connected to ${destination}`)
 

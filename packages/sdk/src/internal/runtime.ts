@@ -1,7 +1,23 @@
-import { Deferred, Duration, Effect, Either, Exit, Fiber, FiberSet, Option, PubSub, Scope, Stream } from "effect"
+import {
+  Cause,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  FiberSet,
+  MetricLabel,
+  Option,
+  PubSub,
+  Scope,
+  Stream
+} from "effect"
 import * as Envelope from "../Envelope.js"
 import type * as Message from "../Message.js"
 import { type Lease, MessageQueue } from "../MessageQueue.js"
+import * as Metrics from "../Metrics.js"
 import { Sink } from "../Sink.js"
 import type { Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
@@ -39,6 +55,13 @@ export const make = (options: Options) =>
     const project = options.project
 
     const events = yield* PubSub.unbounded<EventType>()
+    const labels = [MetricLabel.make("client_id", sink.clientId)]
+    const dropLabels = [...labels, MetricLabel.make("policy", queue.overflow ?? "unknown")]
+    // Kept by arithmetic rather than by asking the queue, which may be a database.
+    let depth = yield* queue.size
+    let bytes = 0
+    let inFlightNow = 0
+    Metrics.queueDepth.unsafeUpdate(depth, labels)
     const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
     const lock = yield* Effect.makeSemaphore(1)
     let running: Running | undefined
@@ -59,8 +82,16 @@ export const make = (options: Options) =>
     const acknowledged = (lease: Lease) =>
       Effect.zipRight(
         queue.ack(lease),
-        Effect.suspend(() => {
-          const { eventName, messageId } = lease.envelope
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const { eventName, messageId, wrappedAt } = lease.envelope
+          depth--
+          bytes = Math.max(0, bytes - lease.envelope.body.length)
+          Metrics.messagesAcked.unsafeUpdate(1, labels)
+          Metrics.queueDepth.unsafeUpdate(depth, labels)
+          Metrics.queueBytes.unsafeUpdate(bytes, labels)
+          if (wrappedAt !== undefined) {
+            Metrics.ackLatency.unsafeUpdate((now - wrappedAt) / 1000, labels)
+          }
           settle(messageId, Exit.succeed(messageId))
           return PubSub.publish(events, Event.Acknowledged({ messageId, eventName }))
         })
@@ -68,7 +99,11 @@ export const make = (options: Options) =>
 
     /** One publish; whatever stops it short of a PUBACK puts the message back where it was. */
     const publishOne = (lease: Lease) =>
-      sink.publish(lease.envelope).pipe(
+      Effect.suspend(() => {
+        Metrics.messagesSent.unsafeUpdate(1, labels)
+        Metrics.inFlight.unsafeUpdate(++inFlightNow, labels)
+        return sink.publish(lease.envelope)
+      }).pipe(
         Effect.tapError((error) =>
           error.reason === "Rejected"
             // A broker that refuses a message would refuse it again at once: wait before retrying.
@@ -78,7 +113,17 @@ export const make = (options: Options) =>
             )
             : Effect.logDebug("publish failed; the message goes back to the queue", error.message)
         ),
-        Effect.onExit((exit) => Exit.isSuccess(exit) ? acknowledged(lease) : queue.nack(lease)),
+        Effect.onExit((exit) => {
+          Metrics.inFlight.unsafeUpdate(--inFlightNow, labels)
+          if (Exit.isSuccess(exit)) return acknowledged(lease)
+          const reason = Exit.isInterrupted(exit) ? "Interrupted" : Cause.failureOption(exit.cause).pipe(
+            Option.map((error) => error.reason),
+            Option.getOrElse(() => "Defect")
+          )
+          Metrics.publishFailures.unsafeUpdate(1, [...labels, MetricLabel.make("reason", reason)])
+          Metrics.retries.unsafeUpdate(1, labels)
+          return queue.nack(lease)
+        }),
         Effect.ignore
       )
 
@@ -179,7 +224,14 @@ export const make = (options: Options) =>
     const enqueue = (envelope: Envelope.Envelope) =>
       Effect.gen(function*() {
         const dropped = yield* queue.offer(envelope)
+        Metrics.messagesQueued.unsafeUpdate(1, labels)
+        bytes += envelope.body.length
+        if (Option.isNone(dropped)) depth++
+        else bytes = Math.max(0, bytes - dropped.value.body.length)
+        Metrics.queueDepth.unsafeUpdate(depth, labels)
+        Metrics.queueBytes.unsafeUpdate(bytes, labels)
         if (Option.isSome(dropped)) {
+          Metrics.messagesDropped.unsafeUpdate(1, dropLabels)
           const { eventName, messageId } = dropped.value
           yield* Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`)
           const detail = `message ${messageId} was dropped: the queue is full`

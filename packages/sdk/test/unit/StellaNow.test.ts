@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { QueueFullError, StellaNow, ValidationError } from "@stellanow/sdk"
+import { Metrics, QueueFullError, StellaNow, ValidationError } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Chunk, Effect, Either, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Effect, Either, Fiber, Metric, Stream, TestClock } from "effect"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
 
 const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_id: `user_${i}` })
@@ -216,11 +216,41 @@ describe("overflow policies", () => {
 
   it.effect("a bad queue option is a ConfigurationError", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.either(Effect.provide(StellaNow.StellaNow, Testing.layer({ queueOptions: { capacity: -1 } })))
+      const result = yield* Effect.either(
+        Effect.provide(StellaNow.StellaNow, Testing.layer({ queueOptions: { capacity: -1 } }))
+      )
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) {
         assert.strictEqual(result.left._tag, "ConfigurationError")
         assert.include(result.left.message, "capacity")
       }
     }))
+})
+
+describe("metrics", () => {
+  const forSink = <A extends Metric.Metric<any, any, any>>(metric: A, ...tags: Array<[string, string]>) =>
+    tags.reduce((m, [k, v]) => Metric.tagged(m, k, v), Metric.tagged(metric, "client_id", "memory-sink"))
+  const count = (metric: Metric.Metric.Counter<number>, ...tags: Array<[string, string]>) =>
+    Effect.map(Metric.value(forSink(metric, ...tags)), (state) => state.count)
+
+  it.effect("count queued, acknowledged and dropped messages, and track the queue depth", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const [queued, acked, dropped] = [
+        yield* count(Metrics.messagesQueued),
+        yield* count(Metrics.messagesAcked),
+        yield* count(Metrics.messagesDropped, ["policy", "dropOldest"])
+      ]
+      for (let i = 0; i < 5; i++) yield* sdk.sendMessage(message(i))
+      assert.strictEqual((yield* Metric.value(forSink(Metrics.queueDepth))).value, 3)
+      assert.strictEqual((yield* count(Metrics.messagesDropped, ["policy", "dropOldest"])) - dropped, 2)
+      yield* sdk.start
+      yield* untilPublished(3)
+      while ((yield* count(Metrics.messagesAcked)) - acked < 3) yield* Effect.yieldNow()
+      assert.strictEqual((yield* count(Metrics.messagesQueued)) - queued, 5)
+      assert.strictEqual((yield* Metric.value(forSink(Metrics.queueDepth))).value, 0)
+      assert.strictEqual((yield* Metric.value(forSink(Metrics.queueBytes))).value, 0)
+      const latency = yield* Metric.value(forSink(Metrics.ackLatency))
+      assert.isAtLeast(latency.count, 3)
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 3 } }))))
 })
