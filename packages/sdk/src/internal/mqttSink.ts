@@ -202,6 +202,14 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
               reason: "Timeout",
               detail: `no CONNACK from ${destination} within ${Duration.format(connectTimeout)}`
             })
+        }),
+        Effect.withSpan("StellaNow.connect", {
+          attributes: {
+            "server.address": address.host,
+            "server.port": address.port,
+            "network.transport": address.transport,
+            "stellanow.client_id": clientId
+          }
         })
       )
 

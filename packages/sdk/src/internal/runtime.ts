@@ -124,7 +124,14 @@ export const make = (options: Options) =>
           Metrics.retries.unsafeUpdate(1, labels)
           return queue.nack(lease)
         }),
-        Effect.ignore
+        Effect.ignore,
+        Effect.withSpan("StellaNow.publish", {
+          attributes: {
+            "stellanow.message_id": lease.envelope.messageId,
+            "stellanow.event": lease.envelope.eventName,
+            "server.address": sink.destination
+          }
+        })
       )
 
     /** Takes messages in queue order while connected, keeping at most `maxInFlight` unacknowledged. */
@@ -241,12 +248,23 @@ export const make = (options: Options) =>
         return envelope.messageId
       })
 
+    const annotate = (envelope: Envelope.Envelope) =>
+      Effect.annotateCurrentSpan({
+        "stellanow.message_id": envelope.messageId,
+        "stellanow.event": envelope.eventName
+      })
+
     const sendMessage = (message: Message.Message) =>
-      Effect.flatMap(Envelope.wrap(message, project), enqueue).pipe(Effect.withSpan("StellaNow.sendMessage"))
+      Envelope.wrap(message, project).pipe(
+        Effect.tap(annotate),
+        Effect.flatMap(enqueue),
+        Effect.withSpan("StellaNow.sendMessage")
+      )
 
     const sendMessageAndWait = (message: Message.Message) =>
       Effect.gen(function*() {
         const envelope = yield* Envelope.wrap(message, project)
+        yield* annotate(envelope)
         const waiter = yield* Deferred.make<string, LifecycleError>()
         const forget = Effect.sync(() => waiters.delete(envelope.messageId))
         // Registered before queueing, so an acknowledgement cannot slip past it.
