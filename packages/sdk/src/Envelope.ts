@@ -41,13 +41,19 @@ export interface Envelope {
   readonly wrappedAt?: number | undefined
 }
 
+let lastTopic = { organizationId: "", topic: "" }
+
 /**
  * The topic events of an organization are published on.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const topicFor = (organizationId: string): string => `in/${organizationId}`
+export const topicFor = (organizationId: string): string => {
+  // One string per organization rather than one per message: queued envelopes share it.
+  if (organizationId !== lastTopic.organizationId) lastTopic = { organizationId, topic: `in/${organizationId}` }
+  return lastTopic.topic
+}
 
 /**
  * A fresh random message id (UUID v4).
@@ -67,7 +73,7 @@ export const makeMessageId = (): string => globalThis.crypto.randomUUID()
 export const wrapWith = (
   message: Message.Message,
   project: ProjectInfo,
-  options: { readonly messageId: string; readonly originDate: string }
+  options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined }
 ): Either.Either<Envelope, ValidationError> => {
   const descriptor = message[Message.TypeId]
   const primary = descriptor.entities[0]
@@ -103,7 +109,8 @@ export const wrapWith = (
         },
         payload
       }
-    })
+    }),
+    wrappedAt: options.wrappedAt
   }))
 }
 
@@ -135,9 +142,9 @@ export const wrap = (
     if (Either.isLeft(originDate)) {
       return yield* Validation.withEvent(originDate.left, descriptor.eventName)
     }
-    const envelope = yield* wrapWith(message, project, {
+    return yield* wrapWith(message, project, {
       messageId: options?.messageId ?? makeMessageId(),
-      originDate: originDate.right
+      originDate: originDate.right,
+      wrappedAt: yield* Clock.currentTimeMillis
     })
-    return { ...envelope, wrappedAt: yield* Clock.currentTimeMillis }
   })
