@@ -56,6 +56,8 @@ interface Connection {
   readonly client: mqtt.MqttClient
   /** Publishes waiting for their PUBACK on this connection, to fail them all if it drops. */
   readonly pending: Set<(exit: Exit.Exit<void, PublishError>) => void>
+  /** Called once `pending` empties, while someone waits for that (see `settleInFlight`). */
+  onIdle: (() => void) | undefined
   /** Resolved once, with why the connection ended. */
   readonly closed: Deferred.Deferred<ConnectionError>
   /** Set when the connection is being retired: no new publishes on it. */
@@ -151,7 +153,14 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       Effect.async<Connection, ConnectionError>((resume) => {
         const client = mqtt.connect(clientOptions(credentials))
         const closed = Deferred.unsafeMake<ConnectionError>(FiberId.none)
-        const connection: Connection = { client, pending: new Set(), closed, retiring: false, endReason: undefined }
+        const connection: Connection = {
+          client,
+          pending: new Set(),
+          onIdle: undefined,
+          closed,
+          retiring: false,
+          endReason: undefined
+        }
         let settled = false
         const settle = (exit: Exit.Exit<Connection, ConnectionError>) => {
           if (settled) return
@@ -228,12 +237,13 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
 
     /** Waits until no publish is waiting for its PUBACK on the connection (bounded by `limit`). */
     const settleInFlight = (connection: Connection, limit: Duration.Duration) =>
-      Effect.gen(function*() {
-        const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(limit)
-        while (connection.pending.size > 0 && (yield* Clock.currentTimeMillis) < deadline) {
-          yield* Effect.raceFirst(Effect.sleep("5 millis"), Deferred.await(connection.closed))
-        }
-      })
+      Effect.async<void>((resume) => {
+        if (connection.pending.size === 0) return resume(Effect.void)
+        connection.onIdle = () => resume(Effect.void)
+        return Effect.sync(() => {
+          connection.onIdle = undefined
+        })
+      }).pipe(Effect.timeoutOption(limit))
 
     const awaitRenewal = (credentials: Credentials): Effect.Effect<"renew"> =>
       credentials.expiresAt === undefined ? Effect.never : Effect.gen(function*() {
@@ -347,6 +357,17 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       Effect.annotateLogs({ module: "Sink", role: "connection", clientId })
     ) as Effect.Effect<never, ConnectionError | AuthError>
 
+    /** Removes a publish from the connection's pending set, telling a waiter when it empties. */
+    const forget = (connection: Connection, entry: (exit: Exit.Exit<void, PublishError>) => void): boolean => {
+      const removed = connection.pending.delete(entry)
+      if (removed && connection.pending.size === 0 && connection.onIdle !== undefined) {
+        const onIdle = connection.onIdle
+        connection.onIdle = undefined
+        onIdle()
+      }
+      return removed
+    }
+
     const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
       Effect.suspend(() => {
         const connection = current
@@ -357,7 +378,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         }
         return Effect.async<void, PublishError>((resume) => {
           const done = (exit: Exit.Exit<void, PublishError>) => {
-            if (connection.pending.delete(done)) {
+            if (forget(connection, done)) {
               resume(
                 Exit.isFailure(exit)
                   ? Exit.fail(
@@ -374,7 +395,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           connection.pending.add(done)
           connection.client.publish(envelope.topic, envelope.body, { qos: 1, retain: false }, (error) => {
             if (error === undefined || error === null) return done(Exit.void)
-            if (!connection.pending.delete(done)) return
+            if (!forget(connection, done)) return
             resume(Exit.fail(
               new PublishError({
                 reason: "Rejected",
@@ -384,7 +405,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
               })
             ))
           })
-          return Effect.sync(() => void connection.pending.delete(done))
+          return Effect.sync(() => void forget(connection, done))
         })
       })
 
