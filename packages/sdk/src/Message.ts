@@ -63,14 +63,14 @@ const EntityIdField = Schema.optional(EntityId)
 
 /**
  * The schema fields of a message class: one id per entity, the event's fields, and the origin date.
- * Each entity id is optional when the message is made, as in the Python SDK; a message that names no
- * entity at all is refused when it is wrapped, before it is queued.
+ * The primary (first) entity's id is required; the others may be left out, as in the Python SDK.
  *
  * @since 0.1.0
  * @category models
  */
 export type Fields<Entities extends ReadonlyArray<string>, EventFields extends Schema.Struct.Fields> =
-  & { readonly [K in Entities[number]]: typeof EntityIdField }
+  & { readonly [K in Entities[0]]: typeof EntityId }
+  & { readonly [K in Exclude<Entities[number], Entities[0]>]: typeof EntityIdField }
   & EventFields
   & { readonly messageOriginDateUTC: typeof OriginDateField }
 
@@ -165,7 +165,7 @@ export const Class =
     }
     const entityNames: ReadonlyArray<string> = entities
     const allFields = {
-      ...Object.fromEntries(entityNames.map((name) => [name, EntityIdField])),
+      ...Object.fromEntries(entityNames.map((name, i) => [name, i === 0 ? EntityId : EntityIdField])),
       ...fields,
       messageOriginDateUTC: OriginDateField
     }
@@ -201,7 +201,9 @@ export const Class =
                 onRight: (encoded) => JSON.stringify(encoded)
               })
             ),
-          withOriginDate: (date) => new (self.constructor)({ ...self, messageOriginDateUTC: date })
+          // The prototype's constructor: the user's subclass, even if a field is named "constructor".
+          withOriginDate: (date) =>
+            new (Object.getPrototypeOf(self).constructor)({ ...self, messageOriginDateUTC: date })
         }
       }
     } as any

@@ -40,7 +40,7 @@ export const Class = <Self = never>(identifier: string) =>
       try {
         super(props, options)
       } catch (error) {
-        throw Validation.rethrow(error, {})
+        throw Validation.rethrow(error, { model: identifier })
       }
     }
   } as any

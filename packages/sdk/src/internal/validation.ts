@@ -1,23 +1,31 @@
 import { ParseResult } from "effect"
 import { ValidationError } from "../StellaNowError.js"
 
+/** Where a parse error happened: in an event (with its entity names) or in a model. */
+export interface Context {
+  readonly event?: string | undefined
+  readonly entityNames?: ReadonlyArray<string>
+  readonly model?: string | undefined
+}
+
 /** Turns a schema's parse error into the SDK's one validation error, naming the event, field and rule. */
 export const fromParseError = (
   error: ParseResult.ParseError,
-  context: { readonly event?: string | undefined; readonly entityNames?: ReadonlyArray<string> }
+  context: Context
 ): ValidationError => {
   const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
   const path = first?.path.map(String) ?? []
   const field = path.length === 0 ? undefined : path.join(".")
-  const detail = first?.message ?? error.message
+  const message = first?.message ?? error.message
+  const detail = context.model === undefined ? message : `in model ${context.model}: ${message}`
   const reason = field === "messageOriginDateUTC"
     ? "InvalidOriginDate"
     : path.length === 1 && context.entityNames?.includes(path[0]!)
-    ? "InvalidEntity"
+    ? (first?._tag === "Missing" ? "MissingEntity" : "InvalidEntity")
     : "InvalidField"
   return new ValidationError({
     reason,
-    detail: reason === "InvalidEntity" ? `entity id: ${detail}` : detail,
+    detail: reason === "InvalidEntity" || reason === "MissingEntity" ? `entity id: ${detail}` : detail,
     ...(context.event === undefined ? {} : { event: context.event }),
     ...(field === undefined ? {} : { field })
   })
@@ -26,7 +34,7 @@ export const fromParseError = (
 /** What a Schema class constructor threw, as the SDK's validation error when it was a parse error. */
 export const rethrow = (
   error: unknown,
-  context: { readonly event?: string | undefined; readonly entityNames?: ReadonlyArray<string> }
+  context: Context
 ): unknown => ParseResult.isParseError(error) ? fromParseError(error, context) : error
 
 /** The same validation error, naming the event it happened in. */

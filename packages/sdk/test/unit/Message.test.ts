@@ -1,0 +1,161 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Envelope, Field, Message, ValidationError } from "@stellanow/sdk"
+import { DateTime, Effect, Either } from "effect"
+import * as Messages from "../fixtures/messages.js"
+
+const project = { organizationId: "o", projectId: "p" }
+
+const thrown = (f: () => unknown): ValidationError => {
+  try {
+    f()
+  } catch (error) {
+    assert.instanceOf(error, ValidationError)
+    return error as ValidationError
+  }
+  return assert.fail("expected a ValidationError")
+}
+
+const payloadOf = (message: Message.Message) =>
+  JSON.parse(JSON.parse(Effect.runSync(Envelope.wrap(message, project)).body).value.payload)
+
+describe("Message.Class", () => {
+  it("names the event, the field and the rule when a field is bad", () => {
+    const error = thrown(() =>
+      new Messages.PurchaseCompletedMessage({
+        patron: "1",
+        order_id: "o",
+        amount: 1,
+        completed_at: "2025-04-25T12:34:56Z"
+      })
+    )
+    assert.strictEqual(error.reason, "InvalidField")
+    assert.strictEqual(error.event, "purchase_completed")
+    assert.strictEqual(error.field, "completed_at")
+    assert.include(error.message, `event "purchase_completed", field "completed_at"`)
+    assert.include(error.message, "1 to 6 fractional digits")
+  })
+
+  it("refuses a non-integer Integer and a non-finite Decimal", () => {
+    assert.include(thrown(() => new Messages.PhoneNumberModel({ country_code: 1.5 })).message, "PhoneNumberModel")
+    const error = thrown(() =>
+      new Messages.PurchaseCompletedMessage({ patron: "1", order_id: "o", amount: Infinity, completed_at: new Date() })
+    )
+    assert.strictEqual(error.field, "amount")
+  })
+
+  it("requires the primary entity and reports it as missing", () => {
+    // @ts-expect-error the primary entity is required
+    const error = thrown(() => new Messages.UserDetailsUpdateMessage({ user_id: "u" }))
+    assert.strictEqual(error.reason, "MissingEntity")
+    assert.strictEqual(error.field, "patron")
+    assert.strictEqual(
+      thrown(() => new Messages.UserDetailsUpdateMessage({ patron: "", user_id: "u" })).reason,
+      "InvalidEntity"
+    )
+  })
+
+  it("keeps only the entities given, primary first, and keys the envelope by the primary", () => {
+    const message = new Messages.StoreReceiptMessage({ patron: "p-1" })
+    const body = JSON.parse(Effect.runSync(Envelope.wrap(message, project)).body)
+    assert.deepStrictEqual(body.value.metadata.entityTypeIds, [{ entityTypeDefinitionId: "patron", entityId: "p-1" }])
+    assert.deepStrictEqual(body.key.entityId, "p-1")
+    assert.deepStrictEqual(payloadOf(message), { transaction_id: null })
+  })
+
+  it("refuses declarations without entities or with a field named like an entity", () => {
+    assert.strictEqual(
+      thrown(() => Message.Class<any>("X")({ event: "x", entities: [], fields: {} })).reason,
+      "MissingEntity"
+    )
+    const clash = thrown(() =>
+      Message.Class<any>("Y")({ event: "y", entities: ["patron"], fields: { patron: Field.String } })
+    )
+    assert.strictEqual(clash.field, "patron")
+  })
+
+  it("sets the origin date afterwards, validated, and keeps the class", () => {
+    const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u" })
+    const dated = Message.withOriginDate(message, "2025-04-25T12:34:56.7Z")
+    assert.instanceOf(dated, Messages.UserDetailsUpdateMessage)
+    assert.strictEqual(dated.user_id, "u")
+    const body = JSON.parse(Effect.runSync(Envelope.wrap(dated, project)).body)
+    assert.strictEqual(body.value.metadata.messageOriginDateUTC, "2025-04-25T12:34:56.700000Z")
+    const error = thrown(() => Message.withOriginDate(message, "2025-04-25T12:34:56.789+00:00"))
+    assert.strictEqual(error.reason, "InvalidOriginDate")
+    assert.strictEqual(error.event, "user_details_update")
+  })
+
+  it("accepts a UTC DateTime and refuses a zoned one outside UTC", () => {
+    const utc = DateTime.unsafeMake("2025-04-25T12:34:56.789Z")
+    const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: utc })
+    const body = JSON.parse(Effect.runSync(Envelope.wrap(message, project)).body)
+    assert.strictEqual(body.value.metadata.messageOriginDateUTC, "2025-04-25T12:34:56.789000Z")
+    const paris = DateTime.unsafeMakeZoned(utc, { timeZone: "Europe/Paris" })
+    assert.include(
+      thrown(() => new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: paris }))
+        .message,
+      "not UTC"
+    )
+    assert.strictEqual(thrown(() => Message.withOriginDate(message, new Date(Number.NaN))).reason, "InvalidOriginDate")
+  })
+
+  it("sends Date fields as YYYY-MM-DD and refuses impossible dates", () => {
+    const base = { patron: "1", order_id: "o", amount: 1, completed_at: "2025-01-01T00:00:00.1Z" }
+    const message = new Messages.PurchaseCompletedMessage({ ...base, purchase_date: new Date("2025-03-04T23:00:00Z") })
+    assert.strictEqual(payloadOf(message).purchase_date, "2025-03-04")
+    assert.strictEqual(
+      thrown(() => new Messages.PurchaseCompletedMessage({ ...base, purchase_date: "2025-02-30" })).field,
+      "purchase_date"
+    )
+  })
+
+  it("refuses a non-JSON value in an Any field", () => {
+    const base = { patron: "1", order_id: "o", amount: 1, completed_at: "2025-01-01T00:00:00.1Z" }
+    assert.strictEqual(
+      thrown(() => new Messages.PurchaseCompletedMessage({ ...base, extra: { f: () => 1 } as any })).field,
+      "extra"
+    )
+  })
+})
+
+describe("Message.raw", () => {
+  it("sends the payload as it is", () => {
+    const message = Message.raw({
+      eventName: "user_details_update",
+      entities: [{ entityTypeDefinitionId: "patron", entityId: "1" }],
+      payload: "{\"user_id\":\"u\"}"
+    })
+    assert.strictEqual(
+      JSON.parse(Effect.runSync(Envelope.wrap(message, project)).body).value.payload,
+      "{\"user_id\":\"u\"}"
+    )
+  })
+
+  it("refuses no entity, a payload that is not a JSON object, and a bad origin date", () => {
+    const ok = { eventName: "e", entities: [{ entityTypeDefinitionId: "patron", entityId: "1" }], payload: "{}" }
+    assert.strictEqual(thrown(() => Message.raw({ ...ok, entities: [] })).reason, "MissingEntity")
+    assert.strictEqual(thrown(() => Message.raw({ ...ok, payload: "[1]" })).reason, "InvalidPayload")
+    assert.strictEqual(thrown(() => Message.raw({ ...ok, payload: "{" })).reason, "InvalidPayload")
+    assert.strictEqual(
+      thrown(() => Message.raw({ ...ok, messageOriginDateUTC: "2025-04-25" })).reason,
+      "InvalidOriginDate"
+    )
+  })
+})
+
+describe("Envelope.wrap", () => {
+  it.effect("refuses something that is not a message", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(Envelope.wrap({ user_id: "u" } as any, project))
+      assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidPayload")
+    }))
+
+  it.effect("makes a fresh UUID v4 per message", () =>
+    Effect.gen(function*() {
+      const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u" })
+      const a = yield* Envelope.wrap(message, project)
+      const b = yield* Envelope.wrap(message, project)
+      assert.notStrictEqual(a.messageId, b.messageId)
+      assert.match(a.messageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    }))
+})
