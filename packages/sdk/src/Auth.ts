@@ -4,6 +4,7 @@
  * freshest one.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Context, Effect, Layer, Redacted } from "effect"
 import * as StellaNowConfig from "./StellaNowConfig.js"
@@ -27,6 +28,8 @@ export interface Credentials {
 }
 
 /**
+ * The auth interface: hands out credentials for the next CONNECT.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -35,9 +38,16 @@ export interface Service {
   readonly mode: string
   /** Credentials for the next CONNECT. Fails with `AuthError`; a `Refused` one is fatal. */
   readonly credentials: Effect.Effect<Credentials, AuthError>
+  /**
+   * Told when the broker refused `credentials` at CONNECT, so an implementation that can get others
+   * (a token the broker deems expired or revoked) does not offer the same ones again. Optional.
+   */
+  readonly rejected?: ((credentials: Credentials) => Effect.Effect<void>) | undefined
 }
 
 /**
+ * The auth service's tag.
+ *
  * @since 0.1.0
  * @category tags
  */

@@ -1,0 +1,162 @@
+/**
+ * The token endpoint of the platform's Keycloak (WIRE.md §5): the password grant, the refresh grant,
+ * and the classification of what comes back into `AuthError`s whose messages name the realm and the
+ * user, never a password or a token.
+ */
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import { Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import type { OidcCredentials } from "../StellaNowConfig.js"
+import { AuthError } from "../StellaNowError.js"
+import { ErrorResponse, TokenResponse } from "./oidcToken.js"
+
+/** Where and as whom to ask for tokens. */
+export interface Endpoint {
+  readonly tokenUrl: string
+  /** The realm: the organization id. */
+  readonly realm: string
+  readonly credentials: OidcCredentials
+  /** How long one request may take, answer included. */
+  readonly requestTimeout: Duration.Duration
+}
+
+/** The Keycloak token endpoint of an organization: `{apiBase}/auth/realms/{organizationId}/protocol/…`. */
+export const keycloakTokenUrl = (apiBaseUrl: string, organizationId: string): string =>
+  `${apiBaseUrl.replace(/\/+$/, "")}/auth/realms/${encodeURIComponent(organizationId)}` +
+  `/protocol/openid-connect/token`
+
+/** The URL as it may appear in messages: no user info, query or fragment. */
+export const displayUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+  } catch {
+    return "(an invalid URL)"
+  }
+}
+
+const maxServerText = 200
+
+/** Text from the server or the network, with any secret of this request masked, and bounded. */
+const sanitize = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.split(secret).join("<redacted>")
+  }
+  return out.length > maxServerText ? `${out.slice(0, maxServerText)}…` : out
+}
+
+/** The innermost cause of a transport failure, as text (e.g. `ECONNREFUSED: connect ECONNREFUSED …`). */
+const transportText = (error: unknown): string => {
+  let current: unknown = error
+  for (let depth = 0; depth < 5; depth++) {
+    const next = (current as { cause?: unknown } | null | undefined)?.cause
+    if (next === undefined || next === null) break
+    current = next
+  }
+  const code = (current as { code?: unknown } | null | undefined)?.code
+  const message = current instanceof Error ? current.message : String(current)
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message
+}
+
+/** A grant: `login` is the password grant, `refresh` the refresh-token grant. */
+export type Grant = "login" | "refresh"
+
+/**
+ * Posts one grant and decodes the answer. Fails with:
+ * - `Refused` for 4xx other than 408 and 429 (for a login: the credentials or the client are not
+ *   accepted; for a refresh: the refresh token is not, so the caller logs in instead);
+ * - `Unreachable` for network errors, timeouts, 408, 429 and 5xx (transient);
+ * - `InvalidResponse` for a 2xx that is not a token response.
+ */
+export const requestToken = (
+  http: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  grant: Grant,
+  refreshToken?: Redacted.Redacted<string>
+): Effect.Effect<TokenResponse, AuthError> => {
+  const { clientId, password, username } = endpoint.credentials
+  const url = displayUrl(endpoint.tokenUrl)
+  const who = `user "${username}" in realm "${endpoint.realm}" (client "${clientId}")`
+  const secrets = [Redacted.value(password), ...(refreshToken === undefined ? [] : [Redacted.value(refreshToken)])]
+  const what = grant === "login" ? "the login of" : "the token refresh of"
+  const form = grant === "login"
+    ? {
+      grant_type: "password",
+      client_id: clientId,
+      username,
+      password: Redacted.value(password),
+      scope: "openid"
+    }
+    : { grant_type: "refresh_token", client_id: clientId, refresh_token: Redacted.value(refreshToken!) }
+  const request = HttpClientRequest.post(endpoint.tokenUrl).pipe(
+    HttpClientRequest.acceptJson,
+    HttpClientRequest.bodyUrlParams(form)
+  )
+
+  const unreachable = (detail: string, cause?: unknown) =>
+    new AuthError({
+      reason: "Unreachable",
+      detail: `cannot get a token for ${who} from the identity provider at ${url}: ${detail}`,
+      ...(cause === undefined ? {} : { cause })
+    })
+
+  const answer = (response: HttpClientResponse.HttpClientResponse) =>
+    Effect.gen(function*() {
+      const body = yield* Effect.either(response.text)
+      const status = response.status
+      if (status >= 200 && status < 300) {
+        if (Either.isLeft(body)) return yield* unreachable(`HTTP ${status}, but the answer could not be read`)
+        const json = yield* Effect.option(Effect.try(() => JSON.parse(body.right) as unknown))
+        const decoded = json._tag === "Some"
+          ? Schema.decodeUnknownEither(TokenResponse)(json.value)
+          : Either.left(undefined)
+        if (Either.isRight(decoded)) return decoded.right
+        // Only where the answer is wrong, never its values: they may hold a token.
+        const where = decoded.left === undefined
+          ? "not JSON"
+          : [...new Set(ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => i.path.join(".")))]
+            .map((path) => path === "" ? "the body" : path)
+            .join(", ") + " missing or malformed"
+        return yield* new AuthError({
+          reason: "InvalidResponse",
+          detail: `the identity provider at ${url} answered ${what} ${who} with HTTP ${status} ` +
+            `but no usable token (${where})`
+        })
+      }
+      const oauth = Either.isRight(body)
+        ? Either.getOrUndefined(
+          Either.flatMap(
+            Either.try(() => JSON.parse(body.right) as unknown),
+            (json) => Schema.decodeUnknownEither(ErrorResponse)(json)
+          )
+        )
+        : undefined
+      const because = oauth === undefined
+        ? ""
+        : `: ${sanitize(oauth.error, secrets)}` +
+          (oauth.error_description === undefined ? "" : ` (${sanitize(oauth.error_description, secrets)})`)
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        return yield* new AuthError({
+          reason: "Refused",
+          detail: `the identity provider at ${url} refused ${what} ${who}: HTTP ${status}${because}`
+        })
+      }
+      return yield* unreachable(`HTTP ${status}${because}`)
+    })
+
+  return Effect.flatMap(
+    http.execute(request).pipe(
+      Effect.catchAll((error) => {
+        const text = sanitize(transportText(error.cause ?? error), secrets)
+        // The error itself holds the request, and the request the form: only its text is kept.
+        return Effect.fail(unreachable(text, new Error(text)))
+      })
+    ),
+    answer
+  ).pipe(
+    Effect.timeoutFail({
+      duration: endpoint.requestTimeout,
+      onTimeout: () => unreachable(`no answer within ${Duration.format(endpoint.requestTimeout)}`)
+    })
+  )
+}
