@@ -2,6 +2,7 @@
  * Broker URLs: the scheme picks the transport and TLS (WIRE.md §3).
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Either } from "effect"
 import { ConfigurationError } from "./StellaNowError.js"

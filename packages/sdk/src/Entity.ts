@@ -3,6 +3,7 @@
  * and the entity's id. The first entity of a message is its primary one: it keys the envelope.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Schema } from "effect"
 

@@ -3,6 +3,7 @@
  * date and key, serialized once into the exact bytes the platform expects (WIRE.md §1).
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Clock, Effect, Either } from "effect"
 import * as Validation from "./internal/validation.js"

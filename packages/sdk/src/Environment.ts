@@ -2,6 +2,7 @@
  * The StellaNow environments: where the API (for OIDC) and the broker are (WIRE.md §4).
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 /**

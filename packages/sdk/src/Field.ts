@@ -5,6 +5,7 @@
  * objects, and an absent optional field is `null`.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Either, Option, ParseResult, Schema } from "effect"
 import * as OriginDate from "./OriginDate.js"

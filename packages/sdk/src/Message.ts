@@ -3,6 +3,7 @@
  * `stellanow generate` CLI write them), or send an already-serialized payload with {@link raw}.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Either, ParseResult, Predicate, Schema } from "effect"
 import { type Entity, EntityId } from "./Entity.js"
@@ -11,12 +12,16 @@ import * as OriginDate from "./OriginDate.js"
 import { ValidationError } from "./StellaNowError.js"
 
 /**
+ * The key under which a message carries its {@link Descriptor}.
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("@stellanow/sdk/Message")
 
 /**
+ * The type of {@link TypeId}.
+ *
  * @since 0.1.0
  * @category type ids
  */
@@ -52,6 +57,8 @@ export interface Message {
 }
 
 /**
+ * Whether a value is a StellaNow message.
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -70,9 +77,9 @@ const EntityIdField = Schema.optional(EntityId)
  */
 export type Fields<Entities extends ReadonlyArray<string>, EventFields extends Schema.Struct.Fields> =
   & { readonly [K in Entities[0]]: typeof EntityId }
-  & { readonly [K in Exclude<Entities[number], Entities[0]>]: typeof EntityIdField }
+  & { readonly [K in Exclude<Entities[number], Entities[0]>]: Schema.optional<typeof EntityId> }
   & EventFields
-  & { readonly messageOriginDateUTC: typeof OriginDateField }
+  & { readonly messageOriginDateUTC: Schema.optional<typeof OriginDate.InputSchema> }
 
 /**
  * How an event is declared.

@@ -4,6 +4,7 @@
  * puts it back where it was, with its original message id.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { Envelope } from "./Envelope.js"
@@ -64,6 +65,8 @@ export interface Service {
 }
 
 /**
+ * The outgoing buffer's service tag.
+ *
  * @since 0.1.0
  * @category tags
  */

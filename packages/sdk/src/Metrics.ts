@@ -4,6 +4,7 @@
  * carries a `client_id` label, so several SDK instances in one process stay apart.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Metric, MetricBoundaries } from "effect"
 

@@ -2,6 +2,7 @@
  * Models: the nested objects an event's fields may hold (a `Model` field in the console).
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Schema } from "effect"
 import * as Validation from "./internal/validation.js"

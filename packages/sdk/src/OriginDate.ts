@@ -3,6 +3,7 @@
  * (`2025-04-25T12:34:56.789012Z`, exactly six fractional digits and a literal `Z`).
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { DateTime, Either, Predicate, Schema } from "effect"
 import { ValidationError } from "./StellaNowError.js"

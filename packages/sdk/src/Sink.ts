@@ -3,6 +3,7 @@
  * alive, reconnecting — and completes a publish only once the broker has acknowledged it.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Context, Data, Duration, Effect, Layer, Schedule } from "effect"
 import type { SubscriptionRef } from "effect"
@@ -40,6 +41,8 @@ export type ConnectionState = Data.TaggedEnum<{
 export const ConnectionState = Data.taggedEnum<ConnectionState>()
 
 /**
+ * The sink's interface: the connection, its state, and publishing with broker acknowledgement.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -62,6 +65,8 @@ export interface Service {
 }
 
 /**
+ * The sink's service tag.
+ *
  * @since 0.1.0
  * @category tags
  */

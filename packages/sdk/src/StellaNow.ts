@@ -4,6 +4,7 @@
  * begin and halt both.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Context, Data, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
 import * as Envelope from "./Envelope.js"
@@ -77,6 +78,8 @@ export interface StopResult {
 export type StartError = ConnectionError | AuthError | LifecycleError
 
 /**
+ * The SDK's interface: start, stop, send, and watch.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -114,6 +117,8 @@ export interface Service {
 }
 
 /**
+ * The SDK's service tag.
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -169,12 +174,16 @@ export const sendMessage = (
   Effect.flatMap(StellaNow, (sdk) => sdk.sendMessage(message))
 
 /**
+ * Starts the SDK in context: connects and begins draining the queue.
+ *
  * @since 0.1.0
  * @category accessors
  */
 export const start: Effect.Effect<void, StartError, StellaNow> = Effect.flatMap(StellaNow, (sdk) => sdk.start)
 
 /**
+ * Stops the SDK in context; queued messages stay queued.
+ *
  * @since 0.1.0
  * @category accessors
  */

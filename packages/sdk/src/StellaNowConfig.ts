@@ -3,6 +3,7 @@
  * `Redacted` and stay so until the MQTT or HTTP client needs them.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Config, ConfigError, ConfigProvider, Effect, Redacted } from "effect"
 import type { ProjectInfo } from "./Envelope.js"

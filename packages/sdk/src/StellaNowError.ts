@@ -3,6 +3,7 @@
  * built only from non-secret facts.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Schema } from "effect"
 

@@ -3,6 +3,7 @@
  * {@link layer} they are made of. Options given in code override the environment.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Effect, Layer, type Redacted } from "effect"
 import * as Auth from "./Auth.js"

@@ -12,6 +12,7 @@
  * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Stream } from "effect"
 import type * as Message from "./Message.js"
@@ -27,9 +28,13 @@ import * as StellaNowLive from "./StellaNowLive.js"
  * @category models
  */
 export interface UserLogger {
+  /** Reconnect attempts and other noise. */
   debug(message: string, ...rest: Array<unknown>): void
+  /** State changes: connected, started, stopped. */
   info(message: string, ...rest: Array<unknown>): void
+  /** Drops, refusals, retries. */
   warn(message: string, ...rest: Array<unknown>): void
+  /** The SDK gave up (refused credentials, duplicate client id). */
   error(message: string, ...rest: Array<unknown>): void
 }
 
@@ -163,6 +168,7 @@ export class StellaNowSDK implements AsyncDisposable {
     return this.runtime.dispose()
   }
 
+  /** `await using sdk = configure…Sdk()` closes the SDK at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

@@ -1,53 +1,41 @@
 /**
+ * The StellaNow SDK: typed event messages, the MQTT sink, message queues, auth, presets, and the
+ * Promise front door. Each module is a namespace: `import { Message, StellaNow } from "@stellanow/sdk"`.
+ *
  * @since 0.1.0
+ * @module @stellanow/sdk
  */
 
-/** @since 0.1.0 */
 export * as BrokerUrl from "./BrokerUrl.js"
 
-/** @since 0.1.0 */
 export * as Entity from "./Entity.js"
 
-/** @since 0.1.0 */
 export * as Envelope from "./Envelope.js"
 
-/** @since 0.1.0 */
 export * as Environment from "./Environment.js"
 
-/** @since 0.1.0 */
 export * as Field from "./Field.js"
 
-/** @since 0.1.0 */
 export * as Message from "./Message.js"
 
-/** @since 0.1.0 */
 export * as Model from "./Model.js"
 
-/** @since 0.1.0 */
 export * as OriginDate from "./OriginDate.js"
 
-/** @since 0.1.0 */
 export * as StellaNowConfig from "./StellaNowConfig.js"
 
-/** @since 0.1.0 */
 export * as StellaNowError from "./StellaNowError.js"
 
-/** @since 0.1.0 */
 export * as Auth from "./Auth.js"
 
-/** @since 0.1.0 */
 export * as AuthOidc from "./AuthOidc.js"
 
-/** @since 0.1.0 */
 export * as MessageQueue from "./MessageQueue.js"
 
-/** @since 0.1.0 */
 export * as Sink from "./Sink.js"
 
-/** @since 0.1.0 */
 export * as StellaNow from "./StellaNow.js"
 
-/** @since 0.1.0 */
 export * as StellaNowLive from "./StellaNowLive.js"
 
 /**
@@ -58,7 +46,6 @@ export * as StellaNowLive from "./StellaNowLive.js"
  */
 export * from "./StellaNowSDK.js"
 
-/** @since 0.1.0 */
 export {
   ConfigurationError,
   ConnectionError,
@@ -67,5 +54,4 @@ export {
   ValidationError
 } from "./StellaNowError.js"
 
-/** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"

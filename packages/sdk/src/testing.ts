@@ -13,6 +13,7 @@
  * ```
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 import { Clock, Context, Duration, Effect, Layer, Ref, Stream, SubscriptionRef } from "effect"
 import type { Envelope, ProjectInfo } from "./Envelope.js"
@@ -48,6 +49,8 @@ export interface MemorySinkControl {
 }
 
 /**
+ * The in-memory sink's controls, as a service.
+ *
  * @since 0.1.0
  * @category tags
  */
