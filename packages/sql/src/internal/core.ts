@@ -1,0 +1,124 @@
+import { SqlClient } from "@effect/sql/SqlClient"
+import { MessageQueue } from "@stellanow/sdk"
+import { Duration, Effect, type Scope } from "effect"
+import * as os from "node:os"
+import type { Options } from "../SqlMessageQueue.js"
+import { SqlQueueError } from "../SqlQueueError.js"
+import * as Local from "./local.js"
+import { namesOf, validTableName } from "./schema.js"
+import * as Shared from "./shared.js"
+
+/** The default table name. */
+export const defaultTable = "stellanow_queue"
+
+/** An invalid option. */
+export const invalid = (detail: string) =>
+  new SqlQueueError({ reason: "InvalidOption", store: "message queue", detail: `invalid option: ${detail}` })
+
+/** A duration option: positive and finite. */
+export const positiveDuration = (
+  value: Duration.DurationInput | undefined,
+  fallback: Duration.DurationInput,
+  name: string
+) =>
+  Effect.flatMap(
+    Effect.try({ try: () => Duration.decode(value ?? fallback), catch: () => invalid(`${name} is not a duration`) }),
+    (d) =>
+      Duration.greaterThan(d, Duration.zero) && Duration.isFinite(d)
+        ? Effect.succeed(d)
+        : Effect.fail(invalid(`${name} must be a positive, finite duration, got ${Duration.format(d)}`))
+  )
+
+/** How a client names its store in messages: the file, or user@host:port/database (never a password). */
+const describeClient = (sql: SqlClient, dialect: "sqlite" | "pg", table: string): string => {
+  const config = (sql as unknown as { readonly config?: Record<string, unknown> }).config ?? {}
+  if (dialect === "sqlite") {
+    return typeof config.filename === "string" ? `SQLite file ${config.filename}` : "SQLite database"
+  }
+  const host = typeof config.host === "string"
+    ? config.host
+    : typeof config.path === "string"
+    ? config.path
+    : "localhost"
+  const port = typeof config.port === "number" ? `:${config.port}` : ""
+  const user = typeof config.username === "string" ? `${config.username}@` : ""
+  const database = typeof config.database === "string" ? `/${config.database}` : ""
+  return `PostgreSQL ${user}${host}${port}${database}, table "${table}"`
+}
+
+/** The options, checked. */
+export interface Valid {
+  readonly order: "fifo" | "lifo"
+  readonly capacity: number
+  readonly overflow: MessageQueue.OverflowPolicy
+  readonly table: string
+  readonly closeTimeout: Duration.Duration
+  readonly ackDelay: Duration.Duration
+  readonly leaseDuration: Duration.Duration
+  readonly pollInterval: Duration.Duration
+}
+
+/** Checks every option, before anything is opened. */
+export const validate = (options: Options): Effect.Effect<Valid, SqlQueueError> =>
+  Effect.gen(function*() {
+    const { capacity, overflow } = yield* Effect.mapError(
+      MessageQueue.validateOptions(options),
+      (error) => invalid(error.detail)
+    )
+    const order = options.order ?? "fifo"
+    if (order !== "fifo" && order !== "lifo") {
+      return yield* invalid(`order must be "fifo" or "lifo", got ${JSON.stringify(order)}`)
+    }
+    const table = options.table ?? defaultTable
+    if (typeof table !== "string" || !validTableName.test(table)) {
+      return yield* invalid(
+        `table must be a plain identifier of at most 48 characters ([A-Za-z_][A-Za-z0-9_]*), got ${
+          JSON.stringify(table)
+        }`
+      )
+    }
+    return {
+      order,
+      capacity,
+      overflow,
+      table,
+      closeTimeout: yield* positiveDuration(options.closeTimeout, "5 seconds", "closeTimeout"),
+      ackDelay: yield* positiveDuration(options.ackDelay, "100 millis", "ackDelay"),
+      leaseDuration: yield* positiveDuration(options.leaseDuration, "30 seconds", "leaseDuration"),
+      pollInterval: yield* positiveDuration(options.pollInterval, "250 millis", "pollInterval")
+    }
+  })
+
+/** Opens the queue on the `SqlClient` in context (see `SqlMessageQueue.make`). */
+export const make = (
+  options: Options,
+  internal: { readonly sqlitePragmas?: ReadonlyArray<string> | undefined } = {}
+): Effect.Effect<MessageQueue.Service, SqlQueueError, SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const valid = yield* validate(options)
+    const dialect = sql.onDialectOrElse({
+      sqlite: () => "sqlite" as const,
+      pg: () => "pg" as const,
+      orElse: () => undefined
+    })
+    if (dialect === undefined) {
+      return yield* new SqlQueueError({
+        reason: "Unsupported",
+        store: "message queue",
+        detail: "the SQL client is neither SQLite nor PostgreSQL"
+      })
+    }
+    const store = options.storeName ?? describeClient(sql, dialect, valid.table)
+    const names = namesOf(valid.table)
+    if (dialect === "sqlite") {
+      return yield* Local.make({ ...valid, sql, names, store, pragmas: internal.sqlitePragmas })
+    }
+    return yield* Shared.make({
+      ...valid,
+      sql,
+      names,
+      store,
+      instanceId: `${os.hostname()}/${process.pid}/${globalThis.crypto.randomUUID().slice(0, 8)}`
+    })
+  }).pipe(Effect.withSpan("SqlMessageQueue.open"))

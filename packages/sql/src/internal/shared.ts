@@ -1,0 +1,218 @@
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { Envelope, MessageQueue } from "@stellanow/sdk"
+import { Duration, Effect, Either, Schedule, type Scope } from "effect"
+import type { SqlQueueError } from "../SqlQueueError.js"
+import { toQueueError, transaction } from "./classify.js"
+import { envelopeOf, plan, type Row, type Stored } from "./overflow.js"
+import { migrate, type Names } from "./schema.js"
+import * as Writer from "./writer.js"
+
+/** Rows per statement. */
+const chunkSize = 1_000
+
+const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += chunkSize) out.push(items.slice(i, i + chunkSize))
+  return out
+}
+
+const toLease = (row: Row): MessageQueue.Lease => ({ sequence: Number(row.seq), envelope: envelopeOf(row) })
+
+/** Reading and claiming retry on this schedule while the database is unavailable. */
+const retrySchedule = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.union(Schedule.spaced("5 seconds")),
+  Schedule.jittered
+)
+
+/**
+ * The shared queue (PostgreSQL): the table is the queue, shared by every instance that opens it. An
+ * instance claims the messages it takes (`claimed_by`, `lease_until`) with `FOR UPDATE SKIP LOCKED`, so
+ * two instances never take the same message while their leases hold; a fiber extends this instance's
+ * leases while it lives, and a message whose lease expired (its instance died) is taken again by
+ * whichever instance comes first, with its original message id.
+ */
+export const make = (options: {
+  readonly sql: SqlClient.SqlClient
+  readonly names: Names
+  readonly store: string
+  readonly order: "fifo" | "lifo"
+  readonly capacity: number
+  readonly overflow: MessageQueue.OverflowPolicy
+  readonly leaseDuration: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly closeTimeout: Duration.DurationInput
+  readonly ackDelay: Duration.DurationInput
+  readonly instanceId: string
+}): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { instanceId: me, names, sql, store } = options
+    const table = sql(names.table)
+    const leaseMillis = Duration.toMillis(options.leaseDuration)
+    const direction = sql.literal(options.order === "fifo" ? "ASC" : "DESC")
+    const enqueueLock = `@stellanow/sdk-sql:${names.table}:enqueue`
+
+    yield* migrate(sql, "pg", names, store)
+
+    /** Wakes this instance's waiting `take` when its own offers or releases commit. */
+    const wake = yield* Effect.makeLatch(false)
+
+    // Registered before the writer, so it runs after the writer's last commit: what this instance still
+    // holds goes back to the others at once instead of after its lease.
+    yield* Effect.addFinalizer(() =>
+      sql`UPDATE ${table} SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ${me}`.pipe(
+        Effect.timeoutOption(options.closeTimeout),
+        Effect.catchAll((error) =>
+          Effect.logWarning(
+            "could not release this instance's claims; other instances take them once their lease expires",
+            toQueueError(store, "release", error).message
+          )
+        )
+      )
+    )
+
+    const commit: Writer.Commit = (batch) =>
+      Effect.gen(function*() {
+        for (const chunk of chunks(batch.acks)) yield* sql`DELETE FROM ${table} WHERE seq IN ${sql.in(chunk)}`
+        for (const chunk of chunks(batch.nacks)) {
+          yield* sql`UPDATE ${table} SET claimed_by = NULL, lease_until = NULL
+            WHERE seq IN ${sql.in(chunk)} AND claimed_by = ${me}`
+        }
+        if (batch.offers.length === 0) return []
+        // Enqueues of every instance take turns, so the capacity holds for the shared table.
+        yield* sql`SELECT pg_advisory_xact_lock(hashtext(${enqueueLock}))`
+        const [counted] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM ${table}`
+        const size = counted?.n ?? 0
+        const excess = size + batch.offers.length - options.capacity
+        const candidates = options.overflow === "dropOldest" && excess > 0
+          ? yield* sql<Row>`SELECT seq, message_id, topic, event_name, body, wrapped_at FROM ${table}
+              WHERE claimed_by IS NULL OR lease_until < now()
+              ORDER BY seq LIMIT ${excess} FOR UPDATE SKIP LOCKED`
+          : []
+        let next = 0
+        const outcome = plan(options, size, batch.offers, (): Stored | undefined => {
+          const row = candidates[next++]
+          return row === undefined ? undefined : toLease(row)
+        })
+        for (const chunk of chunks(outcome.dropped.map((stored) => stored.sequence))) {
+          yield* sql`DELETE FROM ${table} WHERE seq IN ${sql.in(chunk)}`
+        }
+        for (const chunk of chunks(outcome.insert)) {
+          yield* sql`INSERT INTO ${table} ${
+            sql.insert(chunk.map((i) => {
+              const envelope = batch.offers[i]!
+              return {
+                message_id: envelope.messageId,
+                topic: envelope.topic,
+                event_name: envelope.eventName,
+                body: envelope.body,
+                wrapped_at: envelope.wrappedAt ?? null
+              }
+            }))
+          }`
+        }
+        return outcome.outcomes
+      }).pipe(
+        (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: false }),
+        Effect.tap(() => batch.offers.length + batch.nacks.length > 0 ? wake.open : Effect.void)
+      )
+
+    const writer = yield* Writer.make({
+      commit,
+      capacity: options.capacity,
+      store,
+      ackDelay: options.ackDelay,
+      closeTimeout: options.closeTimeout
+    })
+
+    /** One claim: up to `max` waiting messages (or messages whose lease expired), now this instance's. */
+    const claim = (max: number) =>
+      sql<Row>`UPDATE ${table}
+        SET claimed_by = ${me}, lease_until = now() + ${leaseMillis}::float8 * interval '1 millisecond'
+        WHERE seq IN (
+          SELECT seq FROM ${table}
+          WHERE claimed_by IS NULL OR lease_until < now()
+          ORDER BY seq ${direction}
+          LIMIT ${max}
+          FOR UPDATE SKIP LOCKED
+        )
+        RETURNING seq, message_id, topic, event_name, body, wrapped_at`.pipe(
+        Effect.mapError((error) => toQueueError(store, "cannot take from the queue", error)),
+        Effect.map((rows) => {
+          const leases = rows.map(toLease)
+          return options.order === "fifo"
+            ? leases.sort((a, b) => a.sequence - b.sequence)
+            : leases.sort((a, b) => b.sequence - a.sequence)
+        })
+      )
+
+    /** Gives claimed messages back at once (a `take` interrupted right after claiming them). */
+    const release = (leases: ReadonlyArray<MessageQueue.Lease>) =>
+      sql`UPDATE ${table} SET claimed_by = NULL, lease_until = NULL
+        WHERE seq IN ${sql.in(leases.map((lease) => lease.sequence))} AND claimed_by = ${me}`.pipe(
+        Effect.timeoutOption(options.closeTimeout),
+        Effect.ignore
+      )
+
+    /**
+     * Claims and hands over messages, waiting while there are none (woken by this instance's offers,
+     * or every `pollInterval`) and while the database is unavailable (retrying with backoff). Only the
+     * waits are interruptible: messages claimed are handed to the caller, or given back.
+     */
+    const take = (max: number): Effect.Effect<ReadonlyArray<MessageQueue.Lease>> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const backoff = yield* Schedule.driver(retrySchedule)
+          while (true) {
+            wake.unsafeClose()
+            const claimed = yield* Effect.either(claim(Math.max(1, max)))
+            if (Either.isLeft(claimed)) {
+              yield* Effect.logWarning("retrying", claimed.left.message)
+              yield* restore(Effect.ignore(backoff.next(undefined)))
+              continue
+            }
+            if (claimed.right.length > 0) {
+              // An interruption that arrived while claiming is honoured here, giving the messages back.
+              yield* restore(Effect.yieldNow()).pipe(Effect.onInterrupt(() => release(claimed.right)))
+              return claimed.right
+            }
+            yield* restore(Effect.raceFirst(wake.await, Effect.sleep(options.pollInterval)))
+          }
+        })
+      )
+
+    const renew = sql`UPDATE ${table}
+      SET lease_until = now() + ${leaseMillis}::float8 * interval '1 millisecond'
+      WHERE claimed_by = ${me}`.pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(
+          "could not extend this instance's leases; others may take its messages once they expire",
+          toQueueError(store, "renew", error).message
+        )
+      ),
+      Effect.repeat(Schedule.spaced(Duration.unsafeDivide(options.leaseDuration, 3))),
+      Effect.interruptible,
+      Effect.annotateLogs({ fiber: "leases" })
+    )
+    yield* Effect.forkScoped(renew)
+
+    const size = sql<{ n: number }>`SELECT count(*)::int AS n FROM ${table}`.pipe(
+      Effect.mapError((error) => toQueueError(store, "cannot count the queue", error)),
+      Effect.retry({
+        while: (error) => error.isTransient,
+        schedule: Schedule.intersect(retrySchedule, Schedule.recurs(5))
+      }),
+      // Acknowledged messages whose delete is not committed yet are gone already.
+      Effect.map(([row]) => Math.max(0, (row?.n ?? 0) - writer.pendingAcks())),
+      Effect.orDie
+    )
+
+    return {
+      order: options.order,
+      overflow: options.overflow,
+      offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
+      take,
+      ack: (lease) => writer.ack(lease.sequence),
+      nack: (lease) => writer.nack(lease.sequence),
+      size
+    } satisfies MessageQueue.Service
+  }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", store: options.store, instance: options.instanceId }))

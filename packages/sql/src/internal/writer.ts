@@ -1,0 +1,233 @@
+import type { Envelope } from "@stellanow/sdk"
+import { QueueFullError } from "@stellanow/sdk"
+import { Cause, Duration, Effect, Exit, Fiber, Option, Schedule, type Scope } from "effect"
+import { SqlQueueError } from "../SqlQueueError.js"
+
+/** What became of one offer in a committed batch. */
+export type OfferOutcome =
+  | { readonly _tag: "Queued"; readonly dropped: Option.Option<Envelope.Envelope> }
+  | { readonly _tag: "Full" }
+
+/** One group commit: new messages, acknowledged ones to delete, given-back ones to release. */
+export interface Batch {
+  readonly offers: ReadonlyArray<Envelope.Envelope>
+  readonly acks: ReadonlyArray<number>
+  readonly nacks: ReadonlyArray<number>
+}
+
+/** Commits a batch in one transaction; one outcome per offer, in order. */
+export type Commit = (batch: Batch) => Effect.Effect<ReadonlyArray<OfferOutcome>, SqlQueueError>
+
+type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
+
+interface OfferRequest {
+  readonly envelope: Envelope.Envelope
+  readonly resume: Resume<Option.Option<Envelope.Envelope>, QueueFullError>
+  cancelled: boolean
+}
+
+interface NackRequest {
+  readonly sequence: number
+  readonly resume: Resume<void, never> | undefined
+}
+
+/** The single writer of a queue: every change to the table goes through it, in group commits. */
+export interface Writer {
+  /** Completes once the message is committed (or refused by the overflow policy). */
+  readonly offer: (envelope: Envelope.Envelope) => Effect.Effect<Option.Option<Envelope.Envelope>, QueueFullError>
+  /**
+   * Records an acknowledgement and completes at once: the delete is committed with the next batch,
+   * at most `ackDelay` later. A crash before then delivers the message again (at least once).
+   */
+  readonly ack: (sequence: number) => Effect.Effect<void>
+  /** Completes once the release is committed, or once it failed and was left to retry in the background. */
+  readonly nack: (sequence: number) => Effect.Effect<void>
+  /** Acknowledgements recorded but not committed yet. */
+  readonly pendingAcks: () => number
+}
+
+/** Offers per transaction at most. */
+const maxOffersPerBatch = 5_000
+
+/** Acknowledgements waiting at most, before they are committed without waiting for `ackDelay`. */
+const maxPendingAcks = 1_000
+
+/** Transient failures (an unreachable server, a busy file) are retried this way before giving up. */
+const transientRetry = Schedule.exponential("50 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(6))
+)
+
+/** After a failure, acknowledgements and releases are retried in the background on this schedule. */
+const backgroundRetry = Schedule.exponential("200 millis", 2).pipe(
+  Schedule.union(Schedule.spaced("10 seconds")),
+  Schedule.jittered
+)
+
+/**
+ * Starts the writer fiber in the scope.
+ *
+ * Offers (and releases) that arrive while a transaction runs join the next one: a burst of
+ * `sendMessage` costs one commit, not one per message. Acknowledgements do not wait for a commit of
+ * their own: they are committed with the next batch, when a thousand are waiting, or `ackDelay` after
+ * the first — so delivering does not cost a commit (an `fsync` with `synchronous=FULL`) per message.
+ * Closing the scope commits what is pending, within `closeTimeout`.
+ */
+export const make = (options: {
+  readonly commit: Commit
+  readonly capacity: number
+  readonly store: string
+  readonly ackDelay: Duration.DurationInput
+  readonly closeTimeout: Duration.DurationInput
+}): Effect.Effect<Writer, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    let offers: Array<OfferRequest> = []
+    let acks: Array<number> = []
+    let nacks: Array<NackRequest> = []
+    let closing = false
+    const signal = yield* Effect.makeLatch(false)
+    const retryDriver = yield* Schedule.driver(backgroundRetry)
+    const ackDelay = Duration.decode(options.ackDelay)
+
+    const pending = () => offers.length + acks.length + nacks.length
+    const urgent = () => closing || offers.length > 0 || nacks.length > 0 || acks.length >= maxPendingAcks
+
+    const nextBatch = () => {
+      const taken = offers.length <= maxOffersPerBatch ? offers : offers.slice(0, maxOffersPerBatch)
+      offers = taken === offers ? [] : offers.slice(maxOffersPerBatch)
+      const batch = { offers: taken.filter((request) => !request.cancelled), acks, nacks }
+      acks = []
+      nacks = []
+      return batch
+    }
+
+    const settle = (
+      batch: { offers: Array<OfferRequest>; acks: Array<number>; nacks: Array<NackRequest> },
+      exit: Exit.Exit<ReadonlyArray<OfferOutcome>, SqlQueueError>
+    ) =>
+      Effect.gen(function*() {
+        for (const request of batch.nacks) request.resume?.(Effect.void)
+        if (Exit.isSuccess(exit)) {
+          batch.offers.forEach((request, i) => {
+            const outcome = exit.value[i]!
+            request.resume(
+              outcome._tag === "Full"
+                ? Effect.fail(new QueueFullError({ capacity: options.capacity, messageId: request.envelope.messageId }))
+                : Effect.succeed(outcome.dropped)
+            )
+          })
+          yield* retryDriver.reset
+          return
+        }
+        const error = Option.getOrElse(
+          Cause.failureOption(exit.cause),
+          () =>
+            new SqlQueueError({
+              reason: "Failed",
+              store: options.store,
+              detail: "the queue's writer failed unexpectedly",
+              cause: Cause.squash(exit.cause)
+            })
+        )
+        for (const request of batch.offers) request.resume(Effect.die(error))
+        if (batch.offers.length > 0) {
+          yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
+        }
+        if (batch.acks.length + batch.nacks.length === 0) return
+        if (closing) {
+          yield* Effect.logWarning(
+            `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) could not be committed ` +
+              `before closing (${error.message}): those messages may be delivered again`
+          )
+          return
+        }
+        // Kept and retried: until they are committed their rows stay, so at worst a message is delivered
+        // again.
+        acks = [...batch.acks, ...acks]
+        nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...nacks]
+        yield* Effect.logWarning(
+          `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) will be retried: ` +
+            error.message
+        )
+        yield* Effect.ignore(retryDriver.next(undefined))
+      })
+
+    const runBatch = Effect.gen(function*() {
+      const batch = nextBatch()
+      if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) return
+      const exit = yield* options.commit({
+        offers: batch.offers.map((request) => request.envelope),
+        acks: batch.acks,
+        nacks: batch.nacks.map((request) => request.sequence)
+      }).pipe(
+        Effect.retry({ while: (error) => error.isTransient && !closing, schedule: transientRetry }),
+        Effect.exit
+      )
+      yield* settle(batch, exit)
+    })
+
+    /** Waits until there is something to commit now, or acknowledgements have waited `ackDelay`. */
+    const awaitWork = Effect.gen(function*() {
+      while (!urgent()) {
+        signal.unsafeClose()
+        if (urgent()) return
+        if (acks.length === 0) {
+          // Opened by an offer, a release, the first acknowledgement, or closing.
+          yield* signal.await
+          continue
+        }
+        yield* Effect.raceFirst(signal.await, Effect.sleep(ackDelay))
+        return
+      }
+    })
+
+    const loop = Effect.gen(function*() {
+      while (!closing || pending() > 0) {
+        yield* awaitWork
+        yield* runBatch
+      }
+    }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", fiber: "writer" }))
+
+    const fiber = yield* Effect.forkScoped(Effect.interruptible(loop))
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        closing = true
+        signal.unsafeOpen()
+        const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(options.closeTimeout), Effect.exit)
+        if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
+        const closed = new SqlQueueError({ reason: "Failed", store: options.store, detail: "the queue was closed" })
+        for (const request of offers) request.resume(Effect.die(closed))
+        for (const request of nacks) request.resume?.(Effect.void)
+        if (acks.length + nacks.length > 0) {
+          yield* Effect.logWarning(
+            `closed with ${acks.length} acknowledgement(s) and ${nacks.length} release(s) not committed: ` +
+              "those messages may be delivered again"
+          )
+        }
+      })
+    )
+
+    return {
+      offer: (envelope) =>
+        Effect.async<Option.Option<Envelope.Envelope>, QueueFullError>((resume) => {
+          const request: OfferRequest = { envelope, resume, cancelled: false }
+          offers.push(request)
+          signal.unsafeOpen()
+          return Effect.sync(() => {
+            request.cancelled = true
+          })
+        }),
+      ack: (sequence) =>
+        Effect.sync(() => {
+          acks.push(sequence)
+          if (acks.length === 1 || acks.length >= maxPendingAcks) signal.unsafeOpen()
+        }),
+      nack: (sequence) =>
+        Effect.async<void>((resume) => {
+          nacks.push({ sequence, resume })
+          signal.unsafeOpen()
+        }),
+      pendingAcks: () => acks.length
+    } satisfies Writer
+  })

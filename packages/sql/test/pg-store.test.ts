@@ -1,0 +1,245 @@
+/**
+ * The PostgreSQL queue's own promises, on a real server: instances share one table without taking a
+ * message twice, leases hand a dead instance's messages to the others, capacity holds across
+ * instances, and stores it cannot use fail with clear typed errors.
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { MessageQueue } from "@stellanow/sdk"
+import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Option, Redacted } from "effect"
+import { PgQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
+import { envelope } from "./support/conformance.js"
+import { openFailure } from "./support/files.js"
+import { type Postgres, startPostgres } from "./support/Postgres.js"
+
+let server: Postgres
+let url: string
+beforeAll(async () => {
+  server = await startPostgres()
+  url = await server.createDatabase("store")
+})
+afterAll(() => server?.dispose())
+
+let tables = 0
+const freshTable = () => `t${Date.now().toString(36)}_${tables++}`
+
+/** Two instances of one queue: two layers, as two processes would have. */
+const instance = (table: string, options: Partial<PgQueue.Options> = {}) =>
+  Effect.map(
+    Layer.build(PgQueue.layer({ url, table, pollInterval: "50 millis", ...options })),
+    (context) => Context.get(context, MessageQueue.MessageQueue)
+  )
+
+const ids = (leases: ReadonlyArray<MessageQueue.Lease>) => leases.map((lease) => lease.envelope.messageId)
+const psql = (sql: string) => Effect.promise(() => server.psql(sql, "store"))
+
+describe("PostgreSQL queue", () => {
+  it.scopedLive("two instances sharing a table never take the same message", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const a = yield* instance(table)
+      const b = yield* instance(table)
+      yield* Effect.forEach(Array.from({ length: 400 }, (_, i) => envelope(i)), (e) => a.offer(e), {
+        concurrency: "unbounded"
+      })
+      const taken = { a: [] as Array<string>, b: [] as Array<string> }
+      const drain = (queue: MessageQueue.Service, into: Array<string>) =>
+        Effect.forever(Effect.gen(function*() {
+          const leases = yield* queue.take(7)
+          into.push(...ids(leases))
+          yield* Effect.forEach(leases, (lease) => queue.ack(lease), { discard: true })
+        }))
+      const drains = yield* Effect.fork(Effect.all([drain(a, taken.a), drain(b, taken.b)], { concurrency: 2 }))
+      while (taken.a.length + taken.b.length < 400) yield* Effect.sleep("10 millis")
+      yield* Fiber.interrupt(drains)
+      const all = [...taken.a, ...taken.b]
+      assert.strictEqual(all.length, 400)
+      assert.strictEqual(new Set(all).size, 400)
+      assert.isAbove(taken.a.length, 0)
+      assert.isAbove(taken.b.length, 0)
+      // Each instance commits its acknowledgements within `ackDelay`; then the table is empty for both.
+      while ((yield* a.size) + (yield* b.size) > 0) yield* Effect.sleep("10 millis")
+    }).pipe(Effect.timeout("30 seconds")))
+
+  it.scopedLive("a dead instance's messages are taken by another once their lease expires, ids unchanged", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const b = yield* instance(table)
+      yield* Effect.forEach([0, 1, 2, 3, 4, 5], (i) => b.offer(envelope(i)))
+      // An instance that claimed the three oldest and died: nobody renews its lease.
+      yield* psql(`UPDATE "${table}" SET claimed_by = 'dead-instance', lease_until = now() + interval '1 second'
+        WHERE seq IN (SELECT seq FROM "${table}" ORDER BY seq LIMIT 3)`)
+      assert.deepStrictEqual(ids(yield* b.take(10)), [3, 4, 5].map((i) => envelope(i).messageId))
+      const takenOver = yield* b.take(10)
+      assert.deepStrictEqual(takenOver.map((lease) => lease.envelope), [0, 1, 2].map((i) => envelope(i)))
+      const owners = yield* psql(`SELECT DISTINCT claimed_by FROM "${table}"`)
+      assert.notInclude(owners, "dead-instance")
+    }))
+
+  it.scopedLive("a live instance keeps its leases: nobody else takes its messages", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const a = yield* instance(table, { leaseDuration: "600 millis" })
+      const b = yield* instance(table, { leaseDuration: "600 millis" })
+      yield* Effect.forEach([0, 1, 2], (i) => a.offer(envelope(i)))
+      assert.strictEqual((yield* a.take(10)).length, 3)
+      const first = yield* psql(`SELECT max(lease_until) FROM "${table}"`)
+      // Several renewals later, well past the first lease, the messages are still a's.
+      let renewals = 0
+      let last = first
+      while (renewals < 4) {
+        const now = yield* psql(`SELECT max(lease_until) FROM "${table}"`)
+        if (now !== last) renewals++
+        last = now
+        yield* Effect.sleep("50 millis")
+      }
+      const stolen = yield* b.take(10).pipe(Effect.timeoutOption("300 millis"))
+      assert.isTrue(Option.isNone(stolen))
+      assert.strictEqual(yield* psql(`SELECT count(*) FROM "${table}" WHERE lease_until > now()`), "3")
+    }))
+
+  it.scopedLive("closing an instance gives its taken messages back at once", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const b = yield* instance(table)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const a = yield* instance(table)
+        yield* Effect.forEach([0, 1, 2], (i) => a.offer(envelope(i)))
+        assert.strictEqual((yield* a.take(10)).length, 3)
+      }))
+      assert.strictEqual(yield* psql(`SELECT count(*) FROM "${table}" WHERE claimed_by IS NOT NULL`), "0")
+      assert.deepStrictEqual(ids(yield* b.take(10)), [0, 1, 2].map((i) => envelope(i).messageId))
+    }))
+
+  it.scopedLive("capacity holds for the table across instances", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const a = yield* instance(table, { capacity: 10, overflow: "fail" })
+      const b = yield* instance(table, { capacity: 10, overflow: "fail" })
+      const results = yield* Effect.all(
+        Array.from({ length: 16 }, (_, i) => Effect.either((i % 2 === 0 ? a : b).offer(envelope(i)))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(results.filter(Either.isLeft).length, 6)
+      assert.strictEqual(yield* a.size, 10)
+      assert.strictEqual(yield* b.size, 10)
+    }))
+
+  it.scopedLive("an idle instance sees messages queued by another", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const a = yield* instance(table)
+      const b = yield* instance(table)
+      const waiting = yield* Effect.fork(b.take(10))
+      yield* a.offer(envelope(1))
+      assert.deepStrictEqual(ids(yield* Fiber.join(waiting)), [envelope(1).messageId])
+    }))
+
+  it.scopedLive("the generic layer runs on a PgClient of the application's", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const queue = yield* Effect.map(
+        Layer.build(
+          SqlMessageQueue.layer({ table }).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url) })))
+        ),
+        (context) => Context.get(context, MessageQueue.MessageQueue)
+      )
+      yield* queue.offer(envelope(1))
+      assert.strictEqual(yield* psql(`SELECT message_id FROM "${table}"`), envelope(1).messageId)
+    }))
+
+  it.scopedLive("the server goes away: a message queued meanwhile dies with Unreachable; taking waits and resumes", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const queue = yield* instance(table)
+      yield* queue.offer(envelope(1))
+      const [first] = yield* queue.take(10)
+      yield* queue.ack(first!)
+      const waiting = yield* Effect.fork(queue.take(10))
+      yield* Effect.promise(() => server.stop())
+      const exit = yield* Effect.exit(queue.offer(envelope(2)))
+      const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+      assert.instanceOf(defect, SqlQueueError.SqlQueueError)
+      const error = defect as SqlQueueError.SqlQueueError
+      assert.strictEqual(error.reason, "Unreachable")
+      assert.include(error.message, `127.0.0.1:${server.port}/store`)
+      // Taking is interruptible while it waits for the server (so the SDK's stop does not hang).
+      const other = yield* Effect.fork(queue.take(10))
+      yield* Effect.sleep("200 millis")
+      yield* Fiber.interrupt(other).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "take hung" }))
+      yield* Effect.promise(() => server.start())
+      yield* queue.offer(envelope(3))
+      assert.deepStrictEqual(ids(yield* Fiber.join(waiting)), [envelope(3).messageId])
+    }).pipe(Effect.timeout("60 seconds")))
+
+  describe("stores it cannot use: a typed error, data untouched", () => {
+    it.live("an unreachable server: the message names the host and port, never the password", () =>
+      Effect.gen(function*() {
+        const closed = server.port + 1 === 65536 ? server.port - 1 : server.port + 1
+        const { cause, error } = yield* openFailure(
+          PgQueue.layer({
+            url: Redacted.make(`postgres://app:s3cret-pw@127.0.0.1:${closed}/db`),
+            connectTimeout: "2 seconds"
+          })
+        )
+        assert.strictEqual(cause.reason, "Unreachable")
+        assert.include(error.message, `app@127.0.0.1:${closed}/db`)
+        assert.notInclude(error.message, "s3cret-pw")
+        assert.notInclude(JSON.stringify(cause.toJSON()), "s3cret-pw")
+      }))
+
+    it.live("a password given apart is not shown either", () =>
+      Effect.gen(function*() {
+        const { error } = yield* openFailure(
+          PgQueue.layer({ host: "127.0.0.1", port: 1, username: "app", password: "s3cret-pw", database: "db" })
+        )
+        assert.include(error.message, "app@127.0.0.1:1/db")
+        assert.notInclude(error.message, "s3cret-pw")
+      }))
+
+    it.live("a database that does not exist", () =>
+      Effect.gen(function*() {
+        const { cause, error } = yield* openFailure(PgQueue.layer({ url: server.url("missing") }))
+        assert.strictEqual(cause.reason, "Refused")
+        assert.include(error.message, "database does not exist")
+      }))
+
+    it.live("a table of the queue's name that is not a queue", () =>
+      Effect.gen(function*() {
+        const table = freshTable()
+        yield* psql(`CREATE TABLE "${table}" (id int, note text); INSERT INTO "${table}" VALUES (1, 'keep me')`)
+        const { cause, error } = yield* openFailure(PgQueue.layer({ url, table }))
+        assert.strictEqual(cause.reason, "Foreign")
+        assert.include(error.message, `"${table}"`)
+        assert.strictEqual(yield* psql(`SELECT note FROM "${table}"`), "keep me")
+        assert.strictEqual(yield* psql(`SELECT to_regclass('"${table}_migrations"') IS NULL`), "t")
+      }))
+
+    it.live("a queue written by a newer version of the package", () =>
+      Effect.gen(function*() {
+        const table = freshTable()
+        yield* Effect.flatMap(MessageQueue.MessageQueue, (queue) => queue.offer(envelope(1))).pipe(
+          Effect.provide(PgQueue.layer({ url, table }))
+        )
+        yield* psql(`INSERT INTO "${table}_migrations" (version, name) VALUES (99, 'future')`)
+        const { cause } = yield* openFailure(PgQueue.layer({ url, table }))
+        assert.strictEqual(cause.reason, "Incompatible")
+        assert.strictEqual(yield* psql(`SELECT count(*) FROM "${table}"`), "1")
+      }))
+
+    it.live("invalid options, and a URL that is not PostgreSQL's (not echoed)", () =>
+      Effect.gen(function*() {
+        for (
+          const layer of [
+            PgQueue.layer({ url: "mysql://root:s3cret-pw@host/db" }),
+            PgQueue.layer({ url, table: "no spaces allowed" }),
+            PgQueue.layer({ url, leaseDuration: "0 millis" })
+          ]
+        ) {
+          const { cause, error } = yield* openFailure(layer)
+          assert.strictEqual(cause.reason, "InvalidOption")
+          assert.notInclude(error.message, "s3cret-pw")
+        }
+      }))
+  })
+})
