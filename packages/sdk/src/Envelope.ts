@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Clock, Effect, Either } from "effect"
+import { Effect, Either } from "effect"
 import * as Validation from "./internal/validation.js"
 import * as Message from "./Message.js"
 import * as OriginDate from "./OriginDate.js"
@@ -128,9 +128,10 @@ export const wrap = (
   project: ProjectInfo,
   options?: { readonly messageId?: string | undefined }
 ): Effect.Effect<Envelope, ValidationError> =>
-  Effect.gen(function*() {
+  // Plain code inside one `clockWith`, not a generator: this runs for every message sent.
+  Effect.clockWith((clock) => {
     if (!Message.isMessage(message)) {
-      return yield* new ValidationError({
+      return new ValidationError({
         reason: "InvalidPayload",
         detail: "not a StellaNow message: declare it with Message.Class or make it with Message.raw"
       })
@@ -138,14 +139,14 @@ export const wrap = (
     const descriptor = message[Message.TypeId]
     const given = descriptor.originDate
     const originDate = given === undefined
-      ? OriginDate.fromEpochMicros(Number((yield* Clock.currentTimeNanos) / 1000n))
+      ? OriginDate.fromEpochMicros(Number(clock.unsafeCurrentTimeNanos() / 1000n))
       : OriginDate.fromInput(given)
     if (Either.isLeft(originDate)) {
-      return yield* Validation.withEvent(originDate.left, descriptor.eventName)
+      return Validation.withEvent(originDate.left, descriptor.eventName)
     }
-    return yield* wrapWith(message, project, {
+    return wrapWith(message, project, {
       messageId: options?.messageId ?? makeMessageId(),
       originDate: originDate.right,
-      wrappedAt: yield* Clock.currentTimeMillis
+      wrappedAt: clock.unsafeCurrentTimeMillis()
     })
   })

@@ -11,6 +11,7 @@ import {
   Schedule,
   SubscriptionRef
 } from "effect"
+import { constVoid } from "effect/Function"
 import * as mqtt from "mqtt"
 import { nanoid } from "nanoid"
 import { Auth, type Credentials } from "../Auth.js"
@@ -50,6 +51,21 @@ const positiveDuration = (value: Duration.DurationInput | undefined, fallback: D
           })
         )
   )
+
+/**
+ * Publishes one envelope and reports its outcome to `done`, from mqtt.js's own callbacks: the PUBACK,
+ * the broker's refusal, or the end of the connection. The SDK's drain keeps many messages in flight
+ * through it without a fiber per message.
+ */
+export type PublishCallback = (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) => void
+
+const publishCallbackKey = Symbol.for("@stellanow/sdk/internal/mqttSink/publishCallback")
+
+/** The callback publisher of an MQTT sink made by {@link make}; `undefined` for any other sink. */
+export const publishCallback = (sink: Service): PublishCallback | undefined =>
+  (sink as Service & { readonly [publishCallbackKey]?: PublishCallback })[publishCallbackKey]
+
+const publishOptions = { qos: 1, retain: false } as const
 
 /** One live broker connection. */
 interface Connection {
@@ -116,7 +132,16 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       ...options.clientOptions
     })
 
+    const noConnack = (cause?: unknown) =>
+      new ConnectionError({
+        reason: "Timeout",
+        detail: `no CONNACK from ${destination} within ${Duration.format(connectTimeout)}`,
+        ...(cause === undefined ? {} : { cause })
+      })
+
     const classify = (error: unknown): ConnectionError => {
+      // mqtt.js's own CONNACK timer has the same length as ours and, started first, fires first.
+      if (error instanceof Error && error.message === "connack timeout") return noConnack(error)
       const code = (error as { code?: unknown } | undefined)?.code
       if (typeof code === "number" && refusedCodes.has(code)) {
         return new ConnectionError({
@@ -134,12 +159,18 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       })
     }
 
-    const retire = (connection: Connection, reason: ConnectionError) => {
+    /** No new publishes on the connection; those in flight may still get their PUBACK. */
+    const stopUsing = (connection: Connection) => {
+      connection.retiring = true
       if (current === connection) {
         current = undefined
         ready.unsafeClose()
         Metrics.connected.unsafeUpdate(0, labels)
       }
+    }
+
+    const retire = (connection: Connection, reason: ConnectionError) => {
+      stopUsing(connection)
       const lost = Exit.fail(
         new PublishError({ reason: "ConnectionLost", messageId: "", detail: `connection lost: ${reason.detail}` })
       )
@@ -204,14 +235,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           client.end(true)
         })
       }).pipe(
-        Effect.timeoutFail({
-          duration: connectTimeout,
-          onTimeout: () =>
-            new ConnectionError({
-              reason: "Timeout",
-              detail: `no CONNACK from ${destination} within ${Duration.format(connectTimeout)}`
-            })
-        }),
+        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => noConnack() }),
         Effect.withSpan("StellaNow.connect", {
           attributes: {
             "server.address": address.host,
@@ -292,6 +316,8 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           if (error.reason !== "Refused") takeovers = 0
           if (error.reason === "Refused") {
             authFailures++
+            // Let the auth drop what the broker refused (e.g. a token it deems expired) before the next try.
+            if (auth.rejected !== undefined) yield* auth.rejected(credentials.right)
             yield* Effect.logWarning(`connection refused (${authFailures}/${maxAuthFailures})`, error.message)
             if (authFailures >= maxAuthFailures) return yield* fail(error)
           } else {
@@ -315,11 +341,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           // Move to fresh credentials before these expire: no new publishes on this connection, let
           // the in-flight ones get their PUBACK, then reconnect at once.
           yield* Effect.logInfo("renewing the connection before its credentials expire")
-          connection.retiring = true
-          if (current === connection) {
-            current = undefined
-            ready.unsafeClose()
-          }
+          stopUsing(connection)
           yield* settleInFlight(connection, connectTimeout)
           yield* disconnect(connection, true)
           attempt = 0
@@ -368,46 +390,56 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       return removed
     }
 
-    const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
-      Effect.suspend(() => {
-        const connection = current
-        if (connection === undefined || connection.retiring) {
-          return Effect.fail(
-            new PublishError({ reason: "NotConnected", messageId: envelope.messageId, detail: "not connected" })
-          )
-        }
-        return Effect.async<void, PublishError>((resume) => {
-          const done = (exit: Exit.Exit<void, PublishError>) => {
-            if (forget(connection, done)) {
-              resume(
-                Exit.isFailure(exit)
-                  ? Exit.fail(
-                    new PublishError({
-                      reason: "ConnectionLost",
-                      messageId: envelope.messageId,
-                      detail: "the connection was lost before the broker acknowledged the message"
-                    })
-                  )
-                  : exit
-              )
-            }
-          }
-          connection.pending.add(done)
-          connection.client.publish(envelope.topic, envelope.body, { qos: 1, retain: false }, (error) => {
-            if (error === undefined || error === null) return done(Exit.void)
-            if (!forget(connection, done)) return
-            resume(Exit.fail(
-              new PublishError({
-                reason: "Rejected",
-                messageId: envelope.messageId,
-                detail: `the broker did not accept the message: ${error.message}`,
-                cause: error
-              })
-            ))
+    /** Publishes on the current connection; returns a function that stops waiting for the outcome. */
+    const publishWith = (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void): () => void => {
+      const connection = current
+      if (connection === undefined || connection.retiring) {
+        done(Exit.fail(
+          new PublishError({ reason: "NotConnected", messageId: envelope.messageId, detail: "not connected" })
+        ))
+        return constVoid
+      }
+      const lost = (detail: string, cause?: unknown) =>
+        Exit.fail(
+          new PublishError({
+            reason: "ConnectionLost",
+            messageId: envelope.messageId,
+            detail,
+            ...(cause === undefined ? {} : { cause })
           })
-          return Effect.sync(() => void forget(connection, done))
-        })
+        )
+      // Called with the PUBACK, or by `retire` when the connection ends first.
+      const settle = (exit: Exit.Exit<void, PublishError>) => {
+        if (forget(connection, settle)) {
+          done(Exit.isSuccess(exit) ? exit : lost("the connection was lost before the broker acknowledged the message"))
+        }
+      }
+      connection.pending.add(settle)
+      connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => {
+        if (error === undefined || error === null) return settle(Exit.void)
+        if (!forget(connection, settle)) return
+        if (typeof (error as { code?: unknown }).code === "number") {
+          // A reason code in the PUBACK: the broker itself refused the message.
+          return done(Exit.fail(
+            new PublishError({
+              reason: "Rejected",
+              messageId: envelope.messageId,
+              detail: `the broker did not accept the message: ${error.message}`,
+              cause: error
+            })
+          ))
+        }
+        // mqtt.js fails the publishes still awaiting their PUBACK with a plain Error ("Connection closed")
+        // as the connection goes down under them, before its "close" event: the connection is lost, the
+        // broker refused nothing.
+        stopUsing(connection)
+        done(lost(`the connection was lost before the broker acknowledged the message: ${error.message}`, error))
       })
+      return () => void forget(connection, settle)
+    }
+
+    const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
+      Effect.async<void, PublishError>((resume) => Effect.sync(publishWith(envelope, resume)))
 
     return {
       clientId,
@@ -415,6 +447,8 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       state,
       run,
       awaitReady: ready.await,
-      publish
-    } satisfies Service
+      publish,
+      [publishCallbackKey]: (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
+        void publishWith(envelope, done)
+    } satisfies Service & { readonly [publishCallbackKey]: PublishCallback }
   })

@@ -1,18 +1,20 @@
 import {
   Cause,
-  Clock,
+  Context,
   Deferred,
   Duration,
   Effect,
   Either,
   Exit,
   Fiber,
+  FiberId,
   FiberSet,
   MetricLabel,
   Option,
   PubSub,
   Scope,
-  Stream
+  Stream,
+  type Tracer
 } from "effect"
 import * as Envelope from "../Envelope.js"
 import type * as Message from "../Message.js"
@@ -21,7 +23,14 @@ import * as Metrics from "../Metrics.js"
 import { Sink } from "../Sink.js"
 import type { Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
-import { type AuthError, ConfigurationError, type ConnectionError, LifecycleError } from "../StellaNowError.js"
+import {
+  type AuthError,
+  ConfigurationError,
+  type ConnectionError,
+  LifecycleError,
+  type PublishError
+} from "../StellaNowError.js"
+import * as MqttSink from "./mqttSink.js"
 
 const invalid = (detail: string) => new ConfigurationError({ reason: "InvalidOption", detail })
 
@@ -38,8 +47,17 @@ const duration = (value: Duration.DurationInput | undefined, fallback: Duration.
 interface Running {
   readonly scope: Scope.CloseableScope
   readonly connection: Fiber.RuntimeFiber<never, ConnectionError | AuthError>
+  readonly drain: Drain
+}
+
+/** The drain of a started SDK. */
+interface Drain {
+  /** The fiber that takes messages from the queue and publishes them. */
   readonly taking: Fiber.RuntimeFiber<never>
-  readonly publishing: FiberSet.FiberSet
+  /** Waits until every message taken is settled: acknowledged, or given back to the queue. */
+  readonly idle: Effect.Effect<void>
+  /** Once the scope is closed: settles the last outcomes and gives back every message still unsettled. */
+  readonly finish: Effect.Effect<void>
 }
 
 export const make = (options: Options) =>
@@ -60,18 +78,19 @@ export const make = (options: Options) =>
     // Kept by arithmetic rather than by asking the queue, which may be a database.
     let depth = yield* queue.size
     let bytes = 0
-    let inFlightNow = 0
     Metrics.queueDepth.unsafeUpdate(depth, labels)
     const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
     const lock = yield* Effect.makeSemaphore(1)
     let running: Running | undefined
+    /** Set while `start` waits for a connection; `stop` completes it. */
+    let abandonStart: Deferred.Deferred<"stopped"> | undefined
 
     yield* sink.state.changes.pipe(
       Stream.runForEach((state) => PubSub.publish(events, Event.ConnectionChanged({ state }))),
       Effect.forkScoped
     )
 
-    const settle = (messageId: string, exit: Exit.Exit<string, LifecycleError>) => {
+    const settleWaiter = (messageId: string, exit: Exit.Exit<string, LifecycleError>) => {
       const waiter = waiters.get(messageId)
       if (waiter !== undefined) {
         waiters.delete(messageId)
@@ -79,95 +98,190 @@ export const make = (options: Options) =>
       }
     }
 
-    const acknowledged = (lease: Lease) =>
-      Effect.zipRight(
-        queue.ack(lease),
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const { eventName, messageId, wrappedAt } = lease.envelope
-          depth--
-          bytes = Math.max(0, bytes - lease.envelope.body.length)
-          Metrics.messagesAcked.unsafeUpdate(1, labels)
-          Metrics.queueDepth.unsafeUpdate(depth, labels)
-          Metrics.queueBytes.unsafeUpdate(bytes, labels)
-          if (wrappedAt !== undefined) {
-            Metrics.ackLatency.unsafeUpdate((now - wrappedAt) / 1000, labels)
-          }
-          settle(messageId, Exit.succeed(messageId))
-          return PubSub.publish(events, Event.Acknowledged({ messageId, eventName }))
-        })
-      )
-
-    /** One publish; whatever stops it short of a PUBACK puts the message back where it was. */
-    const publishOne = (lease: Lease) =>
-      Effect.suspend(() => {
-        Metrics.messagesSent.unsafeUpdate(1, labels)
-        Metrics.inFlight.unsafeUpdate(++inFlightNow, labels)
-        return sink.publish(lease.envelope)
-      }).pipe(
-        Effect.tapError((error) =>
-          error.reason === "Rejected"
-            // A broker that refuses a message would refuse it again at once: wait before retrying.
-            ? Effect.zipRight(
-              Effect.logWarning("the broker refused a message; retrying", error.message),
-              Effect.sleep("1 second")
-            )
-            : Effect.logDebug("publish failed; the message goes back to the queue", error.message)
-        ),
-        Effect.onExit((exit) => {
-          Metrics.inFlight.unsafeUpdate(--inFlightNow, labels)
-          if (Exit.isSuccess(exit)) return acknowledged(lease)
-          const reason = Exit.isInterrupted(exit) ? "Interrupted" : Cause.failureOption(exit.cause).pipe(
-            Option.map((error) => error.reason),
-            Option.getOrElse(() => "Defect")
-          )
-          Metrics.publishFailures.unsafeUpdate(1, [...labels, MetricLabel.make("reason", reason)])
-          Metrics.retries.unsafeUpdate(1, labels)
-          return queue.nack(lease)
-        }),
-        Effect.ignore,
-        Effect.withSpan("StellaNow.publish", {
-          attributes: {
-            "stellanow.message_id": lease.envelope.messageId,
-            "stellanow.event": lease.envelope.eventName,
-            "server.address": sink.destination
-          }
-        })
-      )
-
-    /** Takes messages in queue order while connected, keeping at most `maxInFlight` unacknowledged. */
-    const takeLoop = (publishing: FiberSet.FiberSet) =>
+    /**
+     * The drain. One fiber takes messages in queue order while connected and publishes them, keeping at
+     * most `maxInFlight` unsettled. A message leaves the queue on its PUBACK; whatever stops it short of
+     * one puts it back where it was. The MQTT sink reports each outcome through a callback, and another
+     * fiber settles them in batches: at thousands of messages a second, forking a fiber per message was
+     * most of the SDK's cost. Any other sink publishes with a fiber per message, which settles its own.
+     */
+    const startDrain = (scope: Scope.Scope) =>
       Effect.gen(function*() {
-        let inFlight = 0
+        const tracer = yield* Effect.tracer
+        const clock = yield* Effect.clock
+        /** Taken from the queue, and neither acknowledged nor given back yet, with its span. */
+        const unsettled = new Map<Lease, Tracer.Span>()
+        const outcomes: Array<readonly [Lease, Exit.Exit<void, PublishError>]> = []
         const room = yield* Effect.makeLatch(true)
-        const release = Effect.sync(() => {
-          inFlight--
-          room.unsafeOpen()
-        })
-        while (true) {
-          yield* sink.awaitReady
-          yield* room.await
-          const leases = yield* queue.take(maxInFlight - inFlight)
-          inFlight += leases.length
-          if (inFlight >= maxInFlight) room.unsafeClose()
-          for (const lease of leases) {
-            yield* FiberSet.run(publishing, Effect.ensuring(publishOne(lease), release))
-          }
+        const idle = yield* Effect.makeLatch(true)
+        const outcome = yield* Effect.makeLatch(false)
+
+        const counted = () => {
+          if (unsettled.size < maxInFlight) room.unsafeOpen()
+          else room.unsafeClose()
+          if (unsettled.size === 0) idle.unsafeOpen()
+          else idle.unsafeClose()
+          Metrics.inFlight.unsafeUpdate(unsettled.size, labels)
         }
-      }).pipe(Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }))
+
+        /** Takes the message out of `unsettled`, ending its span; false if it was settled already. */
+        const unsettle = (lease: Lease, exit: Exit.Exit<unknown, unknown>): boolean => {
+          const span = unsettled.get(lease)
+          if (span === undefined) return false
+          unsettled.delete(lease)
+          span.end(clock.unsafeCurrentTimeNanos(), exit)
+          return true
+        }
+
+        const giveBack = (lease: Lease, cause: Cause.Cause<PublishError>) =>
+          Effect.suspend(() => {
+            if (!unsettle(lease, Exit.failCause(cause))) return Effect.void
+            const reason = Cause.isInterruptedOnly(cause) ? "Interrupted" : Cause.failureOption(cause).pipe(
+              Option.map((error) => error.reason),
+              Option.getOrElse(() => "Defect")
+            )
+            Metrics.publishFailures.unsafeUpdate(1, [...labels, MetricLabel.make("reason", reason)])
+            Metrics.retries.unsafeUpdate(1, labels)
+            counted()
+            return queue.nack(lease)
+          }).pipe(Effect.uninterruptible)
+
+        const acknowledge = (leases: ReadonlyArray<Lease>) =>
+          Effect.zipRight(
+            Effect.forEach(leases, queue.ack, { discard: true }),
+            Effect.suspend(() => {
+              const now = clock.unsafeCurrentTimeMillis()
+              const acknowledged = leases.map((lease) => {
+                unsettle(lease, Exit.void)
+                const { body, eventName, messageId, wrappedAt } = lease.envelope
+                depth--
+                bytes = Math.max(0, bytes - body.length)
+                if (wrappedAt !== undefined) Metrics.ackLatency.unsafeUpdate((now - wrappedAt) / 1000, labels)
+                settleWaiter(messageId, Exit.succeed(messageId))
+                return Event.Acknowledged({ messageId, eventName })
+              })
+              Metrics.messagesAcked.unsafeUpdate(acknowledged.length, labels)
+              Metrics.queueDepth.unsafeUpdate(depth, labels)
+              Metrics.queueBytes.unsafeUpdate(bytes, labels)
+              counted()
+              return PubSub.publishAll(events, acknowledged)
+            })
+          )
+
+        /** Settles publishes. A message the broker refused goes back after a pause, or at once if `final`. */
+        const settle = (done: ReadonlyArray<readonly [Lease, Exit.Exit<void, PublishError>]>, final: boolean) =>
+          Effect.suspend(() => {
+            const acknowledged: Array<Lease> = []
+            const failed: Array<readonly [Lease, Cause.Cause<PublishError>]> = []
+            for (const [lease, exit] of done) {
+              // Each publish has one outcome, but `finish` may have given the message back already.
+              if (!unsettled.has(lease)) continue
+              if (Exit.isSuccess(exit)) acknowledged.push(lease)
+              else failed.push([lease, exit.cause])
+            }
+            const failures = Effect.forEach(failed, ([lease, cause]) => {
+              const error = Cause.failureOption(cause)
+              if (Option.isSome(error) && error.value.reason === "Rejected" && !final) {
+                // A broker that refuses a message would refuse it again at once: wait before retrying.
+                return Effect.logWarning("the broker refused a message; retrying", error.value.message).pipe(
+                  Effect.zipRight(Effect.sleep("1 second")),
+                  Effect.zipRight(giveBack(lease, cause)),
+                  Effect.forkIn(scope)
+                )
+              }
+              return Effect.zipRight(
+                Effect.logDebug(
+                  "publish failed; the message goes back to the queue",
+                  Option.match(error, { onNone: () => Cause.pretty(cause), onSome: (e) => e.message })
+                ),
+                giveBack(lease, cause)
+              )
+            }, { discard: true })
+            return acknowledged.length === 0 ? failures : Effect.zipRight(acknowledge(acknowledged), failures)
+          }).pipe(Effect.uninterruptible)
+
+        const settleOutcomes = (final: boolean) =>
+          Effect.suspend(() => {
+            outcome.unsafeClose()
+            return settle(outcomes.splice(0), final)
+          }).pipe(Effect.uninterruptible)
+
+        const callback = MqttSink.publishCallback(sink)
+        const publishNow: (lease: Lease) => void = callback !== undefined
+          ? (lease) =>
+            callback(lease.envelope, (exit) => {
+              outcomes.push([lease, exit])
+              outcome.unsafeOpen()
+            })
+          : yield* Effect.map(
+            Scope.extend(FiberSet.makeRuntime<never>(), scope),
+            (runFork) => (lease: Lease) =>
+              void runFork(Effect.onExit(sink.publish(lease.envelope), (exit) => settle([[lease, exit]], false)))
+          )
+
+        const publishAll = (leases: ReadonlyArray<Lease>) =>
+          Effect.sync(() => {
+            for (const lease of leases) {
+              const span = tracer.span(
+                "StellaNow.publish",
+                Option.none(),
+                Context.empty(),
+                [],
+                clock.unsafeCurrentTimeNanos(),
+                "client"
+              )
+              span.attribute("stellanow.message_id", lease.envelope.messageId)
+              span.attribute("stellanow.event", lease.envelope.eventName)
+              span.attribute("server.address", sink.destination)
+              unsettled.set(lease, span)
+              Metrics.messagesSent.unsafeUpdate(1, labels)
+              publishNow(lease)
+            }
+            counted()
+          })
+
+        const taking = yield* Effect.gen(function*() {
+          while (true) {
+            yield* sink.awaitReady
+            yield* room.await
+            // Taken and published in one step, so an interruption cannot strand a taken message.
+            yield* Effect.uninterruptibleMask((restore) =>
+              Effect.flatMap(restore(queue.take(maxInFlight - unsettled.size)), publishAll)
+            )
+          }
+        }).pipe(
+          Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }),
+          Effect.forkIn(scope)
+        )
+        yield* Effect.forever(Effect.zipRight(outcome.await, settleOutcomes(false))).pipe(
+          Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }),
+          Effect.forkIn(scope)
+        )
+        const finish = Effect.zipRight(
+          settleOutcomes(true),
+          Effect.suspend(() =>
+            Effect.forEach([...unsettled.keys()], (lease) => giveBack(lease, Cause.interrupt(FiberId.none)), {
+              discard: true
+            })
+          )
+        )
+        return { taking, idle: idle.await, finish } satisfies Drain
+      })
 
     const halt = (run: Running) =>
       Effect.gen(function*() {
-        yield* Fiber.interrupt(run.taking)
-        yield* FiberSet.awaitEmpty(run.publishing).pipe(Effect.timeoutOption(stopGracePeriod))
+        yield* Fiber.interrupt(run.drain.taking)
+        yield* run.drain.idle.pipe(Effect.timeoutOption(stopGracePeriod))
+        // Disconnecting ends the publishes still in flight; `finish` puts their messages back.
         yield* Scope.close(run.scope, Exit.void)
+        yield* run.drain.finish
       })
 
     const begin = Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const publishing = yield* Scope.extend(FiberSet.make(), scope)
       const connection = yield* Effect.forkIn(sink.run, scope)
-      const taking = yield* Effect.forkIn(takeLoop(publishing), scope)
-      return { scope, connection, taking, publishing } satisfies Running
+      const drain = yield* startDrain(scope)
+      return { scope, connection, drain } satisfies Running
     })
 
     const start: Effect.Effect<void, StartError> = lock.withPermits(1)(
@@ -179,11 +293,24 @@ export const make = (options: Options) =>
         }
         const run = running ?? (yield* begin)
         running = run
+        const abandoned = yield* Deferred.make<"stopped">()
+        abandonStart = abandoned
         const outcome = yield* Effect.raceFirst(
-          Effect.either(sink.awaitReady),
-          Effect.either(Fiber.join(run.connection))
-        )
-          .pipe(Effect.timeout(startTimeout), Effect.either)
+          Effect.raceFirst(Effect.either(sink.awaitReady), Effect.either(Fiber.join(run.connection))).pipe(
+            Effect.timeout(startTimeout),
+            Effect.either
+          ),
+          Deferred.await(abandoned)
+        ).pipe(Effect.ensuring(Effect.sync(() => (abandonStart = undefined))))
+        if (outcome === "stopped") {
+          yield* halt(run)
+          running = undefined
+          return yield* new LifecycleError({
+            reason: "Closed",
+            detail: `stopped before connecting to ${sink.destination}; ` +
+              `${yield* queue.size} message(s) stay queued for the next start`
+          })
+        }
         if (Either.isRight(outcome) && Either.isRight(outcome.right)) {
           const size = yield* queue.size
           yield* Effect.logInfo(`started; ${size} message(s) queued`)
@@ -211,42 +338,53 @@ export const make = (options: Options) =>
     })
 
     const stop = (stopOptions?: StopOptions) =>
-      lock.withPermits(1)(
-        Effect.gen(function*() {
-          const run = running
-          if (run !== undefined) {
-            if (stopOptions?.drainTimeout !== undefined) {
-              yield* Effect.timeoutOption(waitUntilEmpty, stopOptions.drainTimeout)
+      Effect.suspend(() => {
+        // A start still waiting for the broker gives up at once, rather than holding the lock until
+        // its timeout: stopping (and closing the SDK) must not hang on a broker that is away.
+        if (abandonStart !== undefined) Deferred.unsafeDone(abandonStart, Exit.succeed("stopped" as const))
+        return lock.withPermits(1)(
+          Effect.gen(function*() {
+            const run = running
+            if (run !== undefined) {
+              if (stopOptions?.drainTimeout !== undefined) {
+                yield* Effect.timeoutOption(waitUntilEmpty, stopOptions.drainTimeout)
+              }
+              yield* halt(run)
+              running = undefined
             }
-            yield* halt(run)
-            running = undefined
-          }
-          const remaining = yield* queue.size
-          if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
-          return { remaining }
-        })
-      ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.stop"))
+            const remaining = yield* queue.size
+            if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
+            return { remaining }
+          })
+        )
+      }).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.stop"))
 
     /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
     const enqueue = (envelope: Envelope.Envelope) =>
-      Effect.gen(function*() {
-        const dropped = yield* queue.offer(envelope)
+      Effect.flatMap(queue.offer(envelope), (dropped) => {
         Metrics.messagesQueued.unsafeUpdate(1, labels)
         bytes += envelope.body.length
         if (Option.isNone(dropped)) depth++
         else bytes = Math.max(0, bytes - dropped.value.body.length)
         Metrics.queueDepth.unsafeUpdate(depth, labels)
         Metrics.queueBytes.unsafeUpdate(bytes, labels)
-        if (Option.isSome(dropped)) {
-          Metrics.messagesDropped.unsafeUpdate(1, dropLabels)
-          const { eventName, messageId } = dropped.value
-          yield* Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`)
-          const detail = `message ${messageId} was dropped: the queue is full`
-          settle(messageId, Exit.fail(new LifecycleError({ reason: "Dropped", detail })))
-          yield* PubSub.publish(events, Event.Dropped({ messageId, eventName }))
-        }
-        return envelope.messageId
+        return Option.isNone(dropped)
+          ? Effect.succeed(envelope.messageId)
+          : Effect.as(reportDrop(dropped.value), envelope.messageId)
       })
+
+    const reportDrop = ({ eventName, messageId }: Envelope.Envelope) => {
+      Metrics.messagesDropped.unsafeUpdate(1, dropLabels)
+      // Made only for a `sendMessageAndWait` waiting on it: an error is costly, and a flood drops many.
+      if (waiters.has(messageId)) {
+        const detail = `message ${messageId} was dropped: the queue is full`
+        settleWaiter(messageId, Exit.fail(new LifecycleError({ reason: "Dropped", detail })))
+      }
+      return Effect.zipRight(
+        Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`),
+        PubSub.publish(events, Event.Dropped({ messageId, eventName }))
+      )
+    }
 
     const annotate = (envelope: Envelope.Envelope) =>
       Effect.annotateCurrentSpan({
@@ -258,7 +396,7 @@ export const make = (options: Options) =>
       Envelope.wrap(message, project).pipe(
         Effect.tap(annotate),
         Effect.flatMap(enqueue),
-        Effect.withSpan("StellaNow.sendMessage")
+        Effect.withSpan("StellaNow.sendMessage", { captureStackTrace: false })
       )
 
     const sendMessageAndWait = (message: Message.Message) =>
@@ -277,7 +415,7 @@ export const make = (options: Options) =>
       Effect.gen(function*() {
         yield* stop()
         const closed = Exit.fail(new LifecycleError({ reason: "Closed", detail: "the SDK was closed" }))
-        for (const id of [...waiters.keys()]) settle(id, closed)
+        for (const id of [...waiters.keys()]) settleWaiter(id, closed)
         // Ends every events stream, so listeners finish with the SDK.
         yield* PubSub.shutdown(events)
       })
