@@ -1,0 +1,229 @@
+/**
+ * The SDK's benchmarks against raw mqtt.js, on a mosquitto of their own on loopback:
+ *
+ *   pnpm bench            the full run (a few minutes)
+ *   pnpm bench --quick    fewer messages and rounds (under a minute)
+ *   pnpm -s bench --json  one JSON object on standard output (-s keeps pnpm's banner out of it)
+ *
+ * Progress goes to standard error. Never part of the test suite: the numbers depend on the machine.
+ */
+import { spawn } from "node:child_process"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { startMosquitto } from "../../sdk/test/support/Mosquitto.js"
+import type { ColdStart } from "./coldStart.js"
+import { latency, type LatencyResult } from "./latency.js"
+import { envelopeBytes, type MemoryRun } from "./memory.js"
+import { persistent, type PersistentResult } from "./persistent.js"
+import { median, progress, round } from "./support.js"
+import { throughput, type ThroughputResult } from "./throughput.js"
+
+const args = new Set(process.argv.slice(2))
+const quick = args.has("--quick")
+const json = args.has("--json")
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+const settings = quick
+  ? { messages: 10_000, rounds: 3, latencySeconds: 3, memory: [100_000], persistent: 1_000, coldStarts: 1 }
+  : { messages: 50_000, rounds: 5, latencySeconds: 10, memory: [100_000, 1_000_000], persistent: 5_000, coldStarts: 3 }
+const maxInFlight = 1000
+
+/** Runs `child.ts` in a fresh Node (with the same TypeScript loader) and parses the JSON line it prints. */
+const child = <A>(nodeFlags: ReadonlyArray<string>, childArgs: ReadonlyArray<string>): Promise<A> =>
+  new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, ...nodeFlags, path.join(here, "child.ts"), ...childArgs],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve(here, "../../../tsconfig.json") }
+      }
+    )
+    let output = ""
+    proc.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8")
+    })
+    proc.on("error", reject)
+    proc.on("close", (code) => {
+      const line = output.trim().split("\n").pop() ?? ""
+      if (code !== 0) return reject(new Error(`benchmark child ${childArgs.join(" ")} exited with ${code}`))
+      try {
+        resolve(JSON.parse(line) as A)
+      } catch {
+        reject(new Error(`benchmark child ${childArgs.join(" ")} printed no result: ${output}`))
+      }
+    })
+  })
+
+const machine = {
+  cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+  cpus: os.cpus().length,
+  memory_gib: round(os.totalmem() / 2 ** 30, 1),
+  node: process.version,
+  platform: `${os.type()} ${os.release()} ${os.arch()}`,
+  load_average_at_start: os.loadavg().map((load) => round(load, 2))
+}
+
+const broker = await startMosquitto()
+const brokerUrl = broker.url("mqtt")
+progress(`mosquitto on ${brokerUrl}; ${quick ? "quick" : "full"} run`)
+
+let result
+try {
+  const envelope = envelopeBytes()
+  const rate = await throughput(brokerUrl, { messages: settings.messages, rounds: settings.rounds, maxInFlight })
+  progress(`latency at ${round(rate.sdk_msgs_per_s / 2)} messages/s for ${settings.latencySeconds} s`)
+  const delay = await latency(brokerUrl, {
+    rate: rate.sdk_msgs_per_s / 2,
+    seconds: settings.latencySeconds,
+    maxInFlight
+  })
+  const memory: Array<MemoryRun> = []
+  for (const count of settings.memory) {
+    progress(`memory: ${count} messages queued while the broker is down`)
+    memory.push(await child<MemoryRun>(["--expose-gc", "--max-old-space-size=8192"], ["memory", String(count)]))
+  }
+  progress("persistent queue")
+  const sql = await persistent(brokerUrl, { messages: settings.persistent })
+  const coldStarts: Array<ColdStart> = []
+  for (let i = 0; i < settings.coldStarts; i++) {
+    coldStarts.push(await child<ColdStart>([], ["cold-start", brokerUrl]))
+  }
+  result = report({ envelope, rate, delay, memory, sql, coldStarts })
+} finally {
+  await broker.dispose()
+}
+
+if (json) process.stdout.write(`${JSON.stringify(result)}\n`)
+else process.stdout.write(table(result))
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface Inputs {
+  readonly envelope: number
+  readonly rate: ThroughputResult
+  readonly delay: LatencyResult
+  readonly memory: ReadonlyArray<MemoryRun>
+  readonly sql: PersistentResult | undefined
+  readonly coldStarts: ReadonlyArray<ColdStart>
+}
+
+function report({ coldStarts, delay, envelope, memory, rate, sql }: Inputs) {
+  const largest = memory[memory.length - 1]!
+  const coldMedian = (key: keyof ColdStart) => round(median(coldStarts.map((run) => run[key])), 1)
+  const coldStart: ColdStart = {
+    boot_ms: coldMedian("boot_ms"),
+    import_ms: coldMedian("import_ms"),
+    start_ms: coldMedian("start_ms"),
+    first_puback_ms: coldMedian("first_puback_ms"),
+    total_ms: coldMedian("total_ms")
+  }
+  return {
+    date: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    machine,
+    envelope_bytes: envelope,
+    throughput: rate,
+    latency: delay,
+    memory: {
+      envelope_bytes: envelope,
+      bytes_per_queued_message: largest.bytes_per_queued_message,
+      ratio_to_envelope: round(largest.bytes_per_queued_message / envelope, 2),
+      runs: memory
+    },
+    persistent: sql ?? null,
+    cold_start: { ...coldStart, runs: coldStarts.length },
+    targets: {
+      throughput_ratio_at_least_0_9: rate.ratio >= 0.9,
+      heap_per_queued_message_at_most_2_5_envelopes: largest.bytes_per_queued_message <= 2.5 * envelope,
+      p99_latency_under_20_ms: delay.p99_ms < 20
+    }
+  }
+}
+
+function table(r: ReturnType<typeof report>): string {
+  const lines: Array<string> = []
+  const row = (cells: ReadonlyArray<string | number>) => `| ${cells.join(" | ")} |`
+  const head = (cells: ReadonlyArray<string>) => [row(cells), row(cells.map(() => "---"))]
+  const mark = (ok: boolean) => (ok ? "met" : "MISSED")
+  const t = r.throughput
+  lines.push(
+    `StellaNow SDK benchmarks (${r.mode}), ${r.date}`,
+    `Machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memory_gib} GiB, Node ${r.machine.node}, ` +
+      `${r.machine.platform}; load average at start ${r.machine.load_average_at_start.join(" ")}`,
+    `Broker: mosquitto on loopback. Message: the seed's UserDetailsUpdateMessage, ${r.envelope_bytes}-byte envelope.`,
+    "",
+    `Throughput: ${t.messages} QoS 1 messages, ${t.maxInFlight} in flight, sendMessage to the last PUBACK`,
+    "",
+    ...head(["round", "SDK msg/s", "raw mqtt.js msg/s", "SDK/raw", "SDK CPU µs/msg", "raw CPU µs/msg"]),
+    ...t.rounds.map((x, i) =>
+      row([
+        i + 1,
+        round(x.sdk.msgsPerSecond),
+        round(x.raw.msgsPerSecond),
+        round(x.sdk.msgsPerSecond / x.raw.msgsPerSecond, 2),
+        round(x.sdk.cpuMicrosPerMessage, 1),
+        round(x.raw.cpuMicrosPerMessage, 1)
+      ])
+    ),
+    row([
+      "**median**",
+      t.sdk_msgs_per_s,
+      t.raw_msgs_per_s,
+      `**${t.ratio}**`,
+      t.sdk_cpu_us_per_msg,
+      t.raw_cpu_us_per_msg
+    ]),
+    "",
+    `Latency: sendMessage to PUBACK at ${r.latency.rate_per_s} msg/s (half the SDK's capacity), ` +
+      `${r.latency.messages} messages after a warm-up`,
+    "",
+    ...head(["", "p50 ms", "p99 ms", "max ms"]),
+    row(["SDK", r.latency.p50_ms, r.latency.p99_ms, r.latency.max_ms]),
+    row(["raw mqtt.js", r.latency.raw.p50_ms, r.latency.raw.p99_ms, r.latency.raw.max_ms]),
+    "",
+    "Memory: heap per message queued while the broker is down (after full GCs)",
+    "",
+    ...head(["queued", "heap growth MiB", "bytes/message", "× envelope"]),
+    ...r.memory.runs.map((m) =>
+      row([
+        m.queued,
+        round(m.heap_bytes / 2 ** 20, 1),
+        m.bytes_per_queued_message,
+        round(m.bytes_per_queued_message / r.envelope_bytes, 2)
+      ])
+    ),
+    "",
+    r.persistent === null
+      ? "Persistent queue: n/a (@stellanow/sdk-sql is not in the workspace)"
+      : `Persistent queue: ${r.persistent.messages} messages`,
+    ""
+  )
+  if (r.persistent !== null) {
+    lines.push(
+      ...head(["queue", "enqueue msg/s (1 caller)", "enqueue msg/s (64 callers)", "delivery msg/s"]),
+      ...r.persistent.runs.map((q) =>
+        row([q.queue, q.enqueue_msgs_per_s, q.enqueue_concurrent_msgs_per_s, q.delivery_msgs_per_s])
+      ),
+      ""
+    )
+  }
+  const c = r.cold_start
+  lines.push(
+    `Cold start (median of ${c.runs}, TypeScript sources through tsx): Node and tsx boot ${c.boot_ms} ms, ` +
+      `import ${c.import_ms} ms, start ${c.start_ms} ms, first PUBACK ${c.first_puback_ms} ms; ` +
+      `${c.total_ms} ms from process start`,
+    "",
+    ...head(["target", "measured", ""]),
+    row(["throughput SDK/raw ≥ 0.9", t.ratio, mark(r.targets.throughput_ratio_at_least_0_9)]),
+    row([
+      `heap per queued message ≤ 2.5 × ${r.envelope_bytes} B = ${round(2.5 * r.envelope_bytes)} B`,
+      `${r.memory.bytes_per_queued_message} B`,
+      mark(r.targets.heap_per_queued_message_at_most_2_5_envelopes)
+    ]),
+    row(["p99 latency < 20 ms", `${r.latency.p99_ms} ms`, mark(r.targets.p99_latency_under_20_ms)]),
+    ""
+  )
+  return lines.join("\n")
+}

@@ -1,0 +1,123 @@
+/**
+ * The persistent queue (`@stellanow/sdk-sql`'s SQLite queue) against the in-memory queue: how fast
+ * `sendMessage` queues (one caller at a time, and 64 at once), and how fast a queue that filled while
+ * disconnected is delivered once the SDK starts. Skipped ("n/a") when the package is not there.
+ */
+import type { MessageQueue, StellaNowError } from "@stellanow/sdk"
+import { StellaNow } from "@stellanow/sdk"
+import { Effect, type Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { sample } from "./messages.js"
+import { progress, round, run, sdkLayer } from "./support.js"
+import { poolSize } from "./throughput.js"
+
+/** What the benchmark uses of `@stellanow/sdk-sql`. */
+interface SqlQueues {
+  readonly SqliteQueue: {
+    readonly layer: (options: {
+      readonly filename: string
+      readonly synchronous?: "normal" | "full" | undefined
+      readonly capacity?: number | undefined
+    }) => Layer.Layer<MessageQueue.MessageQueue, StellaNowError.ConfigurationError>
+  }
+}
+
+export interface QueueRun {
+  readonly queue: string
+  /** `sendMessage` calls completed per second, one caller at a time. */
+  readonly enqueue_msgs_per_s: number
+  /** The same with 64 callers at once. */
+  readonly enqueue_concurrent_msgs_per_s: number
+  /** Messages delivered per second, from `start` until the queue is empty. */
+  readonly delivery_msgs_per_s: number
+}
+
+export interface PersistentResult {
+  readonly messages: number
+  readonly runs: ReadonlyArray<QueueRun>
+}
+
+const sqlEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../sql/src/index.ts")
+
+/** `@stellanow/sdk-sql`, or `undefined` when it is not in the workspace (yet). */
+const loadSqlQueues = async (): Promise<SqlQueues | undefined> => {
+  if (!fs.existsSync(sqlEntry)) return undefined
+  const specifier = "@stellanow/sdk-sql"
+  try {
+    const module = (await import(specifier)) as Partial<SqlQueues>
+    return module.SqliteQueue === undefined ? undefined : (module as SqlQueues)
+  } catch (error) {
+    progress(`persistent queue: cannot load @stellanow/sdk-sql (${String(error)})`)
+    return undefined
+  }
+}
+
+const measureQueue = (
+  name: string,
+  brokerUrl: string,
+  messages: number,
+  queue: () => Partial<Parameters<typeof sdkLayer>[1]>
+): Promise<QueueRun> => {
+  const pool = Array.from({ length: poolSize }, (_, i) => sample(i))
+  const enqueue = (concurrency: number) =>
+    run(
+      Effect.gen(function*() {
+        const sdk = yield* StellaNow.StellaNow
+        const started = performance.now()
+        yield* Effect.forEach(
+          Array.from({ length: messages }, (_, i) => i),
+          (i) => sdk.sendMessage(pool[i % pool.length]!),
+          { concurrency, discard: true }
+        )
+        const perSecond = (messages / (performance.now() - started)) * 1000
+        yield* sdk.start
+        const delivering = performance.now()
+        while ((yield* sdk.queueSize) > 0) yield* Effect.sleep("1 millis")
+        const delivered = (messages / (performance.now() - delivering)) * 1000
+        yield* sdk.stop()
+        return { perSecond, delivered }
+      }).pipe(Effect.provide(sdkLayer(brokerUrl, { queueCapacity: messages, ...queue() })))
+    )
+  return enqueue(1).then(async (sequential) => {
+    const concurrent = await enqueue(64)
+    const result = {
+      queue: name,
+      enqueue_msgs_per_s: round(sequential.perSecond),
+      enqueue_concurrent_msgs_per_s: round(concurrent.perSecond),
+      // Both runs deliver the same number of messages the same way: their mean.
+      delivery_msgs_per_s: round((sequential.delivered + concurrent.delivered) / 2)
+    }
+    progress(`persistent queue: ${JSON.stringify(result)}`)
+    return result
+  })
+}
+
+export const persistent = async (
+  brokerUrl: string,
+  options: { readonly messages: number }
+): Promise<PersistentResult | undefined> => {
+  const sql = await loadSqlQueues()
+  if (sql === undefined) return undefined
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stellanow-bench-"))
+  let files = 0
+  const sqlite = (synchronous: "normal" | "full") => () => ({
+    queue: sql.SqliteQueue.layer({
+      filename: path.join(dir, `queue-${files++}.db`),
+      synchronous,
+      capacity: options.messages
+    })
+  })
+  try {
+    const runs = [
+      await measureQueue("memory (FIFO)", brokerUrl, options.messages, () => ({})),
+      await measureQueue("SQLite, synchronous full", brokerUrl, options.messages, sqlite("full")),
+      await measureQueue("SQLite, synchronous normal", brokerUrl, options.messages, sqlite("normal"))
+    ]
+    return { messages: options.messages, runs }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}

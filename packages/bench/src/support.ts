@@ -1,0 +1,51 @@
+/**
+ * What every benchmark section shares: the SDK layer against a broker, quiet logging on standard
+ * error, small statistics, timing and CPU helpers.
+ */
+import { Environment, StellaNowLive } from "@stellanow/sdk"
+import { Effect, Layer, Logger, LogLevel } from "effect"
+import { project } from "./messages.js"
+
+/** The SDK's warnings and errors go to standard error, so `--json` keeps standard output clean. */
+export const quietLogs: Layer.Layer<never> = Layer.merge(
+  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+  Logger.minimumLogLevel(LogLevel.Error)
+)
+
+/** The SDK, as a user would set it up, against `brokerUrl`. */
+export const sdkLayer = (brokerUrl: string, options: Partial<StellaNowLive.Settings> = {}) =>
+  StellaNowLive.layer({
+    auth: "none",
+    environment: Environment.custom({ brokerUrl }),
+    ...project,
+    ...options
+  })
+
+/** Runs an Effect program of the benchmarks, with quiet logs. */
+export const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
+  Effect.runPromise(Effect.provide(effect, quietLogs))
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** The `p`-th percentile (0 to 100) by nearest rank. */
+export const percentile = (values: ReadonlyArray<number>, p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/** Microseconds of CPU (user and system) this process used since `since`. */
+export const cpuMicros = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since)
+  return used.user + used.system
+}
+
+/** Logs progress on standard error. */
+export const progress = (line: string): void => {
+  process.stderr.write(`[bench] ${line}\n`)
+}
+
+export const round = (value: number, digits = 0): number => Number(value.toFixed(digits))
