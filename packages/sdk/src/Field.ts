@@ -110,14 +110,24 @@ export const DateTime: Schema.Schema<OriginDate.Input, string> = Schema.transfor
  */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-const JsonSchema: Schema.Schema<Json> = Schema.Union(
-  Schema.Null,
-  Schema.Boolean,
-  Schema.Finite,
-  Schema.String,
-  Schema.Array(Schema.suspend(() => JsonSchema)),
-  Schema.Record({ key: Schema.String, value: Schema.suspend(() => JsonSchema) })
-).annotations({ identifier: "Json" })
+/** Whether a value has a JSON form: a cycle, a function, `undefined`, `NaN` or a class instance has none. */
+const isJson = (value: unknown, ancestors: Set<object> = new Set()): boolean => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true
+  if (typeof value === "number") return Number.isFinite(value)
+  if (typeof value !== "object" || ancestors.has(value)) return false
+  const prototype = Object.getPrototypeOf(value)
+  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) return false
+  ancestors.add(value)
+  const ok = Object.values(value).every((item) => isJson(item, ancestors))
+  ancestors.delete(value)
+  return ok
+}
+
+const JsonSchema: Schema.Schema<Json> = Schema.declare((u): u is Json => isJson(u), {
+  identifier: "Json",
+  message: () =>
+    "expected a JSON value: null, a boolean, a finite number, a string, an array or a plain object, without cycles"
+})
 
 /**
  * `Any`: any JSON value, sent as it is.

@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Effect, Layer, type Redacted } from "effect"
+import { Config, Effect, Layer, type Redacted } from "effect"
 import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
 import * as Environment from "./Environment.js"
@@ -86,22 +86,28 @@ export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, Conf
       const environment = typeof settings.environment === "string"
         ? Environment.byName(settings.environment)
         : settings.environment
-      const project = yield* withOverrides(StellaNowConfig.load(StellaNowConfig.project))
+      // The project's variables and the auth mode's are read together, so one error names every
+      // missing or malformed variable.
+      const credentialsConfig = settings.auth === "basic"
+        ? StellaNowConfig.basic
+        : settings.auth === "oidc"
+        ? StellaNowConfig.oidc
+        : Config.succeed(undefined)
+      const [project, credentials] = yield* withOverrides(
+        StellaNowConfig.load(Config.all([StellaNowConfig.project, credentialsConfig] as const))
+      )
       const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
         ? settings.auth
         : settings.auth === "none"
         ? Auth.layerNone
         : settings.auth === "basic"
-        ? Layer.unwrapEffect(Effect.map(withOverrides(StellaNowConfig.load(StellaNowConfig.basic)), Auth.layerBasic))
-        : Layer.unwrapEffect(
-          Effect.map(withOverrides(StellaNowConfig.load(StellaNowConfig.oidc)), (credentials) =>
-            AuthOidc.layer({
-              ...settings.oidc,
-              credentials,
-              organizationId: project.organizationId,
-              apiBaseUrl: environment.apiBaseUrl
-            }))
-        )
+        ? Auth.layerBasic(credentials as StellaNowConfig.BasicCredentials)
+        : AuthOidc.layer({
+          ...settings.oidc,
+          credentials: credentials as StellaNowConfig.OidcCredentials,
+          organizationId: project.organizationId,
+          apiBaseUrl: environment.apiBaseUrl
+        })
       const queueOptions = { capacity: settings.queueCapacity, overflow: settings.overflow }
       const queue = settings.queue === undefined || settings.queue === "fifo"
         ? MessageQueue.layerFifo(queueOptions)

@@ -235,7 +235,19 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           client.end(true)
         })
       }).pipe(
-        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => noConnack() }),
+        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => noConnack() })
+      )
+
+    /**
+     * One connection attempt as a span. The span ends with nothing of the client: the client's options
+     * carry the credentials, and a tracer may keep a span's result.
+     */
+    const connectTraced = (credentials: Credentials): Effect.Effect<Connection, ConnectionError> => {
+      let established: Connection | undefined
+      return connect(credentials).pipe(
+        Effect.map((connection) => {
+          established = connection
+        }),
         Effect.withSpan("StellaNow.connect", {
           attributes: {
             "server.address": address.host,
@@ -243,8 +255,10 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
             "network.transport": address.transport,
             "stellanow.client_id": clientId
           }
-        })
+        }),
+        Effect.map(() => established!)
       )
+    }
 
     /** Ends a connection: gracefully after its in-flight publishes when `graceful`, else at once. */
     const disconnect = (connection: Connection, graceful: boolean) =>
@@ -274,7 +288,9 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         const now = yield* Clock.currentTimeMillis
         const remaining = credentials.expiresAt! - now
         const margin = Math.min(Duration.toMillis(renewBeforeExpiry), remaining / 5)
-        yield* Effect.sleep(Duration.millis(Math.max(0, remaining - margin)))
+        // At least a second between renewals, so credentials that are already about to expire cannot
+        // make the sink reconnect in a tight loop.
+        yield* Effect.sleep(Duration.millis(Math.max(1000, remaining - margin)))
         return "renew" as const
       })
 
@@ -309,7 +325,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           yield* waitToRetry(credentials.left)
           continue
         }
-        const connected = yield* Effect.either(connect(credentials.right))
+        const connected = yield* Effect.either(connectTraced(credentials.right))
         if (Either.isLeft(connected)) {
           const error = connected.left
           // A broker that cannot be reached is not one taking our session over: start counting afresh.
@@ -344,6 +360,9 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           stopUsing(connection)
           yield* settleInFlight(connection, connectTimeout)
           yield* disconnect(connection, true)
+          // The connection served until we retired it: it counts as a good one.
+          yield* backoff.reset
+          takeovers = 0
           attempt = 0
           continue
         }
@@ -356,8 +375,10 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         }
         let error = outcome
         // mosquitto closes a taken-over connection without a DISCONNECT, so a string of connections
-        // that the broker drops soon after accepting them is treated as a duplicate client id too.
-        if (error.reason === "DuplicateClientId" || (!stable && error.reason === "Closed")) {
+        // that the broker drops soon after accepting them, without a reason code or an error, is
+        // treated as a duplicate client id too.
+        const unexplained = connection.endReason === undefined
+        if (error.reason === "DuplicateClientId" || (!stable && unexplained)) {
           takeovers++
           if (takeovers >= maxTakeovers) {
             error = new ConnectionError({
