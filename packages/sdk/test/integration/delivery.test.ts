@@ -30,46 +30,50 @@ const vectorMessages = () => [
 ]
 
 describe("delivery to mosquitto", () => {
-  it.scopedLive("delivers the vectors' exact bytes over mqtt, mqtts, ws and wss with basic auth", () =>
-    Effect.gen(function*() {
-      const broker = yield* mosquittoResource({ tls: true, websockets: true, users: { device: "pa55-w0rd" } })
-      const auth = { ca: broker.ca!, username: "device", password: "pa55-w0rd" }
-      const subscriber = yield* Effect.acquireRelease(
-        Effect.promise(() => subscribe(broker.url("mqtt"), "in/#", auth)),
-        (s) => Effect.promise(() => s.close())
-      )
-      const kinds: ReadonlyArray<UrlKind> = ["mqtt", "mqtts", "ws", "wss"]
-      for (const kind of kinds) {
-        const before = subscriber.messages.length
-        yield* Effect.gen(function*() {
-          yield* StellaNow.start
-          for (const message of vectorMessages()) yield* StellaNow.sendMessage(message)
-          yield* Effect.promise(() => subscriber.waitFor(before + 2, 10_000))
-          yield* StellaNow.stop()
-        }).pipe(
-          Effect.provide(StellaNowLive.layer({
-            ...fast,
-            auth: "basic",
-            environment: Environment.custom({ brokerUrl: broker.url(kind) }),
-            mqttUsername: "device",
-            mqttPassword: "pa55-w0rd",
-            tls: { ca: broker.ca! }
-          }))
+  it.scopedLive(
+    "delivers the vectors' exact bytes over mqtt, mqtts, ws and wss with basic auth",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* mosquittoResource({ tls: true, websockets: true, users: { device: "pa55-w0rd" } })
+        const auth = { ca: broker.ca!, username: "device", password: "pa55-w0rd" }
+        const subscriber = yield* Effect.acquireRelease(
+          Effect.promise(() => subscribe(broker.url("mqtt"), "in/#", auth)),
+          (s) => Effect.promise(() => s.close())
         )
-        const received = subscriber.messages.slice(before)
-        assert.strictEqual(received.length, 2, `over ${kind}`)
-        for (const [i, message] of received.entries()) {
-          assert.strictEqual(message.topic, envelopes.topic)
-          assert.strictEqual(message.qos, 1)
-          const body = message.payload.toString("utf8")
-          const messageId = JSON.parse(body).value.metadata.messageId
-          assert.match(messageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-          // The same bytes as the vector, but for the message id, which is random.
-          const expected = envelopes.cases[i].body.replace(envelopes.cases[i].messageId, messageId)
-          assert.deepStrictEqual(message.payload, Buffer.from(expected, "utf8"), `over ${kind}`)
+        const kinds: ReadonlyArray<UrlKind> = ["mqtt", "mqtts", "ws", "wss"]
+        for (const kind of kinds) {
+          const before = subscriber.messages.length
+          yield* Effect.gen(function*() {
+            yield* StellaNow.start
+            for (const message of vectorMessages()) yield* StellaNow.sendMessage(message)
+            yield* Effect.promise(() => subscriber.waitFor(before + 2, 10_000))
+            yield* StellaNow.stop()
+          }).pipe(
+            Effect.provide(StellaNowLive.layer({
+              ...fast,
+              auth: "basic",
+              environment: Environment.custom({ brokerUrl: broker.url(kind) }),
+              mqttUsername: "device",
+              mqttPassword: "pa55-w0rd",
+              tls: { ca: broker.ca! }
+            }))
+          )
+          const received = subscriber.messages.slice(before)
+          assert.strictEqual(received.length, 2, `over ${kind}`)
+          for (const [i, message] of received.entries()) {
+            assert.strictEqual(message.topic, envelopes.topic)
+            assert.strictEqual(message.qos, 1)
+            const body = message.payload.toString("utf8")
+            const messageId = JSON.parse(body).value.metadata.messageId
+            assert.match(messageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+            // The same bytes as the vector, but for the message id, which is random.
+            const expected = envelopes.cases[i].body.replace(envelopes.cases[i].messageId, messageId)
+            assert.deepStrictEqual(message.payload, Buffer.from(expected, "utf8"), `over ${kind}`)
+          }
         }
-      }
-    }), 60_000)
+      }),
+    60_000
+  )
 
   it.scopedLive("refused credentials fail start with a clear error and keep the queue", () =>
     Effect.gen(function*() {
@@ -99,46 +103,56 @@ describe("delivery to mosquitto", () => {
       )
     }))
 
-  it.scopedLive("10,000 messages survive two broker restarts: none lost, duplicates reported", () =>
-    Effect.gen(function*() {
-      const dir = yield* Effect.promise(() => import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/stellanow-p-")))
-      const broker = yield* mosquittoResource({ extraConfig: persistenceConfig(dir) })
-      const subscriber = yield* Effect.acquireRelease(
-        Effect.promise(() => durableSubscriber(broker.url("mqtt"))),
-        (s) => Effect.promise(() => s.close())
-      )
-      const ids = yield* Effect.gen(function*() {
-        const sdk = yield* StellaNow.StellaNow
-        yield* sdk.start
-        const ids: Array<string> = []
-        const send = (n: number) =>
-          Effect.gen(function*() {
-            for (let i = 0; i < n; i++) {
-              ids.push(yield* sdk.sendMessage(new Messages.UserDetailsUpdateMessage({ patron: "p", user_id: `u${ids.length}` })))
-            }
-          })
-        for (let restart = 0; restart < 2; restart++) {
-          yield* send(2_500)
-          // Stop the broker while messages are in flight; queue more while it is down.
-          yield* Effect.promise(() => subscriber.waitForAll(ids.slice(0, ids.length - 2_000), 30_000))
-          yield* Effect.promise(() => broker.stop())
-          yield* send(2_500)
-          yield* Effect.promise(() => broker.start())
-        }
-        yield* Effect.promise(() => subscriber.waitForAll(ids, 60_000))
-        return ids
-      }).pipe(
-        Effect.provide(StellaNowLive.layer({
-          ...fast,
-          auth: "none",
-          environment: Environment.custom({ brokerUrl: broker.url("mqtt") })
-        }))
-      )
-      assert.strictEqual(ids.length, 10_000)
-      const lost = ids.filter((id) => !subscriber.counts.has(id)).length
-      console.log(`restart test: ${ids.length} sent, ${lost} lost, ${subscriber.duplicates()} duplicate deliveries`)
-      assert.strictEqual(lost, 0)
-    }), 120_000)
+  it.scopedLive(
+    "10,000 messages survive two broker restarts: none lost, duplicates reported",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.promise(() =>
+          import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/stellanow-p-"))
+        )
+        const broker = yield* mosquittoResource({ extraConfig: persistenceConfig(dir) })
+        const subscriber = yield* Effect.acquireRelease(
+          Effect.promise(() => durableSubscriber(broker.url("mqtt"))),
+          (s) => Effect.promise(() => s.close())
+        )
+        const ids = yield* Effect.gen(function*() {
+          const sdk = yield* StellaNow.StellaNow
+          yield* sdk.start
+          const ids: Array<string> = []
+          const send = (n: number) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < n; i++) {
+                ids.push(
+                  yield* sdk.sendMessage(
+                    new Messages.UserDetailsUpdateMessage({ patron: "p", user_id: `u${ids.length}` })
+                  )
+                )
+              }
+            })
+          for (let restart = 0; restart < 2; restart++) {
+            yield* send(2_500)
+            // Stop the broker while messages are in flight; queue more while it is down.
+            yield* Effect.promise(() => subscriber.waitForAll(ids.slice(0, ids.length - 2_000), 30_000))
+            yield* Effect.promise(() => broker.stop())
+            yield* send(2_500)
+            yield* Effect.promise(() => broker.start())
+          }
+          yield* Effect.promise(() => subscriber.waitForAll(ids, 60_000))
+          return ids
+        }).pipe(
+          Effect.provide(StellaNowLive.layer({
+            ...fast,
+            auth: "none",
+            environment: Environment.custom({ brokerUrl: broker.url("mqtt") })
+          }))
+        )
+        assert.strictEqual(ids.length, 10_000)
+        const lost = ids.filter((id) => !subscriber.counts.has(id)).length
+        console.log(`restart test: ${ids.length} sent, ${lost} lost, ${subscriber.duplicates()} duplicate deliveries`)
+        assert.strictEqual(lost, 0)
+      }),
+    120_000
+  )
 })
 
 void Envelope

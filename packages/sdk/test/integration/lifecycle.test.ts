@@ -85,62 +85,70 @@ describe("lifecycle against mosquitto", () => {
       }).pipe(Effect.provide(layerFor(broker.url("mqtt"), { startTimeout: "1 second" })))
     }))
 
-  it.scopedLive("two SDKs with one client id: the takeover loop is detected and reported, not spun forever", () =>
-    Effect.gen(function*() {
-      const broker = yield* mosquittoResource()
-      const settings = { clientId: "StellaNowSDKTypeScript_duplicate", maxTakeovers: 3 }
-      const sdks = [
-        yield* buildSdk(layerFor(broker.url("mqtt"), settings)),
-        yield* buildSdk(layerFor(broker.url("mqtt"), settings))
-      ]
-      const failures = yield* Effect.forEach(sdks, (sdk) =>
-        sdk.events.pipe(
-          Stream.filterMap((e) =>
-            e._tag === "ConnectionChanged" && e.state._tag === "Failed"
-              ? Option.some(e.state.error.reason)
-              : Option.none()
-          ),
-          Stream.runHead,
-          Effect.fork
-        ))
-      yield* Effect.yieldNow()
-      yield* sdks[0]!.start
-      yield* Effect.either(sdks[1]!.start)
-      // One of them (or both) ends in Failed, naming the duplicate client id.
-      const reason = yield* Effect.raceAll(failures.map(Fiber.join)).pipe(Effect.timeout("20 seconds"))
-      assert.deepStrictEqual(reason, Option.some("DuplicateClientId"))
-    }), 30_000)
+  it.scopedLive(
+    "two SDKs with one client id: the takeover loop is detected and reported, not spun forever",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* mosquittoResource()
+        const settings = { clientId: "StellaNowSDKTypeScript_duplicate", maxTakeovers: 3 }
+        const sdks = [
+          yield* buildSdk(layerFor(broker.url("mqtt"), settings)),
+          yield* buildSdk(layerFor(broker.url("mqtt"), settings))
+        ]
+        const failures = yield* Effect.forEach(sdks, (sdk) =>
+          sdk.events.pipe(
+            Stream.filterMap((e) =>
+              e._tag === "ConnectionChanged" && e.state._tag === "Failed"
+                ? Option.some(e.state.error.reason)
+                : Option.none()
+            ),
+            Stream.runHead,
+            Effect.fork
+          ))
+        yield* Effect.yieldNow()
+        yield* sdks[0]!.start
+        yield* Effect.either(sdks[1]!.start)
+        // One of them (or both) ends in Failed, naming the duplicate client id.
+        const reason = yield* Effect.raceAll(failures.map(Fiber.join)).pipe(Effect.timeout("20 seconds"))
+        assert.deepStrictEqual(reason, Option.some("DuplicateClientId"))
+      }),
+    30_000
+  )
 
-  it.scopedLive("a silent (half-open) connection is noticed by keepalive and replaced; nothing is lost", () =>
-    Effect.gen(function*() {
-      const broker = yield* mosquittoResource()
-      const proxy = yield* Effect.acquireRelease(
-        Effect.promise(() => startTcpProxy({ host: "127.0.0.1", port: broker.tcpPort })),
-        (p) => Effect.promise(() => p.close())
-      )
-      const subscriber = yield* subscriberOn(broker.url("mqtt"))
-      yield* Effect.gen(function*() {
-        const sdk = yield* StellaNow.StellaNow
-        yield* sdk.start
-        yield* sdk.sendMessage(message(0))
-        yield* Effect.promise(() => subscriber.waitFor(1))
-        const disconnected = yield* sdk.events.pipe(
-          Stream.filter((e) => e._tag === "ConnectionChanged" && e.state._tag === "Disconnected"),
-          Stream.runHead,
-          Effect.fork
+  it.scopedLive(
+    "a silent (half-open) connection is noticed by keepalive and replaced; nothing is lost",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* mosquittoResource()
+        const proxy = yield* Effect.acquireRelease(
+          Effect.promise(() => startTcpProxy({ host: "127.0.0.1", port: broker.tcpPort })),
+          (p) => Effect.promise(() => p.close())
         )
-        proxy.stall(true)
-        yield* sdk.sendMessage(message(1))
-        yield* sdk.sendMessage(message(2))
-        // Keepalive is 1 s: the dead connection is noticed without any help from the network.
-        yield* Fiber.join(disconnected).pipe(Effect.timeout("10 seconds"))
-        proxy.stall(false)
-        proxy.cutAll()
-        yield* Effect.promise(() => subscriber.waitFor(3, 15_000))
-      }).pipe(Effect.provide(layerFor(proxy.url("mqtt"), { keepAlive: "1 second", connectTimeout: "2 seconds" })))
-      const ids = new Set(subscriber.messages.map((m) => userIdOf(m.payload)))
-      assert.deepStrictEqual([...ids].sort(), ["user_0", "user_1", "user_2"])
-    }), 30_000)
+        const subscriber = yield* subscriberOn(broker.url("mqtt"))
+        yield* Effect.gen(function*() {
+          const sdk = yield* StellaNow.StellaNow
+          yield* sdk.start
+          yield* sdk.sendMessage(message(0))
+          yield* Effect.promise(() => subscriber.waitFor(1))
+          const disconnected = yield* sdk.events.pipe(
+            Stream.filter((e) => e._tag === "ConnectionChanged" && e.state._tag === "Disconnected"),
+            Stream.runHead,
+            Effect.fork
+          )
+          proxy.stall(true)
+          yield* sdk.sendMessage(message(1))
+          yield* sdk.sendMessage(message(2))
+          // Keepalive is 1 s: the dead connection is noticed without any help from the network.
+          yield* Fiber.join(disconnected).pipe(Effect.timeout("10 seconds"))
+          proxy.stall(false)
+          proxy.cutAll()
+          yield* Effect.promise(() => subscriber.waitFor(3, 15_000))
+        }).pipe(Effect.provide(layerFor(proxy.url("mqtt"), { keepAlive: "1 second", connectTimeout: "2 seconds" })))
+        const ids = new Set(subscriber.messages.map((m) => userIdOf(m.payload)))
+        assert.deepStrictEqual([...ids].sort(), ["user_0", "user_1", "user_2"])
+      }),
+    30_000
+  )
 
   it.live("the Promise facade's close() lets the process exit by itself", () =>
     Effect.gen(function*() {
