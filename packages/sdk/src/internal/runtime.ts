@@ -232,7 +232,7 @@ export const make = (options: Options) =>
               )
               span.attribute("stellanow.message_id", lease.envelope.messageId)
               span.attribute("stellanow.event", lease.envelope.eventName)
-              span.attribute("server.address", sink.destination)
+              span.attribute("stellanow.broker", sink.destination)
               unsettled.set(lease, span)
               Metrics.messagesSent.unsafeUpdate(1, labels)
               publishNow(lease)
