@@ -23,6 +23,7 @@ import { Config, Duration, Effect, Layer, type Scope } from "effect"
 import * as path from "node:path"
 import { toQueueError } from "./internal/classify.js"
 import * as Core from "./internal/core.js"
+import * as Layers from "./internal/layers.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
 import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
@@ -105,13 +106,4 @@ export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, 
  */
 export const layerConfig = (
   config: Config.Config.Wrap<Options>
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.unwrapEffect(
-    Effect.map(
-      Effect.mapError(
-        Config.unwrap(config),
-        (error) => toConfigurationError(Core.invalid(`the queue's configuration is invalid: ${error}`))
-      ),
-      layer
-    )
-  )
+): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> => Layers.fromConfig(config, layer)
