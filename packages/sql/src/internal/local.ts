@@ -1,11 +1,10 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Envelope, MessageQueue } from "@stellanow/sdk"
 import { Clock, type Duration, Effect, type Scope } from "effect"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { Deque } from "./deque.js"
 import { envelopeOf, plan, type Row } from "./overflow.js"
-import { migrate, type Names, verify } from "./schema.js"
+import { migrate, type StoreOptions, verify } from "./schema.js"
 import * as Writer from "./writer.js"
 
 /** Rows per INSERT or DELETE statement (SQLite allows 32,766 bound parameters). */
@@ -60,21 +59,17 @@ class Index {
  * claim a message; claims are not written, so on open every stored message is waiting again — those
  * a dead process had taken but not acknowledged included, with their original message ids.
  */
-export const make = (options: {
-  readonly sql: SqlClient.SqlClient
-  readonly names: Names
-  readonly store: string
-  readonly order: "fifo" | "lifo"
-  readonly capacity: number
-  readonly overflow: MessageQueue.OverflowPolicy
-  readonly closeTimeout: Duration.DurationInput
-  readonly ackDelay: Duration.DurationInput
-  /**
-   * Statements run once the file is known to be empty or a queue of ours, before it is written
-   * (`PRAGMA journal_mode = WAL`: a foreign file is never switched to WAL).
-   */
-  readonly pragmas?: ReadonlyArray<string> | undefined
-}): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+export const make = (
+  options: StoreOptions & {
+    readonly closeTimeout: Duration.DurationInput
+    readonly ackDelay: Duration.DurationInput
+    /**
+     * Statements run once the file is known to be empty or a queue of ours, before it is written
+     * (`PRAGMA journal_mode = WAL`: a foreign file is never switched to WAL).
+     */
+    readonly pragmas?: ReadonlyArray<string> | undefined
+  }
+): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
   Effect.gen(function*() {
     const { names, sql, store } = options
     const opening = (error: unknown) => toQueueError(store, "cannot open the queue", error)

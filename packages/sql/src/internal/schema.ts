@@ -1,5 +1,6 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { MessageQueue } from "@stellanow/sdk"
 import { Effect } from "effect"
 import { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
@@ -20,6 +21,17 @@ export interface Names {
   readonly migrations: string
   readonly quotedMigrations: string
   readonly index: string
+}
+
+/** What both store modes (single-process and shared) are opened with. */
+export interface StoreOptions {
+  readonly sql: SqlClient.SqlClient
+  readonly names: Names
+  /** The store, named for errors and logs (never with a password). */
+  readonly store: string
+  readonly order: "fifo" | "lifo"
+  readonly capacity: number
+  readonly overflow: MessageQueue.OverflowPolicy
 }
 
 /** Table names: a plain identifier, short enough for the names derived from it. */

@@ -1,10 +1,9 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Envelope, MessageQueue } from "@stellanow/sdk"
 import { Duration, Effect, Either, Schedule, type Scope } from "effect"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { envelopeOf, plan, type Row, type Stored } from "./overflow.js"
-import { migrate, type Names } from "./schema.js"
+import { migrate, type StoreOptions } from "./schema.js"
 import * as Writer from "./writer.js"
 
 /** Rows per statement. */
@@ -31,19 +30,15 @@ const retrySchedule = Schedule.exponential("100 millis", 2).pipe(
  * leases while it lives, and a message whose lease expired (its instance died) is taken again by
  * whichever instance comes first, with its original message id.
  */
-export const make = (options: {
-  readonly sql: SqlClient.SqlClient
-  readonly names: Names
-  readonly store: string
-  readonly order: "fifo" | "lifo"
-  readonly capacity: number
-  readonly overflow: MessageQueue.OverflowPolicy
-  readonly leaseDuration: Duration.Duration
-  readonly pollInterval: Duration.Duration
-  readonly closeTimeout: Duration.DurationInput
-  readonly ackDelay: Duration.DurationInput
-  readonly instanceId: string
-}): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+export const make = (
+  options: StoreOptions & {
+    readonly leaseDuration: Duration.Duration
+    readonly pollInterval: Duration.Duration
+    readonly closeTimeout: Duration.DurationInput
+    readonly ackDelay: Duration.DurationInput
+    readonly instanceId: string
+  }
+): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
   Effect.gen(function*() {
     const { instanceId: me, names, sql, store } = options
     const table = sql(names.table)
