@@ -9,7 +9,8 @@
 import { Context, Effect, Layer, Option } from "effect"
 import type { Envelope } from "./Envelope.js"
 import * as MemoryQueue from "./internal/memoryQueue.js"
-import { ConfigurationError, type QueueFullError } from "./StellaNowError.js"
+import * as Check from "./internal/options.js"
+import type { ConfigurationError, QueueFullError } from "./StellaNowError.js"
 
 /**
  * A message taken from the queue for publishing. It stays accounted for until it is acknowledged
@@ -101,27 +102,17 @@ export const defaultCapacity = 100_000
  */
 export const validateOptions = (
   options: Options = {}
-): Effect.Effect<{ readonly capacity: number; readonly overflow: OverflowPolicy }, ConfigurationError> => {
-  const capacity = options.capacity ?? defaultCapacity
-  const overflow = options.overflow ?? "dropOldest"
-  if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    return Effect.fail(
-      new ConfigurationError({
-        reason: "InvalidOption",
-        detail: `queue capacity must be a whole number of at least 1, got ${String(capacity)}`
-      })
-    )
-  }
-  if (!["dropOldest", "dropNewest", "fail"].includes(overflow)) {
-    return Effect.fail(
-      new ConfigurationError({
-        reason: "InvalidOption",
-        detail: `queue overflow policy must be "dropOldest", "dropNewest" or "fail", got ${JSON.stringify(overflow)}`
-      })
-    )
-  }
-  return Effect.succeed({ capacity, overflow })
-}
+): Effect.Effect<{ readonly capacity: number; readonly overflow: OverflowPolicy }, ConfigurationError> =>
+  Effect.gen(function*() {
+    const capacity = yield* Check.count(options.capacity, defaultCapacity, "queue capacity")
+    const overflow = options.overflow ?? "dropOldest"
+    if (!["dropOldest", "dropNewest", "fail"].includes(overflow)) {
+      return yield* Check.invalid(
+        `queue overflow policy must be "dropOldest", "dropNewest" or "fail", got ${JSON.stringify(overflow)}`
+      )
+    }
+    return { capacity, overflow }
+  })
 
 /**
  * Makes an in-memory queue.

@@ -20,6 +20,7 @@ import type { Envelope } from "../Envelope.js"
 import * as Metrics from "../Metrics.js"
 import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Service } from "../Sink.js"
 import { type AuthError, ConfigurationError, ConnectionError, PublishError } from "../StellaNowError.js"
+import * as Check from "./options.js"
 
 export const makeClientId = (): string => `StellaNowSDKTypeScript_${nanoid(10)}`
 
@@ -28,29 +29,6 @@ const refusedCodes = new Set([4, 5, 134, 135, 138, 140])
 
 /** DISCONNECT reason code 142: another connection with our client id took the session over. */
 const sessionTakenOver = 142
-
-const option = (value: unknown, name: string, check: (n: number) => boolean, rule: string) =>
-  check(value as number) ? Either.right(value as number) : Either.left(
-    new ConfigurationError({ reason: "InvalidOption", detail: `${name} must be ${rule}, got ${String(value)}` })
-  )
-
-const positiveDuration = (value: Duration.DurationInput | undefined, fallback: Duration.DurationInput, name: string) =>
-  Either.flatMap(
-    Either.try({
-      try: () => Duration.decode(value ?? fallback),
-      catch: () =>
-        new ConfigurationError({ reason: "InvalidOption", detail: `${name} is not a duration: ${String(value)}` })
-    }),
-    (duration) =>
-      Duration.greaterThan(duration, Duration.zero) && Duration.isFinite(duration)
-        ? Either.right(duration)
-        : Either.left(
-          new ConfigurationError({
-            reason: "InvalidOption",
-            detail: `${name} must be a positive, finite duration, got ${Duration.format(duration)}`
-          })
-        )
-  )
 
 /**
  * Publishes one envelope and reports its outcome to `done`, from mqtt.js's own callbacks: the PUBACK,
@@ -86,13 +64,12 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
   Effect.gen(function*() {
     const auth = yield* Auth
     const address = yield* BrokerUrl.parse(options.brokerUrl)
-    const keepAlive = yield* positiveDuration(options.keepAlive, "30 seconds", "keepAlive")
-    const connectTimeout = yield* positiveDuration(options.connectTimeout, "10 seconds", "connectTimeout")
-    const stableAfter = yield* positiveDuration(options.stableAfter, "10 seconds", "stableAfter")
-    const renewBeforeExpiry = yield* positiveDuration(options.renewBeforeExpiry, "30 seconds", "renewBeforeExpiry")
-    const isCount = (n: number) => Number.isSafeInteger(n) && n >= 1
-    const maxAuthFailures = yield* option(options.maxAuthFailures ?? 3, "maxAuthFailures", isCount, "at least 1")
-    const maxTakeovers = yield* option(options.maxTakeovers ?? 5, "maxTakeovers", isCount, "at least 1")
+    const keepAlive = yield* Check.duration(options.keepAlive, "30 seconds", "keepAlive")
+    const connectTimeout = yield* Check.duration(options.connectTimeout, "10 seconds", "connectTimeout")
+    const stableAfter = yield* Check.duration(options.stableAfter, "10 seconds", "stableAfter")
+    const renewBeforeExpiry = yield* Check.duration(options.renewBeforeExpiry, "30 seconds", "renewBeforeExpiry")
+    const maxAuthFailures = yield* Check.count(options.maxAuthFailures, 3, "maxAuthFailures")
+    const maxTakeovers = yield* Check.count(options.maxTakeovers, 5, "maxTakeovers")
     const clientId = options.clientId ?? makeClientId()
     if (clientId.length === 0 || clientId.length > 65535) {
       return yield* new ConfigurationError({

@@ -5,30 +5,13 @@ import type { Options } from "../AuthOidc.js"
 import { type AuthError, ConfigurationError } from "../StellaNowError.js"
 import * as OidcClient from "./oidcClient.js"
 import * as OidcToken from "./oidcToken.js"
+import * as Check from "./options.js"
 
 /** Jittered exponential from 500 ms by 1.5, capped at 30 s. */
 export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("500 millis", 1.5).pipe(
   Schedule.union(Schedule.spaced("30 seconds")),
   Schedule.jittered
 )
-
-const invalid = (detail: string) => new ConfigurationError({ reason: "InvalidOption", detail })
-
-const duration = (
-  value: Duration.DurationInput | undefined,
-  fallback: Duration.DurationInput,
-  name: string,
-  allowZero: boolean
-): Effect.Effect<Duration.Duration, ConfigurationError> =>
-  Effect.flatMap(
-    Effect.try({ try: () => Duration.decode(value ?? fallback), catch: () => invalid(`${name} is not a duration`) }),
-    (d) =>
-      Duration.isFinite(d) && (allowZero || Duration.greaterThan(d, Duration.zero))
-        ? Effect.succeed(d)
-        : Effect.fail(
-          invalid(`${name} must be a ${allowZero ? "" : "positive, "}finite duration, got ${Duration.format(d)}`)
-        )
-  )
 
 /** The settings of one OIDC auth, checked. */
 export interface Settings {
@@ -40,26 +23,30 @@ export interface Settings {
 export const settings = (options: Options): Effect.Effect<Settings, ConfigurationError> =>
   Effect.gen(function*() {
     const { credentials, organizationId } = options
-    if (organizationId === "") return yield* invalid("OIDC needs the organization id: it is the Keycloak realm")
-    if (credentials.username === "") return yield* invalid("OIDC needs a username (OIDC_USERNAME)")
-    if (credentials.clientId === "") return yield* invalid("OIDC needs a client id (OIDC_CLIENT_ID)")
+    if (organizationId === "") return yield* Check.invalid("OIDC needs the organization id: it is the Keycloak realm")
+    if (credentials.username === "") return yield* Check.invalid("OIDC needs a username (OIDC_USERNAME)")
+    if (credentials.clientId === "") return yield* Check.invalid("OIDC needs a client id (OIDC_CLIENT_ID)")
     const tokenUrl = options.tokenUrl ??
       (options.apiBaseUrl === undefined ? undefined : OidcClient.keycloakTokenUrl(options.apiBaseUrl, organizationId))
     if (tokenUrl === undefined) {
-      return yield* invalid(
+      return yield* Check.invalid(
         "OIDC needs the API base URL of the environment (this one has none) or a token endpoint (oidc.tokenUrl)"
       )
     }
     const parsed = yield* Effect.try({
       try: () => new URL(tokenUrl),
-      catch: () => invalid(`the OIDC token endpoint is not a URL: ${OidcClient.displayUrl(tokenUrl)}`)
+      catch: () => Check.invalid(`the OIDC token endpoint is not a URL: ${OidcClient.displayUrl(tokenUrl)}`)
     })
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-      return yield* invalid(`the OIDC token endpoint must be an http(s) URL, got ${parsed.protocol}`)
+      return yield* Check.invalid(`the OIDC token endpoint must be an http(s) URL, got ${parsed.protocol}`)
     }
-    const refreshBeforeExpiry = yield* duration(options.refreshBeforeExpiry, "60 seconds", "refreshBeforeExpiry", false)
-    const clockSkew = yield* duration(options.clockSkew, "10 seconds", "clockSkew", true)
-    const requestTimeout = yield* duration(options.requestTimeout, "10 seconds", "requestTimeout", false)
+    const refreshBeforeExpiry = yield* Check.duration(
+      options.refreshBeforeExpiry,
+      "60 seconds",
+      "refreshBeforeExpiry"
+    )
+    const clockSkew = yield* Check.duration(options.clockSkew, "10 seconds", "clockSkew", { allowZero: true })
+    const requestTimeout = yield* Check.duration(options.requestTimeout, "10 seconds", "requestTimeout")
     return {
       endpoint: { tokenUrl, realm: organizationId, credentials, requestTimeout },
       timing: { refreshBeforeExpiry: Duration.toMillis(refreshBeforeExpiry), clockSkew: Duration.toMillis(clockSkew) },

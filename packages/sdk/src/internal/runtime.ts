@@ -23,25 +23,9 @@ import * as Metrics from "../Metrics.js"
 import { Sink } from "../Sink.js"
 import type { Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
-import {
-  type AuthError,
-  ConfigurationError,
-  type ConnectionError,
-  LifecycleError,
-  type PublishError
-} from "../StellaNowError.js"
+import { type AuthError, type ConnectionError, LifecycleError, type PublishError } from "../StellaNowError.js"
 import * as MqttSink from "./mqttSink.js"
-
-const invalid = (detail: string) => new ConfigurationError({ reason: "InvalidOption", detail })
-
-const duration = (value: Duration.DurationInput | undefined, fallback: Duration.DurationInput, name: string) =>
-  Effect.flatMap(
-    Effect.try({ try: () => Duration.decode(value ?? fallback), catch: () => invalid(`${name} is not a duration`) }),
-    (d) =>
-      Duration.greaterThan(d, Duration.zero) && Duration.isFinite(d)
-        ? Effect.succeed(d)
-        : Effect.fail(invalid(`${name} must be a positive, finite duration, got ${Duration.format(d)}`))
-  )
+import * as Check from "./options.js"
 
 /** A started SDK: its fibers live in `scope`, which `stop` closes. */
 interface Running {
@@ -64,12 +48,9 @@ export const make = (options: Options) =>
   Effect.gen(function*() {
     const sink = yield* Sink
     const queue = yield* MessageQueue
-    const maxInFlight = options.maxInFlight ?? 1000
-    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
-      return yield* invalid(`maxInFlight must be a whole number of at least 1, got ${String(maxInFlight)}`)
-    }
-    const startTimeout = yield* duration(options.startTimeout, "30 seconds", "startTimeout")
-    const stopGracePeriod = yield* duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod")
+    const maxInFlight = yield* Check.count(options.maxInFlight, 1000, "maxInFlight")
+    const startTimeout = yield* Check.duration(options.startTimeout, "30 seconds", "startTimeout")
+    const stopGracePeriod = yield* Check.duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod")
     const project = options.project
 
     const events = yield* PubSub.unbounded<EventType>()
