@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import { Either, Option, ParseResult, Schema } from "effect"
+import * as Payload from "./internal/payload.js"
 import * as OriginDate from "./OriginDate.js"
 
 /**
@@ -146,8 +147,11 @@ export const Any: Schema.Schema<Json> = JsonSchema
  */
 export const optional = <A, I, R>(
   field: Schema.Schema<A, I, R>
-): Schema.PropertySignature<"?:", A | null | undefined, never, ":", I | null, false, R> =>
-  Schema.requiredToOptional(Schema.NullOr(Schema.encodedSchema(field)), Schema.NullishOr(field), {
+): Schema.PropertySignature<"?:", A | null | undefined, never, ":", I | null, false, R> => {
+  const signature = Schema.requiredToOptional(Schema.NullOr(Schema.encodedSchema(field)), Schema.NullishOr(field), {
     decode: Option.fromNullable,
     encode: (value) => Option.getOrNull(value) ?? null
   })
+  Payload.registerOptional(signature, field)
+  return signature
+}

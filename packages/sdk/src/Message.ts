@@ -7,6 +7,7 @@
  */
 import { Either, ParseResult, Predicate, Schema } from "effect"
 import { type Entity, EntityId } from "./Entity.js"
+import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
 import * as OriginDate from "./OriginDate.js"
 import { ValidationError } from "./StellaNowError.js"
@@ -176,7 +177,7 @@ export const Class =
       ...fields,
       messageOriginDateUTC: OriginDateField
     }
-    const encodePayload = ParseResult.encodeEither(Schema.Struct(fields) as unknown as Schema.Schema<any, any, never>)
+    const encodePayload = Payload.make(fields)
     const context = { event, entityNames }
     const Base: any = (Schema.Class as any)(identifier)(allFields)
 
@@ -202,11 +203,9 @@ export const Class =
           ),
           originDate: self.messageOriginDateUTC,
           payload: () =>
-            encodePayload(self).pipe(
-              Either.mapBoth({
-                onLeft: (error) => Validation.fromParseError(new ParseResult.ParseError({ issue: error }), context),
-                onRight: (encoded) => JSON.stringify(encoded)
-              })
+            Either.mapLeft(
+              encodePayload(self),
+              (issue) => Validation.fromParseError(new ParseResult.ParseError({ issue }), context)
             ),
           // The prototype's constructor: the user's subclass, even if a field is named "constructor".
           withOriginDate: (date) =>

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { Schema } from "effect"
+import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
 
 /**
@@ -36,7 +37,7 @@ export const Class = <Self = never>(identifier: string) =>
   {}
 > => {
   const Base: any = (Schema.Class as any)(identifier)(fields)
-  return class extends Base {
+  const Model = class extends Base {
     constructor(props: any, options?: Schema.MakeOptions) {
       try {
         super(props, options)
@@ -44,5 +45,7 @@ export const Class = <Self = never>(identifier: string) =>
         throw Validation.rethrow(error, { model: identifier })
       }
     }
-  } as any
+  }
+  Payload.registerModel(Model as any)
+  return Model as any
 }
