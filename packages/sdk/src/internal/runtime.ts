@@ -26,6 +26,7 @@ import { Event } from "../StellaNow.js"
 import { type AuthError, type ConnectionError, LifecycleError, type PublishError } from "../StellaNowError.js"
 import * as MqttSink from "./mqttSink.js"
 import * as Check from "./options.js"
+import * as Tracing from "./tracing.js"
 
 /** A started SDK: its fibers live in `scope`, which `stop` closes. */
 interface Running {
@@ -90,8 +91,9 @@ export const make = (options: Options) =>
       Effect.gen(function*() {
         const tracer = yield* Effect.tracer
         const clock = yield* Effect.clock
-        /** Taken from the queue, and neither acknowledged nor given back yet, with its span. */
-        const unsettled = new Map<Lease, Tracer.Span>()
+        const collecting = Tracing.isCollecting(tracer)
+        /** Taken from the queue, and neither acknowledged nor given back yet, with its span if spans are collected. */
+        const unsettled = new Map<Lease, Tracer.Span | undefined>()
         const outcomes: Array<readonly [Lease, Exit.Exit<void, PublishError>]> = []
         const room = yield* Effect.makeLatch(true)
         const idle = yield* Effect.makeLatch(true)
@@ -107,10 +109,9 @@ export const make = (options: Options) =>
 
         /** Takes the message out of `unsettled`, ending its span; false if it was settled already. */
         const unsettle = (lease: Lease, exit: Exit.Exit<unknown, unknown>): boolean => {
-          const span = unsettled.get(lease)
-          if (span === undefined) return false
+          if (!unsettled.has(lease)) return false
+          unsettled.get(lease)?.end(clock.unsafeCurrentTimeNanos(), exit)
           unsettled.delete(lease)
-          span.end(clock.unsafeCurrentTimeNanos(), exit)
           return true
         }
 
@@ -200,21 +201,25 @@ export const make = (options: Options) =>
               void runFork(Effect.onExit(sink.publish(lease.envelope), (exit) => settle([[lease, exit]], false)))
           )
 
+        const publishSpan = (lease: Lease): Tracer.Span => {
+          const span = tracer.span(
+            "StellaNow.publish",
+            Option.none(),
+            Context.empty(),
+            [],
+            clock.unsafeCurrentTimeNanos(),
+            "client"
+          )
+          span.attribute("stellanow.message_id", lease.envelope.messageId)
+          span.attribute("stellanow.event", lease.envelope.eventName)
+          span.attribute("stellanow.broker", sink.destination)
+          return span
+        }
+
         const publishAll = (leases: ReadonlyArray<Lease>) =>
           Effect.sync(() => {
             for (const lease of leases) {
-              const span = tracer.span(
-                "StellaNow.publish",
-                Option.none(),
-                Context.empty(),
-                [],
-                clock.unsafeCurrentTimeNanos(),
-                "client"
-              )
-              span.attribute("stellanow.message_id", lease.envelope.messageId)
-              span.attribute("stellanow.event", lease.envelope.eventName)
-              span.attribute("stellanow.broker", sink.destination)
-              unsettled.set(lease, span)
+              unsettled.set(lease, collecting ? publishSpan(lease) : undefined)
               Metrics.messagesSent.unsafeUpdate(1, labels)
               publishNow(lease)
             }
@@ -374,23 +379,32 @@ export const make = (options: Options) =>
       })
 
     const sendMessage = (message: Message.Message) =>
-      Envelope.wrap(message, project).pipe(
-        Effect.tap(annotate),
-        Effect.flatMap(enqueue),
-        Effect.withSpan("StellaNow.sendMessage", { captureStackTrace: false })
+      Effect.tracerWith((tracer) =>
+        Tracing.isCollecting(tracer)
+          ? Envelope.wrap(message, project).pipe(
+            Effect.tap(annotate),
+            Effect.flatMap(enqueue),
+            Effect.withSpan("StellaNow.sendMessage", { captureStackTrace: false })
+          )
+          : Effect.flatMap(Envelope.wrap(message, project), enqueue)
       )
 
     const sendMessageAndWait = (message: Message.Message) =>
       Effect.gen(function*() {
         const envelope = yield* Envelope.wrap(message, project)
-        yield* annotate(envelope)
+        if (Tracing.isCollecting(yield* Effect.tracer)) yield* annotate(envelope)
         const waiter = yield* Deferred.make<string, LifecycleError>()
         const forget = Effect.sync(() => waiters.delete(envelope.messageId))
         // Registered before queueing, so an acknowledgement cannot slip past it.
         waiters.set(envelope.messageId, waiter)
         yield* Effect.tapError(enqueue(envelope), () => forget)
         return yield* Effect.onInterrupt(Deferred.await(waiter), () => forget)
-      }).pipe(Effect.withSpan("StellaNow.sendMessageAndWait"))
+      }).pipe(
+        (self) =>
+          Effect.tracerWith((tracer) =>
+            Tracing.isCollecting(tracer) ? Effect.withSpan(self, "StellaNow.sendMessageAndWait") : self
+          )
+      )
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
@@ -410,6 +424,7 @@ export const make = (options: Options) =>
       sendMessageAndWait,
       queueSize: queue.size,
       connectionState: sink.state.get,
-      events: Stream.fromPubSub(events)
+      events: Stream.fromPubSub(events),
+      subscribe: Effect.map(PubSub.subscribe(events), (subscription) => Stream.fromQueue(subscription))
     } satisfies Service
   }).pipe(Effect.annotateLogs({ module: "StellaNow" }))

@@ -1,0 +1,16 @@
+import { Effect, type Tracer } from "effect"
+
+/**
+ * Spans on the per-message paths, only when someone collects them.
+ *
+ * Effect's own tracer, in place when no other is installed, keeps spans for the fibers inside them
+ * and shows them to no one. A span costs a few microseconds, as much as the rest of `sendMessage`, so
+ * the per-message spans (`StellaNow.sendMessage`, `StellaNow.publish`) are made only under another
+ * tracer: `@effect/opentelemetry`'s, or any `Tracer.make`.
+ */
+
+/** The tracer Effect provides by default. */
+const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/** Whether spans made under `tracer` reach anyone. */
+export const isCollecting = (tracer: Tracer.Tracer): boolean => tracer !== defaultTracer
