@@ -9,7 +9,7 @@ import { PhoneNumberModel, UserDetailsUpdateMessage } from "./messages/index.js"
 const program = Effect.gen(function*() {
   const sdk = yield* StellaNow.StellaNow
   // Follow acknowledgements in the background.
-  yield* sdk.events.pipe(
+  yield* (yield* sdk.subscribe).pipe(
     Stream.runForEach((event) =>
       event._tag === "Acknowledged" ? Effect.log(`acknowledged ${event.messageId}`) : Effect.void
     ),

@@ -72,7 +72,7 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
       const early = new Map<string, number>()
       const done = yield* Deferred.make<void>()
       let acknowledged = 0
-      yield* sdk.events.pipe(
+      yield* (yield* sdk.subscribe).pipe(
         Stream.runForEach((event) =>
           Effect.sync(() => {
             if (event._tag !== "Acknowledged") return
@@ -86,8 +86,6 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
         ),
         Effect.forkScoped
       )
-      // Let the events stream subscribe before the first message.
-      yield* Effect.sleep("20 millis")
       yield* paced(rate, total, (i) =>
         Effect.gen(function*() {
           const at = performance.now()

@@ -40,12 +40,11 @@ export const measure = async (count: number): Promise<MemoryRun> => {
       Effect.gen(function*() {
         const sdk = yield* StellaNow.StellaNow
         yield* sdk.start
-        const down = yield* sdk.events.pipe(
+        const down = yield* (yield* sdk.subscribe).pipe(
           Stream.filter((event) => event._tag === "ConnectionChanged" && event.state._tag === "Disconnected"),
           Stream.runHead,
           Effect.fork
         )
-        yield* Effect.sleep("20 millis")
         yield* Effect.promise(() => broker.stop())
         yield* Fiber.join(down)
         // Messages made up front and sent over and over (each send is a new envelope with its own id), so
@@ -64,7 +63,7 @@ export const measure = async (count: number): Promise<MemoryRun> => {
           heap_bytes: after - before,
           bytes_per_queued_message: round((after - before) / count, 1)
         }
-      }).pipe(Effect.provide(sdkLayer(broker.url("mqtt"), { queueCapacity: count })))
+      }).pipe(Effect.scoped, Effect.provide(sdkLayer(broker.url("mqtt"), { queueCapacity: count })))
     )
   } finally {
     await broker.dispose()

@@ -112,8 +112,17 @@ export interface Service {
   readonly queueSize: Effect.Effect<number>
   /** The connection state now. */
   readonly connectionState: Effect.Effect<ConnectionState>
-  /** Connection changes, acknowledgements and drops, from the moment of subscribing. */
+  /**
+   * Connection changes, acknowledgements and drops, from the moment the stream starts running. A stream
+   * run in a forked fiber starts when that fiber first runs: to be sure of the events of what follows,
+   * use `subscribe`.
+   */
   readonly events: Stream.Stream<Event>
+  /**
+   * Subscribes at once: the stream has every event from this moment until the scope closes (or the
+   * SDK does).
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<Event>, never, Scope.Scope>
 }
 
 /**

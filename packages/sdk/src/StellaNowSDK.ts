@@ -14,7 +14,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Scope, Stream } from "effect"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -157,10 +157,14 @@ export class StellaNowSDK implements AsyncDisposable {
    * returned function is called or the SDK is closed.
    */
   async onEvent(listener: (event: StellaNow.Event) => void): Promise<() => void> {
-    const events = await this.run(Effect.map(StellaNow.StellaNow, (sdk) => sdk.events))
+    // Subscribed before this resolves, so no event of what the caller does next is missed.
+    const scope = Effect.runSync(Scope.make())
+    const events = await this.run(
+      Effect.flatMap(StellaNow.StellaNow, (sdk) => Scope.extend(sdk.subscribe, scope))
+    )
     // Ends by itself when the SDK closes: the event stream ends with it.
     const fiber = this.runtime.runFork(Stream.runForEach(events, (event) => Effect.sync(() => listener(event))))
-    return () => void this.runtime.runFork(Fiber.interrupt(fiber))
+    return () => void this.runtime.runFork(Effect.zipRight(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
   }
 
   /** Stops the SDK and releases everything it holds. Queued messages of an in-memory queue are lost. */

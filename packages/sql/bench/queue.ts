@@ -90,7 +90,7 @@ const deliver = (name: string, brokerUrl: string, layer: QueueLayer) =>
     })
     let acknowledged = 0
     const done = yield* Effect.makeLatch(false)
-    yield* sdk.events.pipe(
+    yield* (yield* sdk.subscribe).pipe(
       Stream.runForEach((event) =>
         Effect.suspend(() => event._tag === "Acknowledged" && ++acknowledged === N ? done.open : Effect.void)
       ),

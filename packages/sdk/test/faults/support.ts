@@ -107,7 +107,7 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
     const dropped: Array<string> = []
     let acknowledged = 0
     const changed = yield* Effect.makeLatch(false)
-    yield* sdk.events.pipe(
+    yield* (yield* sdk.subscribe).pipe(
       Stream.runForEach((event) =>
         Effect.sync(() => {
           if (event._tag === "ConnectionChanged") states.push(event.state)
@@ -118,8 +118,6 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
       ),
       Effect.forkScoped
     )
-    // The stream subscribes when its fiber first runs.
-    yield* Effect.yieldNow()
     const until = (condition: () => boolean | Effect.Effect<boolean>, timeout: Duration.DurationInput = "30 seconds") =>
       Effect.gen(function*() {
         while (true) {

@@ -96,16 +96,16 @@ describe("lifecycle against mosquitto", () => {
           yield* buildSdk(layerFor(broker.url("mqtt"), settings))
         ]
         const failures = yield* Effect.forEach(sdks, (sdk) =>
-          sdk.events.pipe(
-            Stream.filterMap((e) =>
-              e._tag === "ConnectionChanged" && e.state._tag === "Failed"
-                ? Option.some(e.state.error.reason)
-                : Option.none()
-            ),
-            Stream.runHead,
-            Effect.fork
-          ))
-        yield* Effect.yieldNow()
+          Effect.flatMap(sdk.subscribe, (events) =>
+            events.pipe(
+              Stream.filterMap((e) =>
+                e._tag === "ConnectionChanged" && e.state._tag === "Failed"
+                  ? Option.some(e.state.error.reason)
+                  : Option.none()
+              ),
+              Stream.runHead,
+              Effect.fork
+            )))
         yield* sdks[0]!.start
         yield* Effect.either(sdks[1]!.start)
         // One of them (or both) ends in Failed, naming the duplicate client id.
@@ -130,7 +130,7 @@ describe("lifecycle against mosquitto", () => {
           yield* sdk.start
           yield* sdk.sendMessage(message(0))
           yield* Effect.promise(() => subscriber.waitFor(1))
-          const disconnected = yield* sdk.events.pipe(
+          const disconnected = yield* (yield* sdk.subscribe).pipe(
             Stream.filter((e) => e._tag === "ConnectionChanged" && e.state._tag === "Disconnected"),
             Stream.runHead,
             Effect.fork

@@ -24,7 +24,7 @@ const quiet = Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))
 const countAuthFailures = (sdk: StellaNow.Service) =>
   Effect.gen(function*() {
     const failures = yield* Ref.make(0)
-    yield* sdk.events.pipe(
+    yield* (yield* sdk.subscribe).pipe(
       Stream.runForEach((event) =>
         event._tag === "ConnectionChanged" && event.state._tag === "Disconnected" &&
           event.state.error._tag === "AuthError"

@@ -83,16 +83,15 @@ describe("StellaNow on the in-memory sink", () => {
       assert.strictEqual(yield* sdk.queueSize, 0)
     }).pipe(Effect.provide(Testing.layer())))
 
-  it.effect("sendMessageAndWait completes on the acknowledgement, and events report it", () =>
+  it.scoped("sendMessageAndWait completes on the acknowledgement, and events report it", () =>
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
-      const acks = yield* sdk.events.pipe(
+      const acks = yield* (yield* sdk.subscribe).pipe(
         Stream.filter((e) => e._tag === "Acknowledged"),
         Stream.take(1),
         Stream.runCollect,
         Effect.fork
       )
-      yield* Effect.yieldNow()
       yield* sdk.start
       const id = yield* sdk.sendMessageAndWait(message(1))
       const [ack] = Chunk.toReadonlyArray(yield* Fiber.join(acks))
@@ -197,16 +196,15 @@ describe("overflow policies", () => {
       assert.strictEqual(yield* sdk.queueSize, 5)
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "fail" } }))))
 
-  it.effect("counts drops exactly in the event stream", () =>
+  it.scoped("counts drops exactly in the event stream", () =>
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
-      const dropped = yield* sdk.events.pipe(
+      const dropped = yield* (yield* sdk.subscribe).pipe(
         Stream.filter((e) => e._tag === "Dropped"),
         Stream.take(900),
         Stream.runCollect,
         Effect.fork
       )
-      yield* Effect.yieldNow()
       const ids = [] as Array<string>
       for (let i = 0; i < 1000; i++) ids.push(yield* sdk.sendMessage(message(i)))
       assert.strictEqual(yield* sdk.queueSize, 100)
