@@ -54,6 +54,9 @@ export const fromString = (input: string): Either.Either<string, ValidationError
   return Either.right(`${input.slice(0, 20)}${fraction!.padEnd(6, "0")}Z`)
 }
 
+/** The formatted millisecond of the last stamp: the messages of a burst share it. */
+let lastMillis = { millis: Number.NaN, prefix: "" }
+
 /**
  * Formats epoch microseconds as the wire string.
  *
@@ -62,12 +65,15 @@ export const fromString = (input: string): Either.Either<string, ValidationError
  */
 export const fromEpochMicros = (micros: number): Either.Either<string, ValidationError> => {
   const millis = Math.floor(micros / 1000)
-  const iso = new Date(millis).toISOString()
-  if (!/^\d{4}-/.test(iso)) {
-    return invalid(`${iso} is outside the years 0000 to 9999`)
+  if (millis !== lastMillis.millis) {
+    const iso = new Date(millis).toISOString()
+    if (!/^\d{4}-/.test(iso)) {
+      return invalid(`${iso} is outside the years 0000 to 9999`)
+    }
+    lastMillis = { millis, prefix: iso.slice(0, 23) }
   }
-  const subMillis = String(Math.floor(micros - millis * 1000)).padStart(3, "0")
-  return Either.right(`${iso.slice(0, 23)}${subMillis}Z`)
+  const subMillis = Math.floor(micros - millis * 1000)
+  return Either.right(`${lastMillis.prefix}${subMillis < 10 ? "00" : subMillis < 100 ? "0" : ""}${subMillis}Z`)
 }
 
 const isUtcZone = (zone: DateTime.TimeZone): boolean =>
