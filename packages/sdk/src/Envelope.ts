@@ -101,22 +101,9 @@ const wrapDescriptor = (
   }))
 }
 
-const json = JSON.stringify
-
-let lastKey = { organizationId: "", projectId: "", prefix: "" }
-
-/** The envelope's opening up to the primary entity's id, the same for every message of a project. */
-const keyPrefix = ({ organizationId, projectId }: ProjectInfo): string => {
-  if (organizationId !== lastKey.organizationId || projectId !== lastKey.projectId) {
-    const prefix = `{"key":{"organizationId":${json(organizationId)},"projectId":${json(projectId)},"entityId":`
-    lastKey = { organizationId, projectId, prefix }
-  }
-  return lastKey.prefix
-}
-
 /**
- * The envelope's compact JSON, written out rather than built as an object and stringified (half the
- * cost, on every message sent); the vector tests hold it to `JSON.stringify`'s bytes.
+ * The envelope's compact JSON, stringified from an object. Writing it out by concatenation is faster,
+ * but V8 keeps such a string as a tree of its pieces: queued, it held half as much memory again.
  */
 const serialize = (
   project: ProjectInfo,
@@ -125,18 +112,27 @@ const serialize = (
   messageId: string,
   originDate: string,
   payload: string
-): string => {
-  let entityTypeIds = ""
-  for (const { entityId, entityTypeDefinitionId } of descriptor.entities) {
-    entityTypeIds += `${entityTypeIds === "" ? "" : ","}{"entityTypeDefinitionId":${json(entityTypeDefinitionId)},` +
-      `"entityId":${json(entityId)}}`
-  }
-  return `${keyPrefix(project)}${json(primary.entityId)},"entityTypeDefinitionId":${
-    json(primary.entityTypeDefinitionId)
-  }},"value":{"metadata":{"messageId":${json(messageId)},"messageOriginDateUTC":${json(originDate)},` +
-    `"eventTypeDefinitionId":${json(descriptor.eventName)},"entityTypeIds":[${entityTypeIds}]},` +
-    `"payload":${json(payload)}}}`
-}
+): string =>
+  JSON.stringify({
+    key: {
+      organizationId: project.organizationId,
+      projectId: project.projectId,
+      entityId: primary.entityId,
+      entityTypeDefinitionId: primary.entityTypeDefinitionId
+    },
+    value: {
+      metadata: {
+        messageId,
+        messageOriginDateUTC: originDate,
+        eventTypeDefinitionId: descriptor.eventName,
+        entityTypeIds: descriptor.entities.map(({ entityId, entityTypeDefinitionId }) => ({
+          entityTypeDefinitionId,
+          entityId
+        }))
+      },
+      payload
+    }
+  })
 
 /**
  * Wraps a message for sending: validates it, fixes its message id (a new UUID v4 unless one is given)

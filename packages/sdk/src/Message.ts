@@ -179,6 +179,31 @@ export const Class =
     }
     const encodePayload = Payload.make(fields)
     const context = { event, entityNames }
+    /** What the SDK reads from an instance; its methods live on the prototype, made once per class. */
+    class ClassDescriptor implements Descriptor {
+      readonly eventName = event
+      readonly entities: Descriptor["entities"]
+      readonly originDate: OriginDate.Input | undefined
+      constructor(readonly message: any) {
+        const entities = []
+        for (const name of entityNames) {
+          const entityId = message[name]
+          if (entityId !== undefined) entities.push({ entityTypeDefinitionId: name, entityId: entityId as string })
+        }
+        this.entities = entities
+        this.originDate = message.messageOriginDateUTC
+      }
+      payload() {
+        return Either.mapLeft(
+          encodePayload(this.message),
+          (issue) => Validation.fromParseError(new ParseResult.ParseError({ issue }), context)
+        )
+      }
+      withOriginDate(date: OriginDate.Input | undefined): Message {
+        // The prototype's constructor: the user's subclass, even if a field is named "constructor".
+        return new (Object.getPrototypeOf(this.message).constructor)({ ...this.message, messageOriginDateUTC: date })
+      }
+    }
     const Base: any = (Schema.Class as any)(identifier)(allFields)
 
     return class extends Base {
@@ -195,22 +220,7 @@ export const Class =
       }
 
       get [TypeId](): Descriptor {
-        const self = this as any
-        return {
-          eventName: event,
-          entities: entityNames.flatMap((name) =>
-            self[name] === undefined ? [] : [{ entityTypeDefinitionId: name, entityId: self[name] as string }]
-          ),
-          originDate: self.messageOriginDateUTC,
-          payload: () =>
-            Either.mapLeft(
-              encodePayload(self),
-              (issue) => Validation.fromParseError(new ParseResult.ParseError({ issue }), context)
-            ),
-          // The prototype's constructor: the user's subclass, even if a field is named "constructor".
-          withOriginDate: (date) =>
-            new (Object.getPrototypeOf(self).constructor)({ ...self, messageOriginDateUTC: date })
-        }
+        return new ClassDescriptor(this)
       }
     } as any
   }
