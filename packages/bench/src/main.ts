@@ -37,7 +37,7 @@ const child = <A>(nodeFlags: ReadonlyArray<string>, childArgs: ReadonlyArray<str
       [...process.execArgv, ...nodeFlags, path.join(here, "child.ts"), ...childArgs],
       {
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve(here, "../../../tsconfig.json") }
+        env: { ...process.env, TSX_TSCONFIG_PATH: path.resolve(here, "../tsconfig.json") }
       }
     )
     let output = ""
