@@ -45,6 +45,9 @@ export const publishCallback = (sink: Service): PublishCallback | undefined =>
 
 const publishOptions = { qos: 1, retain: false } as const
 
+/** Whether DEBUG is set (as for `DEBUG=mqttjs*`), so mqtt.js keeps its own debug logging. */
+const mqttDebugWanted = (): boolean => typeof process !== "undefined" && (process.env?.["DEBUG"] ?? "").length > 0
+
 /** One live broker connection. */
 interface Connection {
   readonly client: mqtt.MqttClient
@@ -99,6 +102,13 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // A PINGREQ every keepalive interval, busy or not, rather than the ping timer re-armed for every
+      // packet sent: a timer operation per message, for a ping that costs nothing to send. Dead
+      // connections are noticed within the same bound.
+      reschedulePings: false,
+      // mqtt.js asks its `debug` logger whether it is on for every line it would log, several per
+      // message; with no DEBUG set, nothing would print.
+      ...(mqttDebugWanted() ? {} : { log: constVoid }),
       ...(credentials.username === undefined ? {} : { username: Redacted.value(credentials.username) }),
       ...(credentials.password === undefined ? {} : { password: Redacted.value(credentials.password) }),
       ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca as any }),
