@@ -163,9 +163,11 @@ export const wrap = (
     if (Either.isLeft(originDate)) {
       return Validation.withEvent(originDate.left, descriptor.eventName)
     }
-    return wrapDescriptor(descriptor, project, {
+    const envelope = wrapDescriptor(descriptor, project, {
       messageId: options?.messageId ?? makeMessageId(),
       originDate: originDate.right,
       wrappedAt: clock.unsafeCurrentTimeMillis()
     })
+    // An `Either` is an Effect too, but the runtime takes a plain success faster.
+    return Either.isRight(envelope) ? Effect.succeed(envelope.right) : Effect.fail(envelope.left)
   })

@@ -54,7 +54,8 @@ export const make = (
           dropped = Option.some(oldest.envelope)
         }
         waiting.pushBack({ envelope, sequence: nextSequence++ })
-        return Effect.as(notEmpty.open, dropped)
+        notEmpty.unsafeOpen()
+        return Effect.succeed(dropped)
       })
 
     const takeNow = (max: number): ReadonlyArray<Lease> => {
