@@ -15,16 +15,30 @@ export interface Run {
   readonly cpuMicrosPerMessage: number
 }
 
+/** The SDK's two halves apart: queueing while stopped, then delivering the backlog. */
+export interface Phases {
+  /** CPU of `sendMessage` per message: validating, wrapping and queueing (and collecting the garbage). */
+  readonly sendCpuMicrosPerMessage: number
+  /** Delivery of `count` messages already queued, from `start` to the last PUBACK. */
+  readonly drain: Run
+}
+
 export interface ThroughputResult {
   readonly messages: number
   readonly maxInFlight: number
-  readonly rounds: ReadonlyArray<{ readonly sdk: Run; readonly raw: Run }>
+  readonly rounds: ReadonlyArray<{ readonly sdk: Run; readonly raw: Run; readonly phases: Phases }>
   readonly sdk_msgs_per_s: number
   readonly raw_msgs_per_s: number
   /** Median SDK throughput over median raw throughput. */
   readonly ratio: number
   readonly sdk_cpu_us_per_msg: number
   readonly raw_cpu_us_per_msg: number
+  /** Medians of the phases: what `sendMessage` costs, and how fast a queued backlog is delivered. */
+  readonly sdk_send_cpu_us_per_msg: number
+  readonly sdk_drain_msgs_per_s: number
+  readonly sdk_drain_cpu_us_per_msg: number
+  /** Median backlog delivery over median raw throughput. */
+  readonly drain_ratio: number
 }
 
 /** The SDK: sends `count` messages from the pool, then waits until the broker acknowledged them all. */
@@ -46,6 +60,33 @@ export const runSdk = (
       const used = cpuMicros(cpu)
       yield* sdk.stop()
       return { msgsPerSecond: (count / elapsed) * 1000, cpuMicrosPerMessage: used / count }
+    }).pipe(Effect.provide(sdkLayer(brokerUrl, { maxInFlight, queueCapacity: Math.max(count, 100_000) })))
+  )
+
+/** The SDK in two phases: `count` messages queued before `start`, then delivered. */
+export const runSdkPhases = (
+  brokerUrl: string,
+  pool: ReadonlyArray<UserDetailsUpdateMessage>,
+  count: number,
+  maxInFlight: number
+): Promise<Phases> =>
+  run(
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const sendCpu = process.cpuUsage()
+      for (let i = 0; i < count; i++) yield* sdk.sendMessage(pool[i % pool.length]!)
+      const sendCpuMicrosPerMessage = cpuMicros(sendCpu) / count
+      const cpu = process.cpuUsage()
+      const started = performance.now()
+      yield* sdk.start
+      while ((yield* sdk.queueSize) > 0) yield* Effect.sleep("1 millis")
+      const elapsed = performance.now() - started
+      const used = cpuMicros(cpu)
+      yield* sdk.stop()
+      return {
+        sendCpuMicrosPerMessage,
+        drain: { msgsPerSecond: (count / elapsed) * 1000, cpuMicrosPerMessage: used / count }
+      }
     }).pipe(Effect.provide(sdkLayer(brokerUrl, { maxInFlight, queueCapacity: Math.max(count, 100_000) })))
   )
 
@@ -111,7 +152,7 @@ export const throughput = async (
   const warmUp = Math.min(count, 5_000)
   await runSdk(brokerUrl, pool, warmUp, options.maxInFlight)
   await runRaw(brokerUrl, bodies, warmUp, options.maxInFlight)
-  const rounds: Array<{ sdk: Run; raw: Run }> = []
+  const rounds: Array<{ sdk: Run; raw: Run; phases: Phases }> = []
   for (let i = 0; i < options.rounds; i++) {
     // Alternate which goes first, so a drift in the machine's load favours neither.
     let sdk: Run, raw: Run
@@ -122,15 +163,17 @@ export const throughput = async (
       raw = await runRaw(brokerUrl, bodies, count, options.maxInFlight)
       sdk = await runSdk(brokerUrl, pool, count, options.maxInFlight)
     }
-    rounds.push({ sdk, raw })
+    const phases = await runSdkPhases(brokerUrl, pool, count, options.maxInFlight)
+    rounds.push({ sdk, raw, phases })
     progress(
       `throughput round ${i + 1}/${options.rounds}: sdk ${round(sdk.msgsPerSecond)}/s, raw ${
         round(raw.msgsPerSecond)
-      }/s`
+      }/s; backlog delivery ${round(phases.drain.msgsPerSecond)}/s`
     )
   }
   const sdkMedian = median(rounds.map((r) => r.sdk.msgsPerSecond))
   const rawMedian = median(rounds.map((r) => r.raw.msgsPerSecond))
+  const drainMedian = median(rounds.map((r) => r.phases.drain.msgsPerSecond))
   return {
     messages: options.messages,
     maxInFlight: options.maxInFlight,
@@ -139,6 +182,10 @@ export const throughput = async (
     raw_msgs_per_s: round(rawMedian),
     ratio: round(sdkMedian / rawMedian, 3),
     sdk_cpu_us_per_msg: round(median(rounds.map((r) => r.sdk.cpuMicrosPerMessage)), 1),
-    raw_cpu_us_per_msg: round(median(rounds.map((r) => r.raw.cpuMicrosPerMessage)), 1)
+    raw_cpu_us_per_msg: round(median(rounds.map((r) => r.raw.cpuMicrosPerMessage)), 1),
+    sdk_send_cpu_us_per_msg: round(median(rounds.map((r) => r.phases.sendCpuMicrosPerMessage)), 1),
+    sdk_drain_msgs_per_s: round(drainMedian),
+    sdk_drain_cpu_us_per_msg: round(median(rounds.map((r) => r.phases.drain.cpuMicrosPerMessage)), 1),
+    drain_ratio: round(drainMedian / rawMedian, 3)
   }
 }
