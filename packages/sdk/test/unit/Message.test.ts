@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Envelope, Field, Message, ValidationError } from "@stellanow/sdk"
+import { Envelope, Field, Message, OriginDate, ValidationError } from "@stellanow/sdk"
 import { DateTime, Effect, Either } from "effect"
 import * as Messages from "../fixtures/messages.js"
 
@@ -158,4 +158,31 @@ describe("Envelope.wrap", () => {
       assert.notStrictEqual(a.messageId, b.messageId)
       assert.match(a.messageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     }))
+})
+
+describe("OriginDate.fromEpochMicros", () => {
+  it("formats every microsecond, within one millisecond and across them", () => {
+    const base = Date.UTC(2025, 3, 25, 12, 34, 56, 789) * 1000
+    // In this order: the formatted millisecond is reused, then changes, then comes back.
+    const cases: ReadonlyArray<readonly [number, string]> = [
+      [base, "2025-04-25T12:34:56.789000Z"],
+      [base + 5, "2025-04-25T12:34:56.789005Z"],
+      [base + 12, "2025-04-25T12:34:56.789012Z"],
+      [base + 999, "2025-04-25T12:34:56.789999Z"],
+      [base + 1000, "2025-04-25T12:34:56.790000Z"],
+      [base + 210_123, "2025-04-25T12:34:56.999123Z"],
+      [base + 211_000, "2025-04-25T12:34:57.000000Z"],
+      [base + 7, "2025-04-25T12:34:56.789007Z"],
+      [-1, "1969-12-31T23:59:59.999999Z"],
+      [0, "1970-01-01T00:00:00.000000Z"]
+    ]
+    for (const [micros, expected] of cases) {
+      assert.deepStrictEqual(OriginDate.fromEpochMicros(micros), Either.right(expected), String(micros))
+    }
+  })
+
+  it("refuses an instant outside the years 0000 to 9999", () => {
+    const result = OriginDate.fromEpochMicros(Date.UTC(10000, 0, 1) * 1000)
+    assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidOriginDate")
+  })
 })
