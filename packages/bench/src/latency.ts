@@ -55,7 +55,7 @@ const summarize = (
     messages: latencies.length,
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
-    max_ms: round(Math.max(...latencies), 2)
+    max_ms: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2)
   }
 }
 
