@@ -6,7 +6,7 @@ import { Envelope, StellaNow } from "@stellanow/sdk"
 import { Deferred, Effect, Exit, Stream } from "effect"
 import * as mqtt from "mqtt"
 import { project, sample } from "./messages.js"
-import { percentile, round, run, sdkLayer } from "./support.js"
+import { cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
 import { bodiesOf, poolSize } from "./throughput.js"
 
 export interface LatencyRun {
@@ -15,6 +15,8 @@ export interface LatencyRun {
   readonly p50_ms: number
   readonly p99_ms: number
   readonly max_ms: number
+  /** CPU of this process per message while sending at the rate (a process near 1 s/s is saturated). */
+  readonly cpu_us_per_msg: number
 }
 
 export interface LatencyResult extends LatencyRun {
@@ -37,25 +39,16 @@ const paced = <E, R>(
     }
   })
 
-/** Latencies of the messages sent after the first tenth of the run (the warm-up). */
-const summarize = (
-  rate: number,
-  sentAt: ReadonlyArray<number>,
-  ackedAt: ReadonlyArray<number | undefined>
-): LatencyRun => {
-  const skip = Math.floor(sentAt.length / 10)
-  const latencies: Array<number> = []
-  for (let i = skip; i < sentAt.length; i++) {
-    const acked = ackedAt[i]
-    if (acked === undefined) throw new Error(`message ${i} was never acknowledged`)
-    latencies.push(acked - sentAt[i]!)
-  }
+/** The latencies (in order of acknowledgement) after the first tenth of the run, the warm-up. */
+const summarize = (rate: number, all: ReadonlyArray<number>, cpu: NodeJS.CpuUsage): LatencyRun => {
+  const latencies = all.slice(Math.floor(all.length / 10))
   return {
     rate_per_s: round(rate),
     messages: latencies.length,
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
-    max_ms: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2)
+    max_ms: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2),
+    cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1)
   }
 }
 
@@ -66,38 +59,33 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       yield* sdk.start
-      const sentAt: Array<number> = []
-      const ackedAt: Array<number | undefined> = []
-      const index = new Map<string, number>()
-      const early = new Map<string, number>()
+      // When each message still in flight was sent, by id; and the latencies in order of acknowledgement.
+      const sentAt = new Map<string, number>()
+      const latencies: Array<number> = []
       const done = yield* Deferred.make<void>()
-      let acknowledged = 0
       yield* (yield* sdk.subscribe).pipe(
         Stream.runForEach((event) =>
           Effect.sync(() => {
             if (event._tag !== "Acknowledged") return
-            const now = performance.now()
-            const i = index.get(event.messageId)
-            // An acknowledgement may beat the bookkeeping of its own send.
-            if (i === undefined) early.set(event.messageId, now)
-            else ackedAt[i] = now
-            if (++acknowledged === total) Deferred.unsafeDone(done, Exit.void)
+            const at = sentAt.get(event.messageId)
+            if (at === undefined) throw new Error(`an acknowledgement of an unknown message ${event.messageId}`)
+            sentAt.delete(event.messageId)
+            latencies.push(performance.now() - at)
+            if (latencies.length === total) Deferred.unsafeDone(done, Exit.void)
           })
         ),
         Effect.forkScoped
       )
+      const cpu = process.cpuUsage()
       yield* paced(rate, total, (i) =>
-        Effect.gen(function*() {
+        Effect.suspend(() => {
           const at = performance.now()
-          const id = yield* sdk.sendMessage(pool[i % pool.length]!)
-          sentAt[i] = at
-          const acked = early.get(id)
-          if (acked === undefined) index.set(id, i)
-          else ackedAt[i] = acked
+          // The id is known once sendMessage returns, before the message can be published.
+          return Effect.map(sdk.sendMessage(pool[i % pool.length]!), (id) => void sentAt.set(id, at))
         }))
       yield* Deferred.await(done).pipe(Effect.timeout("60 seconds"))
       yield* sdk.stop()
-      return summarize(rate, sentAt, ackedAt)
+      return summarize(rate, latencies, cpu)
     }).pipe(Effect.scoped, Effect.provide(sdkLayer(brokerUrl, { maxInFlight })))
   )
 }
@@ -108,24 +96,23 @@ const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Pro
   const topic = Envelope.topicFor(project.organizationId)
   const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 5, clean: true, reconnectPeriod: 0 })
   try {
-    const sentAt: Array<number> = []
-    const ackedAt: Array<number | undefined> = []
-    let acknowledged = 0
+    const latencies: Array<number> = []
     let allAcked: () => void = () => {}
     const done = new Promise<void>((resolve) => {
       allAcked = resolve
     })
+    const cpu = process.cpuUsage()
     await Effect.runPromise(paced(rate, total, (i) =>
       Effect.sync(() => {
-        sentAt[i] = performance.now()
+        const at = performance.now()
         client.publish(topic, bodies[i % bodies.length]!, { qos: 1 }, (error) => {
           if (error) throw error
-          ackedAt[i] = performance.now()
-          if (++acknowledged === total) allAcked()
+          latencies.push(performance.now() - at)
+          if (latencies.length === total) allAcked()
         })
       })))
     await done
-    return summarize(rate, sentAt, ackedAt)
+    return summarize(rate, latencies, cpu)
   } finally {
     await client.endAsync()
   }
