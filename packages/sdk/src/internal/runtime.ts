@@ -399,12 +399,7 @@ export const make = (options: Options) =>
         waiters.set(envelope.messageId, waiter)
         yield* Effect.tapError(enqueue(envelope), () => forget)
         return yield* Effect.onInterrupt(Deferred.await(waiter), () => forget)
-      }).pipe(
-        (self) =>
-          Effect.tracerWith((tracer) =>
-            Tracing.isCollecting(tracer) ? Effect.withSpan(self, "StellaNow.sendMessageAndWait") : self
-          )
-      )
+      }).pipe(Tracing.withSpanIfCollecting("StellaNow.sendMessageAndWait"))
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
