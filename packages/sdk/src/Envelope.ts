@@ -101,9 +101,24 @@ const wrapDescriptor = (
   }))
 }
 
+const json = JSON.stringify
+
+let lastKey = { organizationId: "", projectId: "", prefix: "" }
+
+/** The envelope's opening up to the primary entity's id: the same for every message of a project. */
+const keyPrefix = ({ organizationId, projectId }: ProjectInfo): string => {
+  if (organizationId !== lastKey.organizationId || projectId !== lastKey.projectId) {
+    const prefix = `{"key":{"organizationId":${json(organizationId)},"projectId":${json(projectId)},"entityId":`
+    lastKey = { organizationId, projectId, prefix }
+  }
+  return lastKey.prefix
+}
+
 /**
- * The envelope's compact JSON, stringified from an object. Writing it out by concatenation is faster,
- * but V8 keeps such a string as a tree of its pieces: queued, it held half as much memory again.
+ * The envelope's compact JSON, written out piece by piece; the vector tests hold it to the bytes of
+ * `JSON.stringify` on the envelope object. It is cheaper to make than stringifying that object, and
+ * smaller to keep: 545 bytes for the seed's 509-byte envelope, against 736 for `JSON.stringify`'s
+ * result, which keeps spare room.
  */
 const serialize = (
   project: ProjectInfo,
@@ -112,27 +127,24 @@ const serialize = (
   messageId: string,
   originDate: string,
   payload: string
-): string =>
-  JSON.stringify({
-    key: {
-      organizationId: project.organizationId,
-      projectId: project.projectId,
-      entityId: primary.entityId,
-      entityTypeDefinitionId: primary.entityTypeDefinitionId
-    },
-    value: {
-      metadata: {
-        messageId,
-        messageOriginDateUTC: originDate,
-        eventTypeDefinitionId: descriptor.eventName,
-        entityTypeIds: descriptor.entities.map(({ entityId, entityTypeDefinitionId }) => ({
-          entityTypeDefinitionId,
-          entityId
-        }))
-      },
-      payload
-    }
-  })
+): string => {
+  let entityTypeIds = ""
+  for (const { entityId, entityTypeDefinitionId } of descriptor.entities) {
+    entityTypeIds += `${entityTypeIds === "" ? "" : ","}{"entityTypeDefinitionId":${json(entityTypeDefinitionId)},` +
+      `"entityId":${json(entityId)}}`
+  }
+  const body =
+    `${keyPrefix(project)}${json(primary.entityId)},"entityTypeDefinitionId":${
+      json(primary.entityTypeDefinitionId)
+    }},"value":{"metadata":{"messageId":${json(messageId)},"messageOriginDateUTC":${json(originDate)},` +
+    `"eventTypeDefinitionId":${json(descriptor.eventName)},"entityTypeIds":[${entityTypeIds}]},` +
+    `"payload":${json(payload)}}}`
+  // V8 keeps a string made by concatenation as a tree of its pieces until something reads a character;
+  // reading one now makes it a single flat string, so a queue of envelopes does not hold the pieces
+  // (which cost half as much memory again). The read is a check the compiler cannot drop.
+  if (body.charCodeAt(0) !== 0x7b) throw new Error("an envelope is a JSON object")
+  return body
+}
 
 /**
  * Wraps a message for sending: validates it, fixes its message id (a new UUID v4 unless one is given)
