@@ -75,12 +75,17 @@ export const wrapWith = (
   message: Message.Message,
   project: ProjectInfo,
   options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined }
-): Either.Either<Envelope, ValidationError> => wrapDescriptor(message[Message.TypeId], project, options)
+): Either.Either<Envelope, ValidationError> => wrapDescriptor(message[Message.TypeId], project, options, false)
 
+/**
+ * Wraps a described message. `plainStamps` says the message id and origin date are the SDK's own (a
+ * UUID, a formatted date), which need no escaping in JSON.
+ */
 const wrapDescriptor = (
   descriptor: Message.Descriptor,
   project: ProjectInfo,
-  options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined }
+  options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined },
+  plainStamps: boolean
 ): Either.Either<Envelope, ValidationError> => {
   const primary = descriptor.entities[0]
   if (primary === undefined) {
@@ -96,12 +101,33 @@ const wrapDescriptor = (
     messageId: options.messageId,
     topic: topicFor(project.organizationId),
     eventName: descriptor.eventName,
-    body: serialize(project, primary, descriptor, options.messageId, options.originDate, payload),
+    body: serialize(
+      project,
+      primary,
+      descriptor,
+      plainStamps ? `"${options.messageId}"` : json(options.messageId),
+      plainStamps ? `"${options.originDate}"` : json(options.originDate),
+      payload
+    ),
     wrappedAt: options.wrappedAt
   }))
 }
 
 const json = JSON.stringify
+
+/** Event and entity type names as JSON strings: a handful of names, quoted on every message. */
+const quotedNames = new Map<string, string>()
+
+const quoteName = (name: string): string => {
+  let quoted = quotedNames.get(name)
+  if (quoted === undefined) {
+    // Bounded, for raw messages with names made up on the fly.
+    if (quotedNames.size >= 1024) quotedNames.clear()
+    quoted = json(name)
+    quotedNames.set(name, quoted)
+  }
+  return quoted
+}
 
 let lastKey = { organizationId: "", projectId: "", prefix: "" }
 
@@ -124,20 +150,22 @@ const serialize = (
   project: ProjectInfo,
   primary: Message.Descriptor["entities"][number],
   descriptor: Message.Descriptor,
-  messageId: string,
-  originDate: string,
+  quotedMessageId: string,
+  quotedOriginDate: string,
   payload: string
 ): string => {
+  const primaryId = json(primary.entityId)
   let entityTypeIds = ""
-  for (const { entityId, entityTypeDefinitionId } of descriptor.entities) {
-    entityTypeIds += `${entityTypeIds === "" ? "" : ","}{"entityTypeDefinitionId":${json(entityTypeDefinitionId)},` +
-      `"entityId":${json(entityId)}}`
+  for (const entity of descriptor.entities) {
+    const entityId = entity === primary ? primaryId : json(entity.entityId)
+    entityTypeIds += `${entityTypeIds === "" ? "" : ","}{"entityTypeDefinitionId":${
+      quoteName(entity.entityTypeDefinitionId)
+    },"entityId":${entityId}}`
   }
   const body =
-    `${keyPrefix(project)}${json(primary.entityId)},"entityTypeDefinitionId":${
-      json(primary.entityTypeDefinitionId)
-    }},"value":{"metadata":{"messageId":${json(messageId)},"messageOriginDateUTC":${json(originDate)},` +
-    `"eventTypeDefinitionId":${json(descriptor.eventName)},"entityTypeIds":[${entityTypeIds}]},` +
+    `${keyPrefix(project)}${primaryId},"entityTypeDefinitionId":${quoteName(primary.entityTypeDefinitionId)}},` +
+    `"value":{"metadata":{"messageId":${quotedMessageId},"messageOriginDateUTC":${quotedOriginDate},` +
+    `"eventTypeDefinitionId":${quoteName(descriptor.eventName)},"entityTypeIds":[${entityTypeIds}]},` +
     `"payload":${json(payload)}}}`
   // V8 keeps a string made by concatenation as a tree of its pieces until something reads a character;
   // reading one now makes it a single flat string, so a queue of envelopes does not hold the pieces
@@ -175,11 +203,12 @@ export const wrap = (
     if (Either.isLeft(originDate)) {
       return Validation.withEvent(originDate.left, descriptor.eventName)
     }
+    const givenId = options?.messageId
     const envelope = wrapDescriptor(descriptor, project, {
-      messageId: options?.messageId ?? makeMessageId(),
+      messageId: givenId ?? makeMessageId(),
       originDate: originDate.right,
       wrappedAt: clock.unsafeCurrentTimeMillis()
-    })
+    }, givenId === undefined)
     // An `Either` is an Effect too, but the runtime takes a plain success faster.
     return Either.isRight(envelope) ? Effect.succeed(envelope.right) : Effect.fail(envelope.left)
   })

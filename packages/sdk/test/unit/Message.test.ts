@@ -158,6 +158,23 @@ describe("Envelope.wrap", () => {
       assert.notStrictEqual(a.messageId, b.messageId)
       assert.match(a.messageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     }))
+
+  it.effect("writes compact JSON that reads back to the stamps, for its own ids and for any given one", () =>
+    Effect.gen(function*() {
+      const message = new Messages.StoreReceiptMessage({ patron: "p\"1", local_shop: "shop\n2" })
+      for (const messageId of [undefined, "an \"id\" with \\ and \u2028"]) {
+        const envelope = yield* Envelope.wrap(message, { organizationId: "o\"", projectId: "p" }, { messageId })
+        const parsed = JSON.parse(envelope.body)
+        assert.strictEqual(JSON.stringify(parsed), envelope.body)
+        assert.strictEqual(parsed.value.metadata.messageId, envelope.messageId)
+        if (messageId !== undefined) assert.strictEqual(envelope.messageId, messageId)
+        assert.deepStrictEqual(parsed.key.organizationId, "o\"")
+        assert.deepStrictEqual(parsed.value.metadata.entityTypeIds, [
+          { entityTypeDefinitionId: "patron", entityId: "p\"1" },
+          { entityTypeDefinitionId: "local_shop", entityId: "shop\n2" }
+        ])
+      }
+    }))
 })
 
 describe("OriginDate.fromEpochMicros", () => {
