@@ -176,6 +176,8 @@ function table(r: ReturnType<typeof report>): string {
       t.raw_cpu_us_per_msg
     ]),
     "",
+    `SDK/raw of single rounds: ${t.ratio_range[0]} to ${t.ratio_range[1]}.`,
+    "",
     "The SDK's two halves apart (median): the messages queued before `start`, then delivered",
     "",
     ...head(["sendMessage CPU µs/msg", "backlog delivery msg/s", "delivery/raw", "delivery CPU µs/msg"]),

@@ -31,6 +31,8 @@ export interface ThroughputResult {
   readonly raw_msgs_per_s: number
   /** Median SDK throughput over median raw throughput. */
   readonly ratio: number
+  /** The lowest and highest SDK/raw ratio of a single round: how much the machine moved under the run. */
+  readonly ratio_range: readonly [number, number]
   readonly sdk_cpu_us_per_msg: number
   readonly raw_cpu_us_per_msg: number
   /** Medians of the phases: what `sendMessage` costs, and how fast a queued backlog is delivered. */
@@ -174,6 +176,7 @@ export const throughput = async (
   const sdkMedian = median(rounds.map((r) => r.sdk.msgsPerSecond))
   const rawMedian = median(rounds.map((r) => r.raw.msgsPerSecond))
   const drainMedian = median(rounds.map((r) => r.phases.drain.msgsPerSecond))
+  const roundRatios = rounds.map((r) => r.sdk.msgsPerSecond / r.raw.msgsPerSecond)
   return {
     messages: options.messages,
     maxInFlight: options.maxInFlight,
@@ -181,6 +184,7 @@ export const throughput = async (
     sdk_msgs_per_s: round(sdkMedian),
     raw_msgs_per_s: round(rawMedian),
     ratio: round(sdkMedian / rawMedian, 3),
+    ratio_range: [round(Math.min(...roundRatios), 2), round(Math.max(...roundRatios), 2)],
     sdk_cpu_us_per_msg: round(median(rounds.map((r) => r.sdk.cpuMicrosPerMessage)), 1),
     raw_cpu_us_per_msg: round(median(rounds.map((r) => r.raw.cpuMicrosPerMessage)), 1),
     sdk_send_cpu_us_per_msg: round(median(rounds.map((r) => r.phases.sendCpuMicrosPerMessage)), 1),
