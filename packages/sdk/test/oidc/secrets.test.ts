@@ -6,8 +6,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { configureSdk, StellaNow } from "@stellanow/sdk"
-import { Cause, Effect, Either, Exit, Layer, Logger, LogLevel, Option, Tracer } from "effect"
+import { Cause, Effect, Either, Exit, Layer, Logger, LogLevel } from "effect"
 import * as util from "node:util"
+import { type CapturedSpan, makeSpanCapture } from "../support/SpanCapture.js"
 import { password, sdkLayer, sendAll, servers, settings, until } from "./support/Fixture.js"
 
 const inspect = (value: unknown) => util.inspect(value, { depth: 12, getters: true, showHidden: true })
@@ -28,47 +29,17 @@ const makeLogCapture = () => {
   return { lines, layer }
 }
 
-/** A tracer that keeps every span's name, attributes, events and exit. */
-const makeSpanCapture = () => {
-  const records: Array<string> = []
-  const names: Array<string> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, _startTime, kind) => {
-      names.push(name)
-      const attributes = new Map<string, unknown>()
-      const spanId = `span${++ids}`
-      const span: Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId,
-        traceId: Option.match(parent, { onNone: () => `trace${ids}`, onSome: (p) => p.traceId }),
-        parent,
-        context,
-        status: { _tag: "Started", startTime: 0n },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        end: (_endTime, exit) => {
-          // What exporters take from an exit: the failure (status, exception events), not the value.
-          const outcome = Exit.isSuccess(exit) ? "ok" : `${Cause.pretty(exit.cause)} ${inspect(exit.cause)}`
-          records.push(`${name} ${inspect(Object.fromEntries(attributes))} ${outcome}`)
-        },
-        attribute: (key, value) => {
-          attributes.set(key, value)
-        },
-        event: (event, _time, eventAttributes) => {
-          records.push(`${name} event ${event} ${inspect(eventAttributes)}`)
-        },
-        addLinks: () => {}
-      }
-      return span
-    },
-    context: (f) => f()
-  })
-  return { records, names, tracer }
-}
+/** Every span rendered as an exporter would take it: its events, and once ended, its attributes and failure. */
+const spanRecords = (spans: ReadonlyArray<CapturedSpan>): Array<string> =>
+  spans.flatMap(({ attributes, events, exit, name }) => [
+    ...events.map((event) => `${name} event ${event.name} ${inspect(event.attributes)}`),
+    // What exporters take from an exit: the failure (status, exception events), not the value.
+    ...(exit === undefined ? [] : [
+      `${name} ${inspect(Object.fromEntries(attributes))} ${
+        Exit.isSuccess(exit) ? "ok" : `${Cause.pretty(exit.cause)} ${inspect(exit.cause)}`
+      }`
+    ])
+  ])
 
 describe("OIDC secrets", () => {
   it.scopedLive("no password or token in any log line, span or error of a full run", () =>
@@ -142,15 +113,16 @@ describe("OIDC secrets", () => {
       errors.push(inspect(facadeError), JSON.stringify(facadeError), String(facadeError))
 
       // What was searched is what was meant to be searched.
-      const all = [...logs.lines, ...spans.records, ...errors, ...userLines].join("\n")
+      const all = [...logs.lines, ...spanRecords(spans.spans), ...errors, ...userLines].join("\n")
       assert.isAbove(logs.lines.length, 50)
       assert.include(all, "logged in as")
       assert.include(all, "refused the refresh token")
       assert.include(all, "renewing the connection before its credentials expire")
       assert.include(all, "refused the login of")
       assert.isAbove(userLines.length, 0)
-      assert.includeMembers(spans.names, ["AuthOidc.login", "AuthOidc.refresh", "AuthOidc.credentials"])
-      assert.isTrue(spans.names.some((name) => name.startsWith("http.client")), "HTTP client spans captured")
+      const names = spans.spans.map((span) => span.name)
+      assert.includeMembers(names, ["AuthOidc.login", "AuthOidc.refresh", "AuthOidc.credentials"])
+      assert.isTrue(names.some((name) => name.startsWith("http.client")), "HTTP client spans captured")
       assert.isAtLeast(idp.issued.accessTokens.length, 3)
 
       // The secrets: the password, and every token issued (whole, and the signature part alone).

@@ -5,42 +5,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { StellaNow } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Effect, Tracer } from "effect"
+import { Effect } from "effect"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
+import { makeSpanCapture } from "../support/SpanCapture.js"
 
 const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_id: `user_${i}` })
-
-/** A tracer that keeps every span it makes. */
-const capturing = () => {
-  const spans: Array<{ readonly name: string; readonly attributes: Map<string, unknown>; ended: boolean }> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const record = { name, attributes: new Map<string, unknown>(), ended: false }
-      spans.push(record)
-      return {
-        _tag: "Span",
-        name,
-        spanId: `span${spans.length}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes: record.attributes,
-        links,
-        sampled: true,
-        kind,
-        end: () => {
-          record.ended = true
-        },
-        attribute: (key, value) => void record.attributes.set(key, value),
-        event: () => {},
-        addLinks: () => {}
-      }
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
-}
 
 const untilPublished = (count: number) =>
   Effect.gen(function*() {
@@ -50,18 +19,24 @@ const untilPublished = (count: number) =>
 
 describe("per-message spans", () => {
   it.effect("are made under a collecting tracer, with the message id and event", () => {
-    const { spans, tracer } = capturing()
+    const { spans, tracer } = makeSpanCapture()
     return Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       yield* sdk.start
       const ids = [yield* sdk.sendMessage(message(0)), yield* sdk.sendMessage(message(1))]
       yield* untilPublished(2)
       while ((yield* sdk.queueSize) > 0) yield* Effect.yieldNow()
-      for (const name of ["StellaNow.sendMessage", "StellaNow.publish"]) {
+      const waited = yield* sdk.sendMessageAndWait(message(2))
+      const expected: Record<string, ReadonlyArray<string>> = {
+        "StellaNow.sendMessage": ids,
+        "StellaNow.sendMessageAndWait": [waited],
+        "StellaNow.publish": [...ids, waited]
+      }
+      for (const [name, messageIds] of Object.entries(expected)) {
         const made = spans.filter((span) => span.name === name)
-        assert.deepStrictEqual(made.map((span) => span.attributes.get("stellanow.message_id")), ids, name)
+        assert.deepStrictEqual(made.map((span) => span.attributes.get("stellanow.message_id")), messageIds, name)
         assert.isTrue(made.every((span) => span.attributes.get("stellanow.event") === "user_details_update"))
-        assert.isTrue(made.every((span) => span.ended), `every ${name} span ended`)
+        assert.isTrue(made.every((span) => span.exit !== undefined), `every ${name} span ended`)
       }
     }).pipe(Effect.provide(Testing.layer()), Effect.withTracer(tracer))
   })
