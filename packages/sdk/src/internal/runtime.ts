@@ -389,17 +389,27 @@ export const make = (options: Options) =>
           : Effect.flatMap(Envelope.wrap(message, project), enqueue)
       )
 
-    const sendMessageAndWait = (message: Message.Message) =>
+    /** Queues a wrapped message and waits for its acknowledgement. */
+    const enqueueAndWait = (envelope: Envelope.Envelope) =>
       Effect.gen(function*() {
-        const envelope = yield* Envelope.wrap(message, project)
-        if (Tracing.isCollecting(yield* Effect.tracer)) yield* annotate(envelope)
         const waiter = yield* Deferred.make<string, LifecycleError>()
         const forget = Effect.sync(() => waiters.delete(envelope.messageId))
         // Registered before queueing, so an acknowledgement cannot slip past it.
         waiters.set(envelope.messageId, waiter)
         yield* Effect.tapError(enqueue(envelope), () => forget)
         return yield* Effect.onInterrupt(Deferred.await(waiter), () => forget)
-      }).pipe(Tracing.withSpanIfCollecting("StellaNow.sendMessageAndWait"))
+      })
+
+    const sendMessageAndWait = (message: Message.Message) =>
+      Effect.tracerWith((tracer) =>
+        Tracing.isCollecting(tracer)
+          ? Envelope.wrap(message, project).pipe(
+            Effect.tap(annotate),
+            Effect.flatMap(enqueueAndWait),
+            Effect.withSpan("StellaNow.sendMessageAndWait")
+          )
+          : Effect.flatMap(Envelope.wrap(message, project), enqueueAndWait)
+      )
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {

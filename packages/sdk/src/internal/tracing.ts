@@ -15,7 +15,3 @@ const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /** Whether spans made under `tracer` reach anyone. */
 export const isCollecting = (tracer: Tracer.Tracer): boolean => tracer !== defaultTracer
-
-/** `Effect.withSpan`, when spans are collected; `self` as it is otherwise. */
-export const withSpanIfCollecting = (name: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.tracerWith((tracer) => isCollecting(tracer) ? Effect.withSpan(self, name) : self)
