@@ -34,7 +34,7 @@ describe("per-message spans", () => {
       }
       for (const [name, messageIds] of Object.entries(expected)) {
         const made = spans.filter((span) => span.name === name)
-        assert.deepStrictEqual(made.map((span) => span.attributes.get("stellanow.message_id")), messageIds, name)
+        assert.deepStrictEqual(made.map((span) => span.attributes.get("stellanow.message_id")), [...messageIds], name)
         assert.isTrue(made.every((span) => span.attributes.get("stellanow.event") === "user_details_update"))
         assert.isTrue(made.every((span) => span.exit !== undefined), `every ${name} span ended`)
       }
