@@ -226,6 +226,13 @@ export const make = (options: Options) =>
             counted()
           })
 
+        /** Forks one of the drain's two fibers (taking, settling) into the run's scope, its logs labelled. */
+        const forkDrainFiber = <A, E>(fiber: Effect.Effect<A, E>) =>
+          fiber.pipe(
+            Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }),
+            Effect.forkIn(scope)
+          )
+
         const taking = yield* Effect.gen(function*() {
           while (true) {
             yield* sink.awaitReady
@@ -235,14 +242,8 @@ export const make = (options: Options) =>
               Effect.flatMap(restore(queue.take(maxInFlight - unsettled.size)), publishAll)
             )
           }
-        }).pipe(
-          Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }),
-          Effect.forkIn(scope)
-        )
-        yield* Effect.forever(Effect.zipRight(outcome.await, settleOutcomes(false))).pipe(
-          Effect.annotateLogs({ module: "StellaNow", role: "drain", clientId: sink.clientId }),
-          Effect.forkIn(scope)
-        )
+        }).pipe(forkDrainFiber)
+        yield* Effect.forever(Effect.zipRight(outcome.await, settleOutcomes(false))).pipe(forkDrainFiber)
         const finish = Effect.zipRight(
           settleOutcomes(true),
           Effect.suspend(() =>
