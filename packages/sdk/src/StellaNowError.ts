@@ -7,6 +7,9 @@
  */
 import { Schema } from "effect"
 
+// Each class keeps its `_tag` as its `name`, as in 0.1: Effect 4 would name it by its schema identifier
+// ("@stellanow/sdk/ValidationError"), which is what stack traces and logs would then print.
+
 /**
  * A message, its fields, its entities or its origin date broke a rule of the wire contract. Raised
  * before anything is queued, so a bad message never reaches the queue.
@@ -17,7 +20,7 @@ import { Schema } from "effect"
 export class ValidationError extends Schema.TaggedError<ValidationError>("@stellanow/sdk/ValidationError")(
   "ValidationError",
   {
-    reason: Schema.Literal("MissingEntity", "InvalidEntity", "InvalidField", "InvalidOriginDate", "InvalidPayload"),
+    reason: Schema.Literals(["MissingEntity", "InvalidEntity", "InvalidField", "InvalidOriginDate", "InvalidPayload"]),
     /** The event's name, when known. */
     event: Schema.optional(Schema.String),
     /** The dotted path of the offending field, when there is one. */
@@ -26,6 +29,10 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("@stell
     detail: Schema.String
   }
 ) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     const where = [
       this.event === undefined ? undefined : `event "${this.event}"`,
@@ -45,11 +52,15 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("@stell
 export class ConfigurationError extends Schema.TaggedError<ConfigurationError>("@stellanow/sdk/ConfigurationError")(
   "ConfigurationError",
   {
-    reason: Schema.Literal("MissingVariable", "InvalidVariable", "InvalidBrokerUrl", "InvalidOption"),
+    reason: Schema.Literals(["MissingVariable", "InvalidVariable", "InvalidBrokerUrl", "InvalidOption"]),
     detail: Schema.String,
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return this.detail
   }
@@ -63,10 +74,14 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>("
  * @category errors
  */
 export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/AuthError")("AuthError", {
-  reason: Schema.Literal("Refused", "Unreachable", "InvalidResponse"),
+  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse"]),
   detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return this.detail
   }
@@ -87,11 +102,15 @@ export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/Aut
 export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stellanow/sdk/ConnectionError")(
   "ConnectionError",
   {
-    reason: Schema.Literal("Unreachable", "Refused", "Timeout", "Closed", "DuplicateClientId", "Stopped"),
+    reason: Schema.Literals(["Unreachable", "Refused", "Timeout", "Closed", "DuplicateClientId", "Stopped"]),
     detail: Schema.String,
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return this.detail
   }
@@ -104,11 +123,15 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stell
  * @category errors
  */
 export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/sdk/PublishError")("PublishError", {
-  reason: Schema.Literal("NotConnected", "ConnectionLost", "Rejected"),
+  reason: Schema.Literals(["NotConnected", "ConnectionLost", "Rejected"]),
   messageId: Schema.String,
   detail: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect())
 }) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return `message ${this.messageId}: ${this.detail}`
   }
@@ -127,6 +150,10 @@ export class QueueFullError extends Schema.TaggedError<QueueFullError>("@stellan
     messageId: Schema.String
   }
 ) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return `the message queue is full (capacity ${this.capacity}); message ${this.messageId} was not queued`
   }
@@ -141,11 +168,15 @@ export class QueueFullError extends Schema.TaggedError<QueueFullError>("@stellan
 export class LifecycleError extends Schema.TaggedError<LifecycleError>("@stellanow/sdk/LifecycleError")(
   "LifecycleError",
   {
-    reason: Schema.Literal("StartTimeout", "Closed", "Dropped", "Fatal"),
+    reason: Schema.Literals(["StartTimeout", "Closed", "Dropped", "Fatal"]),
     detail: Schema.String,
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return this.detail
   }
