@@ -49,9 +49,9 @@ export interface Service {
  * The auth service's tag.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class Auth extends Context.Tag("@stellanow/sdk/Auth")<Auth, Service>() {}
+export class Auth extends Context.Service<Auth, Service>()("@stellanow/sdk/Auth") {}
 
 /**
  * No authentication: no username, no password.
@@ -78,6 +78,6 @@ export const layerBasic = (credentials: StellaNowConfig.BasicCredentials): Layer
  * @since 0.1.0
  * @category layers
  */
-export const layerBasicConfig: Layer.Layer<Auth, ConfigurationError> = Layer.unwrapEffect(
+export const layerBasicConfig: Layer.Layer<Auth, ConfigurationError> = Layer.unwrap(
   Effect.map(StellaNowConfig.load(StellaNowConfig.basic), layerBasic)
 )

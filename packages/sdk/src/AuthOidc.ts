@@ -14,14 +14,14 @@
  *   sink gives up and `start` fails with it (queued messages stay queued). Passwords and tokens are
  *   `Redacted` throughout and never appear in logs, errors or spans.
  *
- * Built on `@effect/platform`'s `HttpClient`: {@link layer} uses the fetch-based client, so it runs
- * wherever `fetch` does; {@link layerWithHttpClient} takes any.
+ * Built on Effect's `HttpClient` (`effect/http`): {@link layer} uses the fetch-based client, so it
+ * runs wherever `fetch` does; {@link layerWithHttpClient} takes any.
  *
  * @since 0.1.0
  * @packageDocumentation
  */
-import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { Config, type Duration, Effect, Layer, type Schedule, type Scope } from "effect"
+import { FetchHttpClient, type HttpClient } from "effect/http"
 import { Auth, type Service } from "./Auth.js"
 import * as OidcAuth from "./internal/oidcAuth.js"
 import * as OidcClient from "./internal/oidcClient.js"
@@ -46,16 +46,16 @@ export interface Options {
    * half its lifetime. Keep it above the sink's `renewBeforeExpiry` (30 s by default), so the sink
    * finds a fresh token when it renews its connection.
    */
-  readonly refreshBeforeExpiry?: Duration.DurationInput | undefined
+  readonly refreshBeforeExpiry?: Duration.Input | undefined
   /** Delays between attempts after network errors and 5xx answers. Default {@link defaultRetrySchedule}. */
   readonly retrySchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /**
    * How far the clocks of the identity provider, the broker and this machine may be apart: a token is
    * given up this long before its announced expiry (at most a tenth of its lifetime). Default 10 s.
    */
-  readonly clockSkew?: Duration.DurationInput | undefined
+  readonly clockSkew?: Duration.Input | undefined
   /** How long one request to the token endpoint may take. Default 10 s. */
-  readonly requestTimeout?: Duration.DurationInput | undefined
+  readonly requestTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -93,7 +93,7 @@ export const make: (
  */
 export const layerWithHttpClient = (
   options: Options
-): Layer.Layer<Auth, ConfigurationError, HttpClient.HttpClient> => Layer.scoped(Auth, make(options))
+): Layer.Layer<Auth, ConfigurationError, HttpClient.HttpClient> => Layer.effect(Auth, make(options))
 
 /**
  * OIDC `Auth` over the fetch-based `HttpClient`.
@@ -114,9 +114,9 @@ export const layer = (options: Options): Layer.Layer<Auth, ConfigurationError> =
 export const layerConfig = (
   options: Omit<Options, "credentials" | "organizationId">
 ): Layer.Layer<Auth, ConfigurationError> =>
-  Layer.unwrapEffect(
+  Layer.unwrap(
     Effect.map(
-      StellaNowConfig.load(Config.all([StellaNowConfig.oidc, Config.nonEmptyString("ORGANIZATION_ID")])),
+      StellaNowConfig.load(Config.all([StellaNowConfig.oidc, Config.NonEmptyString("ORGANIZATION_ID")])),
       ([credentials, organizationId]) => layer({ ...options, credentials, organizationId })
     )
   )

@@ -69,9 +69,9 @@ export interface Service {
  * The outgoing buffer's service tag.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class MessageQueue extends Context.Tag("@stellanow/sdk/MessageQueue")<MessageQueue, Service>() {}
+export class MessageQueue extends Context.Service<MessageQueue, Service>()("@stellanow/sdk/MessageQueue") {}
 
 /**
  * Options of the bounded queues.

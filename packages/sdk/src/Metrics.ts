@@ -1,12 +1,13 @@
 /**
  * The SDK's metrics, all in one place. They are Effect `Metric`s: export them with
  * `@effect/opentelemetry` (see the telemetry example) or read them with `Metric.value`. Every metric
- * carries a `client_id` label, so several SDK instances in one process stay apart.
+ * carries a `client_id` attribute, so several SDK instances in one process stay apart; read one
+ * instance's series through `Metric.withAttributes(metric, { client_id })`.
  *
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Metric, MetricBoundaries } from "effect"
+import { Metric } from "effect"
 
 /**
  * Messages not yet acknowledged (waiting and in flight).
@@ -72,7 +73,7 @@ export const messagesAcked = Metric.counter("stellanow_messages_acked_total", {
 })
 
 /**
- * Messages dropped by the queue's overflow policy, labelled `policy`.
+ * Messages dropped by the queue's overflow policy, with the attribute `policy`.
  *
  * @since 0.1.0
  * @category metrics
@@ -83,7 +84,7 @@ export const messagesDropped = Metric.counter("stellanow_messages_dropped_total"
 })
 
 /**
- * Publishes that ended without a PUBACK, labelled `reason`; each message goes back to the queue.
+ * Publishes that ended without a PUBACK, with the attribute `reason`; each message goes back to the queue.
  *
  * @since 0.1.0
  * @category metrics
@@ -105,7 +106,7 @@ export const retries = Metric.counter("stellanow_retries_total", {
 })
 
 /**
- * Connections lost or refused, labelled `cause` (the `ConnectionError` reason).
+ * Connections lost or refused, with the attribute `cause` (the `ConnectionError` reason).
  *
  * @since 0.1.0
  * @category metrics
@@ -126,7 +127,7 @@ export const connected = Metric.gauge("stellanow_connected", {
 })
 
 /**
- * OIDC token refreshes, labelled `outcome` (`ok`, `refused`, `error`).
+ * OIDC token refreshes, with the attribute `outcome` (`ok`, `refused`, `error`).
  *
  * @since 0.1.0
  * @category metrics
@@ -137,7 +138,7 @@ export const tokenRefreshes = Metric.counter("stellanow_token_refreshes_total", 
 })
 
 /**
- * OIDC logins (password grant), labelled `outcome` (`ok`, `refused`, `error`).
+ * OIDC logins (password grant), with the attribute `outcome` (`ok`, `refused`, `error`).
  *
  * @since 0.1.0
  * @category metrics
@@ -153,8 +154,7 @@ export const logins = Metric.counter("stellanow_logins_total", {
  * @since 0.1.0
  * @category metrics
  */
-export const ackLatency = Metric.histogram(
-  "stellanow_ack_latency_seconds",
-  MetricBoundaries.exponential({ start: 0.0005, factor: 2, count: 20 }),
-  "Seconds from sendMessage to the broker's acknowledgement"
-)
+export const ackLatency = Metric.histogram("stellanow_ack_latency_seconds", {
+  description: "Seconds from sendMessage to the broker's acknowledgement",
+  boundaries: Metric.exponentialBoundaries({ start: 0.0005, factor: 2, count: 20 })
+})

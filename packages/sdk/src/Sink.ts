@@ -68,9 +68,9 @@ export interface Service {
  * The sink's service tag.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class Sink extends Context.Tag("@stellanow/sdk/Sink")<Sink, Service>() {}
+export class Sink extends Context.Service<Sink, Service>()("@stellanow/sdk/Sink") {}
 
 /**
  * TLS settings for `mqtts://` and `wss://` brokers.
@@ -109,13 +109,13 @@ export interface MqttOptions {
    */
   readonly protocolVersion?: 4 | 5 | undefined
   /** MQTT keepalive: a silent connection is declared dead after about 1.5 times this. Default 30 s. */
-  readonly keepAlive?: Duration.DurationInput | undefined
+  readonly keepAlive?: Duration.Input | undefined
   /** How long a connection attempt may take, up to the CONNACK. Default 10 s. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.Input | undefined
   /** Delays between connection attempts. Default: jittered exponential from 500 ms, capped at 30 s. */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, ConnectionError | AuthError> | undefined
   /** A connection that stays up this long resets the backoff. Default 10 s. */
-  readonly stableAfter?: Duration.DurationInput | undefined
+  readonly stableAfter?: Duration.Input | undefined
   /** Refused CONNECTs (bad credentials, not authorized) in a row before giving up. Default 3. */
   readonly maxAuthFailures?: number | undefined
   /**
@@ -127,7 +127,7 @@ export interface MqttOptions {
    * How long before the credentials expire the sink reconnects with fresh ones. Default 30 s, and at
    * most a fifth of the credentials' remaining lifetime.
    */
-  readonly renewBeforeExpiry?: Duration.DurationInput | undefined
+  readonly renewBeforeExpiry?: Duration.Input | undefined
   /** Extra mqtt.js client options, applied last (advanced). */
   readonly clientOptions?: Partial<mqtt.IClientOptions> | undefined
 }
@@ -138,11 +138,10 @@ export interface MqttOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("500 millis", 1.5)
-  .pipe(
-    Schedule.union(Schedule.spaced("30 seconds")),
-    Schedule.jittered
-  )
+export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
+  Schedule.exponential("500 millis", 1.5),
+  Schedule.spaced("30 seconds")
+]).pipe(Schedule.jittered)
 
 /**
  * Makes the MQTT sink.

@@ -55,7 +55,7 @@ export interface StopOptions {
    * Keep publishing until the queue is empty or this deadline passes, then stop. Without it, `stop`
    * halts at once: queued messages stay queued for the next `start`.
    */
-  readonly drainTimeout?: Duration.DurationInput | undefined
+  readonly drainTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -129,9 +129,9 @@ export interface Service {
  * The SDK's service tag.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class StellaNow extends Context.Tag("@stellanow/sdk/StellaNow")<StellaNow, Service>() {}
+export class StellaNow extends Context.Service<StellaNow, Service>()("@stellanow/sdk/StellaNow") {}
 
 /**
  * Options of the SDK service.
@@ -145,9 +145,9 @@ export interface Options {
   /** Publishes awaiting their PUBACK at most. Default 1,000. */
   readonly maxInFlight?: number | undefined
   /** How long `start` waits for a connection. Default 30 s. */
-  readonly startTimeout?: Duration.DurationInput | undefined
+  readonly startTimeout?: Duration.Input | undefined
   /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */
-  readonly stopGracePeriod?: Duration.DurationInput | undefined
+  readonly stopGracePeriod?: Duration.Input | undefined
 }
 
 /**
@@ -169,7 +169,7 @@ export const make: (options: Options) => Effect.Effect<
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<StellaNow, ConfigurationError, Sink | MessageQueue> =>
-  Layer.scoped(StellaNow, make(options))
+  Layer.effect(StellaNow, make(options))
 
 /**
  * Sends a message with the SDK in context.

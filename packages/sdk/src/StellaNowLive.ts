@@ -80,7 +80,7 @@ const overridesOf = (options: Options) =>
  * @category layers
  */
 export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
-  Layer.unwrapEffect(
+  Layer.unwrap(
     Effect.gen(function*() {
       const withOverrides = overridesOf(settings)
       const environment = typeof settings.environment === "string"

@@ -14,7 +14,19 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Scope, Stream } from "effect"
+import {
+  Cause,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  type LogLevel,
+  ManagedRuntime,
+  References,
+  Scope,
+  Stream
+} from "effect"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -51,26 +63,30 @@ export interface FacadeOptions {
   readonly logger?: UserLogger | undefined
 }
 
-const levels = {
-  debug: LogLevel.Debug,
-  info: LogLevel.Info,
-  warn: LogLevel.Warning,
-  error: LogLevel.Error,
-  none: LogLevel.None
-} as const
+const levels: Record<NonNullable<FacadeOptions["logLevel"]>, LogLevel.LogLevel> = {
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  none: "None"
+}
+
+const methods: Record<LogLevel.LogLevel, keyof UserLogger> = {
+  All: "debug",
+  Trace: "debug",
+  Debug: "debug",
+  Info: "info",
+  Warn: "warn",
+  Error: "error",
+  Fatal: "error",
+  None: "error"
+}
 
 const toUserLogger = (logger: UserLogger) =>
-  Logger.make(({ annotations, logLevel, message }) => {
+  Logger.make<unknown, void>(({ fiber, logLevel, message }) => {
     const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
-    const context = Object.fromEntries(annotations)
-    const method = logLevel._tag === "Debug" || logLevel._tag === "Trace"
-      ? "debug"
-      : logLevel._tag === "Info"
-      ? "info"
-      : logLevel._tag === "Warning"
-      ? "warn"
-      : "error"
-    logger[method](`[stellanow] ${text}`, context)
+    const context = { ...fiber.getRef(References.CurrentLogAnnotations) }
+    logger[methods[logLevel]](`[stellanow] ${text}`, context)
   })
 
 /**
@@ -86,10 +102,8 @@ export class StellaNowSDK implements AsyncDisposable {
 
   constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
     const logging = Layer.merge(
-      options.logger === undefined
-        ? Layer.empty
-        : Logger.replace(Logger.defaultLogger, toUserLogger(options.logger)),
-      Logger.minimumLogLevel(levels[options.logLevel ?? "info"])
+      options.logger === undefined ? Layer.empty : Logger.layer([toUserLogger(options.logger)]),
+      Layer.succeed(References.MinimumLogLevel, levels[options.logLevel ?? "info"])
     )
     this.runtime = ManagedRuntime.make(Layer.provideMerge(layer, logging))
   }
@@ -160,11 +174,11 @@ export class StellaNowSDK implements AsyncDisposable {
     // Subscribed before this resolves, so no event of what the caller does next is missed.
     const scope = Effect.runSync(Scope.make())
     const events = await this.run(
-      Effect.flatMap(StellaNow.StellaNow, (sdk) => Scope.extend(sdk.subscribe, scope))
+      Effect.flatMap(StellaNow.StellaNow, (sdk) => Scope.provide(sdk.subscribe, scope))
     )
     // Ends by itself when the SDK closes: the event stream ends with it.
     const fiber = this.runtime.runFork(Stream.runForEach(events, (event) => Effect.sync(() => listener(event))))
-    return () => void this.runtime.runFork(Effect.zipRight(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
+    return () => void this.runtime.runFork(Effect.andThen(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
   }
 
   /** Stops the SDK and releases everything it holds. Queued messages of an in-memory queue are lost. */

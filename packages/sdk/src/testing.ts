@@ -15,7 +15,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Clock, Context, Duration, Effect, Layer, Ref, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Duration, Effect, Latch, Layer, Ref, Stream, SubscriptionRef } from "effect"
 import type { Envelope, ProjectInfo } from "./Envelope.js"
 import * as MessageQueue from "./MessageQueue.js"
 import { ConnectionState, type Service as SinkService, Sink } from "./Sink.js"
@@ -45,16 +45,16 @@ export interface MemorySinkControl {
   /** Sets how the broker behaves from now on. */
   readonly setMode: (mode: Mode) => Effect.Effect<void>
   /** Delays each acknowledgement (measured by Effect's `Clock`, so `TestClock` drives it). */
-  readonly setDelay: (delay: Duration.DurationInput) => Effect.Effect<void>
+  readonly setDelay: (delay: Duration.Input) => Effect.Effect<void>
 }
 
 /**
  * The in-memory sink's controls, as a service.
  *
  * @since 0.1.0
- * @category tags
+ * @category services
  */
-export class MemorySink extends Context.Tag("@stellanow/sdk/testing/MemorySink")<MemorySink, MemorySinkControl>() {}
+export class MemorySink extends Context.Service<MemorySink, MemorySinkControl>()("@stellanow/sdk/testing/MemorySink") {}
 
 /**
  * Makes the in-memory sink and its controls.
@@ -70,20 +70,20 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
     const delay = yield* Ref.make<Duration.Duration>(Duration.zero)
     const published: Array<Envelope> = []
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
-    const ready = yield* Effect.makeLatch(false)
+    const ready = yield* Latch.make(false)
     const destination = "memory://test"
     // Kept in step with `setMode` at once, so a test's next step sees the new mode.
     let running = false
     let connected = false
     const sync = (mode: Mode) => {
       connected = running && mode === "up"
-      if (connected) ready.unsafeOpen()
-      else ready.unsafeClose()
+      if (connected) ready.openUnsafe()
+      else ready.closeUnsafe()
     }
 
     const run = Effect.gen(function*() {
       while (true) {
-        const current = yield* mode.get
+        const current = yield* SubscriptionRef.get(mode)
         if (current === "refuse") {
           const error = new ConnectionError({ reason: "Refused", detail: `${destination} refused the credentials` })
           yield* SubscriptionRef.set(state, ConnectionState.Failed({ error }))
@@ -97,7 +97,11 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
           const error = new ConnectionError({ reason: "Unreachable", detail: `${destination} is down` })
           yield* SubscriptionRef.set(state, ConnectionState.Disconnected({ error }))
         }
-        yield* mode.changes.pipe(Stream.filter((next) => next !== current), Stream.take(1), Stream.runDrain)
+        yield* SubscriptionRef.changes(mode).pipe(
+          Stream.filter((next) => next !== current),
+          Stream.take(1),
+          Stream.runDrain
+        )
       }
     }).pipe(
       Effect.ensuring(Effect.suspend(() => {
@@ -113,7 +117,7 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
           new PublishError({ reason, messageId: envelope.messageId, detail: `${destination} is not connected` })
         if (!connected) return yield* lost("NotConnected")
         const wait = yield* Ref.get(delay)
-        if (Duration.greaterThan(wait, Duration.zero)) yield* Effect.sleep(wait)
+        if (Duration.isGreaterThan(wait, Duration.zero)) yield* Effect.sleep(wait)
         if (!connected) return yield* lost("ConnectionLost")
         published.push(envelope)
       })
@@ -121,8 +125,8 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
     const sink: SinkService = { clientId: "memory-sink", destination, state, run, awaitReady: ready.await, publish }
     const control: MemorySinkControl = {
       published: Effect.sync(() => [...published]),
-      setMode: (next) => Effect.zipRight(Effect.sync(() => sync(next)), SubscriptionRef.set(mode, next)),
-      setDelay: (next) => Ref.set(delay, Duration.decode(next))
+      setMode: (next) => Effect.andThen(Effect.sync(() => sync(next)), SubscriptionRef.set(mode, next)),
+      setDelay: (next) => Ref.set(delay, Duration.fromInputUnsafe(next))
     }
     return [sink, control] as const
   })

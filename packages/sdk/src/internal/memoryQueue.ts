@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Effect, Latch, Option } from "effect"
 import type { Envelope } from "../Envelope.js"
 import type { Lease, OverflowPolicy, Service } from "../MessageQueue.js"
 import { QueueFullError } from "../StellaNowError.js"
@@ -19,7 +19,7 @@ export const make = (
     const waiting = new Deque<Lease>()
     const returned: Array<Lease> = []
     const taken = new Map<number, Lease>()
-    const notEmpty = yield* Effect.makeLatch(false)
+    const notEmpty = yield* Latch.make(false)
     let nextSequence = 0
 
     const pending = () => waiting.length + returned.length + taken.size
@@ -54,7 +54,7 @@ export const make = (
           dropped = Option.some(oldest.envelope)
         }
         waiting.pushBack({ envelope, sequence: nextSequence++ })
-        notEmpty.unsafeOpen()
+        notEmpty.openUnsafe()
         return Effect.succeed(dropped)
       })
 
@@ -73,13 +73,9 @@ export const make = (
       Effect.suspend(() => {
         const leases = takeNow(Math.max(1, max))
         if (leases.length > 0) return Effect.succeed(leases)
-        return Effect.zipRight(
-          Effect.zipRight(
-            Effect.suspend(() => waiting.length + returned.length === 0 ? notEmpty.close : Effect.void),
-            notEmpty.await
-          ),
-          take(max)
-        )
+        // Nothing is waiting: sleep until an offer or a nack opens the latch again.
+        notEmpty.closeUnsafe()
+        return Effect.andThen(notEmpty.await, take(max))
       })
 
     return {
@@ -89,10 +85,10 @@ export const make = (
       take,
       ack: (lease) => Effect.sync(() => void taken.delete(lease.sequence)),
       nack: (lease) =>
-        Effect.suspend(() => {
-          if (!taken.delete(lease.sequence)) return Effect.void
+        Effect.sync(() => {
+          if (!taken.delete(lease.sequence)) return
           insertReturned(lease)
-          return notEmpty.open
+          notEmpty.openUnsafe()
         }),
       size: Effect.sync(pending)
     } satisfies Service

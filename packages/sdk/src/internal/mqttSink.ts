@@ -1,13 +1,14 @@
 import {
   Clock,
+  Context,
   Deferred,
   Duration,
   Effect,
-  Either,
   Exit,
-  FiberId,
-  MetricLabel,
+  Latch,
+  Metric,
   Redacted,
+  Result,
   Schedule,
   SubscriptionRef
 } from "effect"
@@ -66,7 +67,7 @@ interface Connection {
 export const make = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
   Effect.gen(function*() {
     const auth = yield* Auth
-    const address = yield* BrokerUrl.parse(options.brokerUrl)
+    const address = yield* Effect.fromResult(BrokerUrl.parse(options.brokerUrl))
     const keepAlive = yield* Check.duration(options.keepAlive, "30 seconds", "keepAlive")
     const connectTimeout = yield* Check.duration(options.connectTimeout, "10 seconds", "connectTimeout")
     const stableAfter = yield* Check.duration(options.stableAfter, "10 seconds", "stableAfter")
@@ -82,9 +83,13 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
     }
     const reconnectSchedule = options.reconnectSchedule ?? defaultReconnectSchedule
     const destination = address.url
-    const labels = [MetricLabel.make("client_id", clientId)]
+    // Metrics are updated in place from mqtt.js's callbacks, through a context carrying their attributes.
+    const context = yield* Effect.context<never>()
+    const attributed = (attributes: Metric.Metric.AttributeSet) =>
+      Context.add(context, Metric.CurrentMetricAttributes, attributes)
+    const labels = attributed({ client_id: clientId })
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
-    const ready = yield* Effect.makeLatch(false)
+    const ready = yield* Latch.make(false)
     let current: Connection | undefined
 
     const clientOptions = (credentials: Credentials): mqtt.IClientOptions => ({
@@ -151,8 +156,8 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       connection.retiring = true
       if (current === connection) {
         current = undefined
-        ready.unsafeClose()
-        Metrics.connected.unsafeUpdate(0, labels)
+        ready.closeUnsafe()
+        Metrics.connected.updateUnsafe(0, labels)
       }
     }
 
@@ -163,14 +168,14 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       )
       for (const resume of connection.pending) resume(lost)
       connection.pending.clear()
-      Deferred.unsafeDone(connection.closed, Exit.succeed(reason))
+      Deferred.doneUnsafe(connection.closed, Exit.succeed(reason))
     }
 
     /** One connection attempt, up to the CONNACK. Interrupting it ends the client. */
     const connect = (credentials: Credentials): Effect.Effect<Connection, ConnectionError> =>
-      Effect.async<Connection, ConnectionError>((resume) => {
+      Effect.callback<Connection, ConnectionError>((resume) => {
         const client = mqtt.connect(clientOptions(credentials))
-        const closed = Deferred.unsafeMake<ConnectionError>(FiberId.none)
+        const closed = Deferred.makeUnsafe<ConnectionError>()
         const connection: Connection = {
           client,
           pending: new Set(),
@@ -222,7 +227,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           client.end(true)
         })
       }).pipe(
-        Effect.timeoutFail({ duration: connectTimeout, onTimeout: () => noConnack() })
+        Effect.timeoutOrElse({ duration: connectTimeout, orElse: () => Effect.fail(noConnack()) })
       )
 
     /**
@@ -249,12 +254,12 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
 
     /** Ends a connection: gracefully after its in-flight publishes when `graceful`, else at once. */
     const disconnect = (connection: Connection, graceful: boolean) =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         connection.retiring = true
         connection.client.end(!graceful, () => resume(Effect.void))
       }).pipe(
         Effect.timeoutOption(connectTimeout),
-        Effect.zipRight(Effect.sync(() => {
+        Effect.andThen(Effect.sync(() => {
           connection.client.end(true)
           retire(connection, new ConnectionError({ reason: "Stopped", detail: "disconnected by the SDK" }))
         }))
@@ -262,7 +267,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
 
     /** Waits until no publish is waiting for its PUBACK on the connection (bounded by `limit`). */
     const settleInFlight = (connection: Connection, limit: Duration.Duration) =>
-      Effect.async<void>((resume) => {
+      Effect.callback<void>((resume) => {
         if (connection.pending.size === 0) return resume(Effect.void)
         connection.onIdle = () => resume(Effect.void)
         return Effect.sync(() => {
@@ -282,45 +287,47 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       })
 
     const run: Effect.Effect<never, ConnectionError | AuthError> = Effect.gen(function*() {
-      const backoff = yield* Schedule.driver(reconnectSchedule)
+      // The schedule's step, made afresh to reset the backoff after a good connection.
+      let backoff = yield* Schedule.toStepWithSleep(reconnectSchedule)
+      const resetBackoff = Effect.map(Schedule.toStepWithSleep(reconnectSchedule), (step) => {
+        backoff = step
+      })
       let attempt = 0
       let authFailures = 0
       let takeovers = 0
       const fail = (error: ConnectionError | AuthError) =>
-        Effect.zipRight(
-          Effect.zipRight(
-            SubscriptionRef.set(state, ConnectionState.Failed({ error })),
-            Effect.logError("giving up on the broker connection", error.message)
-          ),
-          Effect.fail(error)
+        SubscriptionRef.set(state, ConnectionState.Failed({ error })).pipe(
+          Effect.andThen(Effect.logError("giving up on the broker connection", error.message)),
+          Effect.andThen(Effect.fail(error))
         )
       const waitToRetry = (error: ConnectionError | AuthError) =>
-        Effect.sync(() => Metrics.reconnects.unsafeUpdate(1, [...labels, MetricLabel.make("cause", error.reason)]))
+        Metric.update(Metric.withAttributes(Metrics.reconnects, { client_id: clientId, cause: error.reason }), 1)
           .pipe(
-            Effect.zipRight(SubscriptionRef.set(state, ConnectionState.Disconnected({ error }))),
-            Effect.zipRight(Effect.catchAll(backoff.next(error), () => fail(error)))
+            Effect.andThen(SubscriptionRef.set(state, ConnectionState.Disconnected({ error }))),
+            // The schedule's end (its `Done`) is the only way the step fails: then the sink gives up.
+            Effect.andThen(Effect.suspend(() => Effect.catch(backoff(error), () => fail(error))))
           )
 
       yield* Effect.logInfo(`SDK client id is "${clientId}"; connecting to ${destination}`)
       while (true) {
         attempt++
         yield* SubscriptionRef.set(state, ConnectionState.Connecting({ attempt }))
-        const credentials = yield* Effect.either(auth.credentials)
-        if (Either.isLeft(credentials)) {
-          if (!credentials.left.isTransient) return yield* fail(credentials.left)
-          yield* Effect.logWarning("could not get credentials; will retry", credentials.left.message)
-          yield* waitToRetry(credentials.left)
+        const credentials = yield* Effect.result(auth.credentials)
+        if (Result.isFailure(credentials)) {
+          if (!credentials.failure.isTransient) return yield* fail(credentials.failure)
+          yield* Effect.logWarning("could not get credentials; will retry", credentials.failure.message)
+          yield* waitToRetry(credentials.failure)
           continue
         }
-        const connected = yield* Effect.either(connectTraced(credentials.right))
-        if (Either.isLeft(connected)) {
-          const error = connected.left
+        const connected = yield* Effect.result(connectTraced(credentials.success))
+        if (Result.isFailure(connected)) {
+          const error = connected.failure
           // A broker that cannot be reached is not one taking our session over: start counting afresh.
           if (error.reason !== "Refused") takeovers = 0
           if (error.reason === "Refused") {
             authFailures++
             // Let the auth drop what the broker refused (e.g. a token it deems expired) before the next try.
-            if (auth.rejected !== undefined) yield* auth.rejected(credentials.right)
+            if (auth.rejected !== undefined) yield* auth.rejected(credentials.success)
             yield* Effect.logWarning(`connection refused (${authFailures}/${maxAuthFailures})`, error.message)
             if (authFailures >= maxAuthFailures) return yield* fail(error)
           } else {
@@ -329,16 +336,16 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           yield* waitToRetry(error)
           continue
         }
-        const connection = connected.right
+        const connection = connected.success
         const since = yield* Clock.currentTimeMillis
         current = connection
         authFailures = 0
-        ready.unsafeOpen()
-        Metrics.connected.unsafeUpdate(1, labels)
+        ready.openUnsafe()
+        Metrics.connected.updateUnsafe(1, labels)
         yield* SubscriptionRef.set(state, ConnectionState.Connected({ since }))
         yield* Effect.logInfo(`connected to ${destination}`)
 
-        const outcome = yield* Effect.raceFirst(Deferred.await(connection.closed), awaitRenewal(credentials.right))
+        const outcome = yield* Effect.raceFirst(Deferred.await(connection.closed), awaitRenewal(credentials.success))
           .pipe(Effect.onInterrupt(() => disconnect(connection, false)))
         if (outcome === "renew") {
           // Move to fresh credentials before these expire: no new publishes on this connection, let
@@ -348,7 +355,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           yield* settleInFlight(connection, connectTimeout)
           yield* disconnect(connection, true)
           // The connection served until we retired it: it counts as a good one.
-          yield* backoff.reset
+          yield* resetBackoff
           takeovers = 0
           attempt = 0
           continue
@@ -356,7 +363,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         const lived = (yield* Clock.currentTimeMillis) - since
         const stable = lived >= Duration.toMillis(stableAfter)
         if (stable) {
-          yield* backoff.reset
+          yield* resetBackoff
           takeovers = 0
           attempt = 0
         }
@@ -381,7 +388,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       }
     }).pipe(
       Effect.ensuring(Effect.suspend(() => {
-        ready.unsafeClose()
+        ready.closeUnsafe()
         return SubscriptionRef.update(state, (s) => s._tag === "Failed" ? s : ConnectionState.Idle())
       })),
       Effect.annotateLogs({ module: "Sink", role: "connection", clientId })
@@ -447,7 +454,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
     }
 
     const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
-      Effect.async<void, PublishError>((resume) => Effect.sync(publishWith(envelope, resume)))
+      Effect.callback<void, PublishError>((resume) => Effect.sync(publishWith(envelope, resume)))
 
     return {
       clientId,

@@ -1,5 +1,5 @@
-import { HttpClient } from "@effect/platform"
-import { Clock, Duration, Effect, Either, Option, Schedule, type Scope, Stream, SubscriptionRef } from "effect"
+import { Clock, Duration, Effect, Option, Result, Schedule, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import { HttpClient } from "effect/http"
 import type { Credentials, Service } from "../Auth.js"
 import type { Options } from "../AuthOidc.js"
 import { type AuthError, ConfigurationError } from "../StellaNowError.js"
@@ -8,10 +8,10 @@ import * as OidcToken from "./oidcToken.js"
 import * as Check from "./options.js"
 
 /** Jittered exponential from 500 ms by 1.5, capped at 30 s. */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("500 millis", 1.5).pipe(
-  Schedule.union(Schedule.spaced("30 seconds")),
-  Schedule.jittered
-)
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
+  Schedule.exponential("500 millis", 1.5),
+  Schedule.spaced("30 seconds")
+]).pipe(Schedule.jittered)
 
 /** The settings of one OIDC auth, checked. */
 export interface Settings {
@@ -78,7 +78,7 @@ export const make = (
     const { endpoint, retrySchedule, timing } = yield* settings(options)
     const http = yield* HttpClient.HttpClient
     const state = yield* SubscriptionRef.make<Entry | undefined>(undefined)
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     const { clientId, username } = endpoint.credentials
     const who = `"${username}" (realm "${endpoint.realm}", client "${clientId}")`
     const attributes = { "oidc.realm": endpoint.realm, "oidc.client_id": clientId, "oidc.username": username }
@@ -111,9 +111,9 @@ export const make = (
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         if (previous !== undefined && OidcToken.canRefresh(previous, now)) {
-          const refreshed = yield* Effect.either(refresh(previous))
-          if (Either.isRight(refreshed)) return refreshed.right
-          if (refreshed.left.reason !== "Refused") return yield* refreshed.left
+          const refreshed = yield* Effect.result(refresh(previous))
+          if (Result.isSuccess(refreshed)) return refreshed.success
+          if (refreshed.failure.reason !== "Refused") return yield* refreshed.failure
           yield* Effect.logWarning("the identity provider refused the refresh token; logging in again")
         } else if (previous?.refreshToken !== undefined) {
           yield* Effect.logDebug("the refresh token has expired; logging in again")
@@ -135,9 +135,9 @@ export const make = (
     )
 
     const credentials: Effect.Effect<Credentials, AuthError> = Effect.gen(function*() {
-      const fresh = yield* Effect.either(ensureFresh)
-      if (Either.isRight(fresh)) return toCredentials(fresh.right)
-      const error = fresh.left
+      const fresh = yield* Effect.result(ensureFresh)
+      if (Result.isSuccess(fresh)) return toCredentials(fresh.success)
+      const error = fresh.failure
       const entry = yield* SubscriptionRef.get(state)
       const now = yield* Clock.currentTimeMillis
       if (error.isTransient && entry !== undefined && !entry.rejected && OidcToken.isUsable(entry.token, now)) {
@@ -160,7 +160,7 @@ export const make = (
 
     /** The next token that is not `after`. */
     const nextEntry = (after: Entry | undefined): Effect.Effect<Entry> =>
-      state.changes.pipe(
+      SubscriptionRef.changes(state).pipe(
         Stream.filter((entry): entry is Entry => entry !== undefined && entry !== after),
         Stream.runHead,
         Effect.flatMap(Option.match({ onNone: () => Effect.never, onSome: Effect.succeed }))

@@ -3,8 +3,8 @@
  * and the classification of what comes back into `AuthError`s whose messages name the realm and the
  * user, never a password or a token.
  */
-import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Either, ParseResult, Redacted, Schema } from "effect"
+import { Duration, Effect, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
+import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { OidcCredentials } from "../StellaNowConfig.js"
 import { AuthError } from "../StellaNowError.js"
 import { ErrorResponse, TokenResponse } from "./oidcToken.js"
@@ -58,6 +58,16 @@ const transportText = (error: unknown): string => {
   return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message
 }
 
+const parseJson = Option.liftThrowable((text: string): unknown => JSON.parse(text))
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The dotted paths of what a decoding issue found wrong (never the values found there). */
+const issuePaths = (issue: SchemaIssue.Issue): ReadonlyArray<string> =>
+  formatter(issue).issues.map((i) =>
+    (i.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".")
+  )
+
 /** A grant: `login` is the password grant, `refresh` the refresh-token grant. */
 export type Grant = "login" | "refresh"
 
@@ -102,19 +112,19 @@ export const requestToken = (
 
   const answer = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.gen(function*() {
-      const body = yield* Effect.either(response.text)
+      const body = yield* Effect.result(response.text)
       const status = response.status
       if (status >= 200 && status < 300) {
-        if (Either.isLeft(body)) return yield* unreachable(`HTTP ${status}, but the answer could not be read`)
-        const json = yield* Effect.option(Effect.try(() => JSON.parse(body.right) as unknown))
-        const decoded = json._tag === "Some"
-          ? Schema.decodeUnknownEither(TokenResponse)(json.value)
-          : Either.left(undefined)
-        if (Either.isRight(decoded)) return decoded.right
+        if (Result.isFailure(body)) return yield* unreachable(`HTTP ${status}, but the answer could not be read`)
+        const json = parseJson(body.success)
+        const decoded = Option.isSome(json)
+          ? Schema.decodeUnknownResult(TokenResponse)(json.value)
+          : Result.fail(undefined)
+        if (Result.isSuccess(decoded)) return decoded.success
         // Only where the answer is wrong, never its values: they may hold a token.
-        const where = decoded.left === undefined
+        const where = decoded.failure === undefined
           ? "not JSON"
-          : [...new Set(ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => i.path.join(".")))]
+          : [...new Set(issuePaths(decoded.failure.issue))]
             .map((path) => path === "" ? "the body" : path)
             .join(", ") + " missing or malformed"
         return yield* new AuthError({
@@ -123,13 +133,8 @@ export const requestToken = (
             `but no usable token (${where})`
         })
       }
-      const oauth = Either.isRight(body)
-        ? Either.getOrUndefined(
-          Either.flatMap(
-            Either.try(() => JSON.parse(body.right) as unknown),
-            (json) => Schema.decodeUnknownEither(ErrorResponse)(json)
-          )
-        )
+      const oauth = Result.isSuccess(body)
+        ? Option.getOrUndefined(Option.flatMap(parseJson(body.success), Schema.decodeUnknownOption(ErrorResponse)))
         : undefined
       const because = oauth === undefined
         ? ""
@@ -146,7 +151,7 @@ export const requestToken = (
 
   return Effect.flatMap(
     http.execute(request).pipe(
-      Effect.catchAll((error) => {
+      Effect.catch((error) => {
         const text = sanitize(transportText(error.cause ?? error), secrets)
         // The error itself holds the request, and the request the form: only its text is kept.
         return Effect.fail(unreachable(text, new Error(text)))
@@ -154,9 +159,9 @@ export const requestToken = (
     ),
     answer
   ).pipe(
-    Effect.timeoutFail({
+    Effect.timeoutOrElse({
       duration: endpoint.requestTimeout,
-      onTimeout: () => unreachable(`no answer within ${Duration.format(endpoint.requestTimeout)}`)
+      orElse: () => Effect.fail(unreachable(`no answer within ${Duration.format(endpoint.requestTimeout)}`))
     })
   )
 }

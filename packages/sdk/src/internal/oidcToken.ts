@@ -7,8 +7,8 @@
 import { Option, Redacted, Schema } from "effect"
 
 /** A number of seconds, as a JSON number or (some providers) a string. */
-const Seconds = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
-  Schema.filter((n) => Number.isFinite(n) && n >= 0, { message: () => "expected a non-negative number of seconds" })
+const Seconds = Schema.Union([Schema.Number, Schema.NumberFromString]).pipe(
+  Schema.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
 )
 
 /**
@@ -16,9 +16,9 @@ const Seconds = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(
  * uses is decoded; the tokens become `Redacted` as they are decoded.
  */
 export const TokenResponse = Schema.Struct({
-  access_token: Schema.Redacted(Schema.NonEmptyString),
+  access_token: Schema.RedactedFromValue(Schema.NonEmptyString),
   expires_in: Schema.optional(Seconds),
-  refresh_token: Schema.optional(Schema.Redacted(Schema.NonEmptyString)),
+  refresh_token: Schema.optional(Schema.RedactedFromValue(Schema.NonEmptyString)),
   refresh_expires_in: Schema.optional(Seconds),
   token_type: Schema.optional(Schema.String)
 })
@@ -77,7 +77,7 @@ const jwtLifetimeMillis = (token: string): Option.Option<number> =>
     return typeof claims.exp === "number" && typeof claims.iat === "number" && claims.exp > claims.iat
       ? (claims.exp - claims.iat) * 1000
       : undefined
-  })().pipe(Option.flatMap(Option.fromNullable))
+  })().pipe(Option.flatMap(Option.fromNullishOr))
 
 /** Makes the token of a response to a request sent at `sentAt`. */
 export const fromResponse = (

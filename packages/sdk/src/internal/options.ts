@@ -1,4 +1,4 @@
-import { Duration, Either } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { ConfigurationError } from "../StellaNowError.js"
 
 /** The error of a bad option, naming it. */
@@ -7,36 +7,33 @@ export const invalid = (detail: string): ConfigurationError =>
 
 /** A duration option: finite, and positive unless `allowZero`. */
 export const duration = (
-  value: Duration.DurationInput | undefined,
-  fallback: Duration.DurationInput,
+  value: Duration.Input | undefined,
+  fallback: Duration.Input,
   name: string,
   options: { readonly allowZero?: boolean } = {}
-): Either.Either<Duration.Duration, ConfigurationError> =>
-  Either.flatMap(
-    Either.try({
-      try: () => Duration.decode(value ?? fallback),
-      catch: () => invalid(`${name} is not a duration: ${String(value)}`)
-    }),
-    (d) =>
-      Duration.isFinite(d) && (options.allowZero === true || Duration.greaterThan(d, Duration.zero))
-        ? Either.right(d)
-        : Either.left(
+): Effect.Effect<Duration.Duration, ConfigurationError> =>
+  Option.match(Duration.fromInput(value ?? fallback), {
+    onNone: () => Effect.fail(invalid(`${name} is not a duration: ${String(value)}`)),
+    onSome: (d) =>
+      Duration.isFinite(d) && (options.allowZero === true || Duration.isGreaterThan(d, Duration.zero))
+        ? Effect.succeed(d)
+        : Effect.fail(
           invalid(
             `${name} must be a ${options.allowZero === true ? "" : "positive, "}finite duration, got ${
               Duration.format(d)
             }`
           )
         )
-  )
+  })
 
 /** A count option: a whole number of at least 1. */
 export const count = (
   value: number | undefined,
   fallback: number,
   name: string
-): Either.Either<number, ConfigurationError> => {
+): Effect.Effect<number, ConfigurationError> => {
   const n = value ?? fallback
   return Number.isSafeInteger(n) && n >= 1
-    ? Either.right(n)
-    : Either.left(invalid(`${name} must be a whole number of at least 1, got ${String(n)}`))
+    ? Effect.succeed(n)
+    : Effect.fail(invalid(`${name} must be a whole number of at least 1, got ${String(n)}`))
 }

@@ -1,20 +1,23 @@
 import {
   Cause,
+  Clock,
   Context,
   Deferred,
   Duration,
   Effect,
-  Either,
   Exit,
   Fiber,
-  FiberId,
   FiberSet,
-  MetricLabel,
+  Latch,
+  Metric,
   Option,
   PubSub,
+  Result,
   Scope,
+  Semaphore,
   Stream,
-  type Tracer
+  SubscriptionRef,
+  Tracer
 } from "effect"
 import * as Envelope from "../Envelope.js"
 import type * as Message from "../Message.js"
@@ -30,15 +33,15 @@ import * as Tracing from "./tracing.js"
 
 /** A started SDK: its fibers live in `scope`, which `stop` closes. */
 interface Running {
-  readonly scope: Scope.CloseableScope
-  readonly connection: Fiber.RuntimeFiber<never, ConnectionError | AuthError>
+  readonly scope: Scope.Closeable
+  readonly connection: Fiber.Fiber<never, ConnectionError | AuthError>
   readonly drain: Drain
 }
 
 /** The drain of a started SDK. */
 interface Drain {
   /** The fiber that takes messages from the queue and publishes them. */
-  readonly taking: Fiber.RuntimeFiber<never>
+  readonly taking: Fiber.Fiber<never>
   /** Waits until every message taken is settled: acknowledged, or given back to the queue. */
   readonly idle: Effect.Effect<void>
   /** Once the scope is closed: settles the last outcomes and gives back every message still unsettled. */
@@ -55,19 +58,33 @@ export const make = (options: Options) =>
     const project = options.project
 
     const events = yield* PubSub.unbounded<EventType>()
-    const labels = [MetricLabel.make("client_id", sink.clientId)]
-    const dropLabels = [...labels, MetricLabel.make("policy", queue.overflow ?? "unknown")]
+    // Metrics are updated in place on the per-message paths (an Effect step each would cost more than
+    // the update), through contexts carrying their attributes, made once.
+    const context = yield* Effect.context<never>()
+    const attributed = (attributes: Metric.Metric.AttributeSet) =>
+      Context.add(context, Metric.CurrentMetricAttributes, attributes)
+    const labels = attributed({ client_id: sink.clientId })
+    const dropLabels = attributed({ client_id: sink.clientId, policy: queue.overflow ?? "unknown" })
+    const failureLabels = new Map<string, Context.Context<never>>()
+    const failureLabelsFor = (reason: string) => {
+      let found = failureLabels.get(reason)
+      if (found === undefined) {
+        found = attributed({ client_id: sink.clientId, reason })
+        failureLabels.set(reason, found)
+      }
+      return found
+    }
     // Kept by arithmetic rather than by asking the queue, which may be a database.
     let depth = yield* queue.size
     let bytes = 0
-    Metrics.queueDepth.unsafeUpdate(depth, labels)
+    Metrics.queueDepth.updateUnsafe(depth, labels)
     const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
-    const lock = yield* Effect.makeSemaphore(1)
+    const lock = yield* Semaphore.make(1)
     let running: Running | undefined
     /** Set while `start` waits for a connection; `stop` completes it. */
     let abandonStart: Deferred.Deferred<"stopped"> | undefined
 
-    yield* sink.state.changes.pipe(
+    yield* SubscriptionRef.changes(sink.state).pipe(
       Stream.runForEach((state) => PubSub.publish(events, Event.ConnectionChanged({ state }))),
       Effect.forkScoped
     )
@@ -76,7 +93,7 @@ export const make = (options: Options) =>
       const waiter = waiters.get(messageId)
       if (waiter !== undefined) {
         waiters.delete(messageId)
-        Deferred.unsafeDone(waiter, exit)
+        Deferred.doneUnsafe(waiter, exit)
       }
     }
 
@@ -90,27 +107,27 @@ export const make = (options: Options) =>
     const startDrain = (scope: Scope.Scope) =>
       Effect.gen(function*() {
         const tracer = yield* Effect.tracer
-        const clock = yield* Effect.clock
+        const clock = yield* Clock.Clock
         const collecting = Tracing.isCollecting(tracer)
         /** Taken from the queue, and neither acknowledged nor given back yet, with its span if spans are collected. */
         const unsettled = new Map<Lease, Tracer.Span | undefined>()
         const outcomes: Array<readonly [Lease, Exit.Exit<void, PublishError>]> = []
-        const room = yield* Effect.makeLatch(true)
-        const idle = yield* Effect.makeLatch(true)
-        const outcome = yield* Effect.makeLatch(false)
+        const room = yield* Latch.make(true)
+        const idle = yield* Latch.make(true)
+        const outcome = yield* Latch.make(false)
 
         const counted = () => {
-          if (unsettled.size < maxInFlight) room.unsafeOpen()
-          else room.unsafeClose()
-          if (unsettled.size === 0) idle.unsafeOpen()
-          else idle.unsafeClose()
-          Metrics.inFlight.unsafeUpdate(unsettled.size, labels)
+          if (unsettled.size < maxInFlight) room.openUnsafe()
+          else room.closeUnsafe()
+          if (unsettled.size === 0) idle.openUnsafe()
+          else idle.closeUnsafe()
+          Metrics.inFlight.updateUnsafe(unsettled.size, labels)
         }
 
         /** Takes the message out of `unsettled`, ending its span; false if it was settled already. */
         const unsettle = (lease: Lease, exit: Exit.Exit<unknown, unknown>): boolean => {
           if (!unsettled.has(lease)) return false
-          unsettled.get(lease)?.end(clock.unsafeCurrentTimeNanos(), exit)
+          unsettled.get(lease)?.end(clock.currentTimeNanosUnsafe(), exit)
           unsettled.delete(lease)
           return true
         }
@@ -118,33 +135,33 @@ export const make = (options: Options) =>
         const giveBack = (lease: Lease, cause: Cause.Cause<PublishError>) =>
           Effect.suspend(() => {
             if (!unsettle(lease, Exit.failCause(cause))) return Effect.void
-            const reason = Cause.isInterruptedOnly(cause) ? "Interrupted" : Cause.failureOption(cause).pipe(
+            const reason = Cause.hasInterruptsOnly(cause) ? "Interrupted" : Cause.findErrorOption(cause).pipe(
               Option.map((error) => error.reason),
               Option.getOrElse(() => "Defect")
             )
-            Metrics.publishFailures.unsafeUpdate(1, [...labels, MetricLabel.make("reason", reason)])
-            Metrics.retries.unsafeUpdate(1, labels)
+            Metrics.publishFailures.updateUnsafe(1, failureLabelsFor(reason))
+            Metrics.retries.updateUnsafe(1, labels)
             counted()
             return queue.nack(lease)
           }).pipe(Effect.uninterruptible)
 
         const acknowledge = (leases: ReadonlyArray<Lease>) =>
-          Effect.zipRight(
+          Effect.andThen(
             Effect.forEach(leases, queue.ack, { discard: true }),
             Effect.suspend(() => {
-              const now = clock.unsafeCurrentTimeMillis()
+              const now = clock.currentTimeMillisUnsafe()
               const acknowledged = leases.map((lease) => {
                 unsettle(lease, Exit.void)
                 const { body, eventName, messageId, wrappedAt } = lease.envelope
                 depth--
                 bytes = Math.max(0, bytes - body.length)
-                if (wrappedAt !== undefined) Metrics.ackLatency.unsafeUpdate((now - wrappedAt) / 1000, labels)
+                if (wrappedAt !== undefined) Metrics.ackLatency.updateUnsafe((now - wrappedAt) / 1000, labels)
                 settleWaiter(messageId, Exit.succeed(messageId))
                 return Event.Acknowledged({ messageId, eventName })
               })
-              Metrics.messagesAcked.unsafeUpdate(acknowledged.length, labels)
-              Metrics.queueDepth.unsafeUpdate(depth, labels)
-              Metrics.queueBytes.unsafeUpdate(bytes, labels)
+              Metrics.messagesAcked.updateUnsafe(acknowledged.length, labels)
+              Metrics.queueDepth.updateUnsafe(depth, labels)
+              Metrics.queueBytes.updateUnsafe(bytes, labels)
               counted()
               return PubSub.publishAll(events, acknowledged)
             })
@@ -162,16 +179,16 @@ export const make = (options: Options) =>
               else failed.push([lease, exit.cause])
             }
             const failures = Effect.forEach(failed, ([lease, cause]) => {
-              const error = Cause.failureOption(cause)
+              const error = Cause.findErrorOption(cause)
               if (Option.isSome(error) && error.value.reason === "Rejected" && !final) {
                 // A broker that refuses a message would refuse it again at once: wait before retrying.
                 return Effect.logWarning("the broker refused a message; retrying", error.value.message).pipe(
-                  Effect.zipRight(Effect.sleep("1 second")),
-                  Effect.zipRight(giveBack(lease, cause)),
+                  Effect.andThen(Effect.sleep("1 second")),
+                  Effect.andThen(giveBack(lease, cause)),
                   Effect.forkIn(scope)
                 )
               }
-              return Effect.zipRight(
+              return Effect.andThen(
                 Effect.logDebug(
                   "publish failed; the message goes back to the queue",
                   Option.match(error, { onNone: () => Cause.pretty(cause), onSome: (e) => e.message })
@@ -179,12 +196,12 @@ export const make = (options: Options) =>
                 giveBack(lease, cause)
               )
             }, { discard: true })
-            return acknowledged.length === 0 ? failures : Effect.zipRight(acknowledge(acknowledged), failures)
+            return acknowledged.length === 0 ? failures : Effect.andThen(acknowledge(acknowledged), failures)
           }).pipe(Effect.uninterruptible)
 
         const settleOutcomes = (final: boolean) =>
           Effect.suspend(() => {
-            outcome.unsafeClose()
+            outcome.closeUnsafe()
             return settle(outcomes.splice(0), final)
           }).pipe(Effect.uninterruptible)
 
@@ -193,23 +210,25 @@ export const make = (options: Options) =>
           ? (lease) =>
             callback(lease.envelope, (exit) => {
               outcomes.push([lease, exit])
-              outcome.unsafeOpen()
+              outcome.openUnsafe()
             })
           : yield* Effect.map(
-            Scope.extend(FiberSet.makeRuntime<never>(), scope),
+            Scope.provide(FiberSet.makeRuntime<never, void, PublishError>(), scope),
             (runFork) => (lease: Lease) =>
               void runFork(Effect.onExit(sink.publish(lease.envelope), (exit) => settle([[lease, exit]], false)))
           )
 
         const publishSpan = (lease: Lease): Tracer.Span => {
-          const span = tracer.span(
-            "StellaNow.publish",
-            Option.none(),
-            Context.empty(),
-            [],
-            clock.unsafeCurrentTimeNanos(),
-            "client"
-          )
+          const span = tracer.span({
+            name: "StellaNow.publish",
+            parent: Option.none(),
+            annotations: Context.empty(),
+            links: [],
+            startTime: clock.currentTimeNanosUnsafe(),
+            kind: "client",
+            root: true,
+            sampled: true
+          })
           span.attribute("stellanow.message_id", lease.envelope.messageId)
           span.attribute("stellanow.event", lease.envelope.eventName)
           span.attribute("stellanow.broker", sink.destination)
@@ -220,7 +239,7 @@ export const make = (options: Options) =>
           Effect.sync(() => {
             for (const lease of leases) {
               unsettled.set(lease, collecting ? publishSpan(lease) : undefined)
-              Metrics.messagesSent.unsafeUpdate(1, labels)
+              Metrics.messagesSent.updateUnsafe(1, labels)
               publishNow(lease)
             }
             counted()
@@ -243,13 +262,11 @@ export const make = (options: Options) =>
             )
           }
         }).pipe(forkDrainFiber)
-        yield* Effect.forever(Effect.zipRight(outcome.await, settleOutcomes(false))).pipe(forkDrainFiber)
-        const finish = Effect.zipRight(
+        yield* Effect.forever(Effect.andThen(outcome.await, settleOutcomes(false))).pipe(forkDrainFiber)
+        const finish = Effect.andThen(
           settleOutcomes(true),
           Effect.suspend(() =>
-            Effect.forEach([...unsettled.keys()], (lease) => giveBack(lease, Cause.interrupt(FiberId.none)), {
-              discard: true
-            })
+            Effect.forEach([...unsettled.keys()], (lease) => giveBack(lease, Cause.interrupt()), { discard: true })
           )
         )
         return { taking, idle: idle.await, finish } satisfies Drain
@@ -273,7 +290,7 @@ export const make = (options: Options) =>
 
     const start: Effect.Effect<void, StartError> = lock.withPermits(1)(
       Effect.gen(function*() {
-        if (running !== undefined && Option.isSome(yield* Fiber.poll(running.connection))) {
+        if (running !== undefined && running.connection.pollUnsafe() !== undefined) {
           // The connection gave up earlier (a fatal error): begin afresh.
           yield* halt(running)
           running = undefined
@@ -283,9 +300,9 @@ export const make = (options: Options) =>
         const abandoned = yield* Deferred.make<"stopped">()
         abandonStart = abandoned
         const outcome = yield* Effect.raceFirst(
-          Effect.raceFirst(Effect.either(sink.awaitReady), Effect.either(Fiber.join(run.connection))).pipe(
+          Effect.raceFirst(Effect.result(sink.awaitReady), Effect.result(Fiber.join(run.connection))).pipe(
             Effect.timeout(startTimeout),
-            Effect.either
+            Effect.result
           ),
           Deferred.await(abandoned)
         ).pipe(Effect.ensuring(Effect.sync(() => (abandonStart = undefined))))
@@ -298,7 +315,7 @@ export const make = (options: Options) =>
               `${yield* queue.size} message(s) stay queued for the next start`
           })
         }
-        if (Either.isRight(outcome) && Either.isRight(outcome.right)) {
+        if (Result.isSuccess(outcome) && Result.isSuccess(outcome.success)) {
           const size = yield* queue.size
           yield* Effect.logInfo(`started; ${size} message(s) queued`)
           return
@@ -306,16 +323,16 @@ export const make = (options: Options) =>
         yield* halt(run)
         running = undefined
         const size = yield* queue.size
-        if (Either.isLeft(outcome)) {
+        if (Result.isFailure(outcome)) {
           return yield* new LifecycleError({
             reason: "StartTimeout",
             detail: `could not connect to ${sink.destination} within ${Duration.format(startTimeout)}; ` +
               `${size} message(s) stay queued for the next start`
           })
         }
-        return yield* Either.match(outcome.right, {
-          onLeft: (error) => Effect.fail(error),
-          onRight: () => Effect.die("unreachable")
+        return yield* Result.match(outcome.success, {
+          onFailure: (error) => Effect.fail(error),
+          onSuccess: () => Effect.die("unreachable")
         })
       })
     ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.start"))
@@ -328,7 +345,7 @@ export const make = (options: Options) =>
       Effect.suspend(() => {
         // A start still waiting for the broker gives up at once, rather than holding the lock until
         // its timeout: stopping (and closing the SDK) must not hang on a broker that is away.
-        if (abandonStart !== undefined) Deferred.unsafeDone(abandonStart, Exit.succeed("stopped" as const))
+        if (abandonStart !== undefined) Deferred.doneUnsafe(abandonStart, Exit.succeed("stopped" as const))
         return lock.withPermits(1)(
           Effect.gen(function*() {
             const run = running
@@ -349,25 +366,25 @@ export const make = (options: Options) =>
     /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
     const enqueue = (envelope: Envelope.Envelope) =>
       Effect.flatMap(queue.offer(envelope), (dropped) => {
-        Metrics.messagesQueued.unsafeUpdate(1, labels)
+        Metrics.messagesQueued.updateUnsafe(1, labels)
         bytes += envelope.body.length
         if (Option.isNone(dropped)) depth++
         else bytes = Math.max(0, bytes - dropped.value.body.length)
-        Metrics.queueDepth.unsafeUpdate(depth, labels)
-        Metrics.queueBytes.unsafeUpdate(bytes, labels)
+        Metrics.queueDepth.updateUnsafe(depth, labels)
+        Metrics.queueBytes.updateUnsafe(bytes, labels)
         return Option.isNone(dropped)
           ? Effect.succeed(envelope.messageId)
           : Effect.as(reportDrop(dropped.value), envelope.messageId)
       })
 
     const reportDrop = ({ eventName, messageId }: Envelope.Envelope) => {
-      Metrics.messagesDropped.unsafeUpdate(1, dropLabels)
+      Metrics.messagesDropped.updateUnsafe(1, dropLabels)
       // Made only for a `sendMessageAndWait` waiting on it: an error is costly, and a flood drops many.
       if (waiters.has(messageId)) {
         const detail = `message ${messageId} was dropped: the queue is full`
         settleWaiter(messageId, Exit.fail(new LifecycleError({ reason: "Dropped", detail })))
       }
-      return Effect.zipRight(
+      return Effect.andThen(
         Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`),
         PubSub.publish(events, Event.Dropped({ messageId, eventName }))
       )
@@ -379,13 +396,15 @@ export const make = (options: Options) =>
         "stellanow.event": envelope.eventName
       })
 
+    // The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer` plus a flatMap
+    // would be two): the common case, no collecting tracer, goes straight to wrapping and queueing.
     const sendMessage = (message: Message.Message) =>
-      Effect.tracerWith((tracer) =>
-        Tracing.isCollecting(tracer)
+      Effect.withFiber((fiber) =>
+        Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
           ? Envelope.wrap(message, project).pipe(
             Effect.tap(annotate),
             Effect.flatMap(enqueue),
-            Effect.withSpan("StellaNow.sendMessage", { captureStackTrace: false })
+            Effect.withSpan("StellaNow.sendMessage", undefined, { captureStackTrace: false })
           )
           : Effect.flatMap(Envelope.wrap(message, project), enqueue)
       )
@@ -402,8 +421,8 @@ export const make = (options: Options) =>
       })
 
     const sendMessageAndWait = (message: Message.Message) =>
-      Effect.tracerWith((tracer) =>
-        Tracing.isCollecting(tracer)
+      Effect.withFiber((fiber) =>
+        Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
           ? Envelope.wrap(message, project).pipe(
             Effect.tap(annotate),
             Effect.flatMap(enqueueAndWait),
@@ -429,8 +448,8 @@ export const make = (options: Options) =>
       sendMessage,
       sendMessageAndWait,
       queueSize: queue.size,
-      connectionState: sink.state.get,
+      connectionState: SubscriptionRef.get(sink.state),
       events: Stream.fromPubSub(events),
-      subscribe: Effect.map(PubSub.subscribe(events), (subscription) => Stream.fromQueue(subscription))
+      subscribe: Effect.map(PubSub.subscribe(events), Stream.fromSubscription)
     } satisfies Service
   }).pipe(Effect.annotateLogs({ module: "StellaNow" }))

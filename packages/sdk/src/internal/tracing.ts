@@ -1,4 +1,4 @@
-import { Effect, type Tracer } from "effect"
+import { Tracer } from "effect"
 
 /**
  * Spans on the per-message paths, only when someone collects them.
@@ -10,8 +10,5 @@ import { Effect, type Tracer } from "effect"
  * `Tracer.make`. The spans of rare steps (start, stop, connect, login) are always made.
  */
 
-/** The tracer Effect provides by default. */
-const defaultTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
-
-/** Whether spans made under `tracer` reach anyone. */
-export const isCollecting = (tracer: Tracer.Tracer): boolean => tracer !== defaultTracer
+/** Whether spans made under `tracer` reach anyone: any tracer but Effect's native one does. */
+export const isCollecting = (tracer: Tracer.Tracer): boolean => tracer !== Tracer.nativeTracer
