@@ -12,7 +12,7 @@
 import { Environment, Message, MessageQueue, StellaNow, StellaNowLive } from "@stellanow/sdk"
 import type { ConfigurationError } from "@stellanow/sdk"
 import { PgQueue, SqliteQueue } from "@stellanow/sdk-sql"
-import { Effect, Layer, Logger, LogLevel, Schedule, Stream } from "effect"
+import { Effect, Latch, type Layer, References, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -89,7 +89,7 @@ const deliver = (name: string, brokerUrl: string, layer: QueueLayer) =>
       discard: true
     })
     let acknowledged = 0
-    const done = yield* Effect.makeLatch(false)
+    const done = yield* Latch.make(false)
     yield* (yield* sdk.subscribe).pipe(
       Stream.runForEach((event) =>
         Effect.suspend(() => event._tag === "Acknowledged" && ++acknowledged === N ? done.open : Effect.void)
@@ -138,7 +138,7 @@ const main = Effect.gen(function*() {
   }
 })
 
-Effect.runPromise(main.pipe(Effect.provide(Logger.minimumLogLevel(LogLevel.Warning)))).catch((error) => {
+Effect.runPromise(main.pipe(Effect.provideService(References.MinimumLogLevel, "Warn"))).catch((error) => {
   console.error(error)
   process.exit(1)
 })

@@ -10,17 +10,21 @@
  *   their original message ids, so the platform can de-duplicate.
  * - Capacity counts the whole table, across instances.
  *
+ * The driver, `@effect/sql-pg`, is an optional peer dependency, imported when a queue opens: install it
+ * to use this module (`npm install @effect/sql-pg`); without it, opening fails with reason
+ * `"MissingDriver"`.
+ *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
 import { MessageQueue as Queue } from "@stellanow/sdk"
-import { Config, Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import { type Config, type Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { SqlClient } from "effect/sql/SqlClient"
 import type { ConnectionOptions } from "node:tls"
 import { toQueueError } from "./internal/classify.js"
 import * as Core from "./internal/core.js"
+import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
 import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
@@ -47,7 +51,7 @@ export interface Options extends Omit<SqlMessageQueue.Options, "storeName"> {
   /** TLS to the server: `true`, or Node's TLS options (a CA, …). */
   readonly ssl?: boolean | ConnectionOptions | undefined
   /** How long connecting may take. Default 5 seconds. */
-  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.Input | undefined
   /** Connections in the pool at most. Default 10. */
   readonly maxConnections?: number | undefined
   /** Shown in `pg_stat_activity`. Default `"@stellanow/sdk-sql"`. */
@@ -100,6 +104,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
     const connectTimeout = yield* Core.positiveDuration(options.connectTimeout, "5 seconds", "connectTimeout")
     const url = redacted(options.url)
     const password = redacted(options.password)
+    const PgClient = yield* Drivers.load(Drivers.pg, store)
     const client = yield* PgClient.make({
       ...(url === undefined ? {} : { url }),
       ...(options.host === undefined ? {} : { host: options.host }),
@@ -114,7 +119,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
     }).pipe(
       Effect.provide(Reactivity.layer),
       Effect.mapError((error) => toQueueError(store, "cannot connect", error)),
-      Effect.catchAllDefect((defect) => Effect.fail(toQueueError(store, "cannot connect", defect)))
+      Effect.catchDefect((defect) => Effect.fail(toQueueError(store, "cannot connect", defect)))
     )
     return yield* Core.make({ ...options, storeName: store }).pipe(Effect.provideService(SqlClient, client))
   })
@@ -128,15 +133,15 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.scoped(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+  Layer.effect(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
 
 /**
  * The PostgreSQL queue with its options read from a `Config`, e.g.
- * `Config.all({ url: Config.redacted("STELLANOW_QUEUE_URL") })`.
+ * `{ url: Config.Redacted("STELLANOW_QUEUE_URL") }`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config.Wrap<Options>
+  config: Config.Wrap<Options>
 ): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> => Layers.fromConfig(config, layer)

@@ -1,5 +1,5 @@
 /**
- * A persistent `MessageQueue` on `@effect/sql`: messages are rows of a table, so those queued survive
+ * A persistent `MessageQueue` on `effect/sql`: messages are rows of a table, so those queued survive
  * the process. One implementation for both stores the package supports:
  *
  * - **SQLite** — one process owns the file (it is locked while open). The rows are the durable copy and
@@ -14,11 +14,11 @@
  *
  * @since 0.1.0
  */
-import type { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError } from "@stellanow/sdk"
 import { MessageQueue } from "@stellanow/sdk"
 import type { Duration, Scope } from "effect"
 import { Effect, Layer } from "effect"
+import type { SqlClient } from "effect/sql/SqlClient"
 import * as Core from "./internal/core.js"
 import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
@@ -41,20 +41,20 @@ export interface Options extends MessageQueue.Options {
    * instance extends its leases every third of it while alive; once a lease expired (the instance died
    * or lost the database), another instance takes the message. Default 30 seconds.
    */
-  readonly leaseDuration?: Duration.DurationInput | undefined
+  readonly leaseDuration?: Duration.Input | undefined
   /**
    * PostgreSQL: how often an idle instance looks for messages queued by others or released by an
    * expired lease. Its own messages wake it at once. Default 250 milliseconds.
    */
-  readonly pollInterval?: Duration.DurationInput | undefined
+  readonly pollInterval?: Duration.Input | undefined
   /**
    * How long an acknowledged message may stay in the table before its delete is committed: deletes are
    * committed together — with the next messages queued, per thousand, or this long after the first. A
    * crash before that commit delivers those messages again (at least once). Default 100 milliseconds.
    */
-  readonly ackDelay?: Duration.DurationInput | undefined
+  readonly ackDelay?: Duration.Input | undefined
   /** How long closing may take to commit what is pending. Default 5 seconds. */
-  readonly closeTimeout?: Duration.DurationInput | undefined
+  readonly closeTimeout?: Duration.Input | undefined
   /** Names the store in messages and logs. Default: the file, or the server, database and table. */
   readonly storeName?: string | undefined
 }
@@ -92,4 +92,4 @@ export const make = (
 export const layer = (
   options: Options = {}
 ): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError, SqlClient> =>
-  Layer.scoped(MessageQueue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+  Layer.effect(MessageQueue.MessageQueue, Effect.mapError(make(options), toConfigurationError))

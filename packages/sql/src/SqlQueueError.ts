@@ -21,13 +21,16 @@ import { Schema } from "effect"
  * - `"Unreachable"`: the database server cannot be reached, or a directory is missing.
  * - `"Refused"`: the server refused the connection (credentials, database, privileges).
  * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL.
+ * - `"MissingDriver"`: the store's driver cannot be loaded: `@effect/sql-pg` (an optional peer
+ *   dependency) is not installed, or this Node has no `node:sqlite` (before 22.13); the detail says
+ *   what to do.
  * - `"InvalidOption"`: an option of the queue is invalid.
  * - `"Failed"`: anything else.
  *
  * @since 0.1.0
  * @category models
  */
-export const Reason = Schema.Literal(
+export const Reason = Schema.Literals([
   "Corrupt",
   "Foreign",
   "Incompatible",
@@ -37,9 +40,10 @@ export const Reason = Schema.Literal(
   "Unreachable",
   "Refused",
   "Unsupported",
+  "MissingDriver",
   "InvalidOption",
   "Failed"
-)
+])
 
 /**
  * @since 0.1.0
@@ -63,9 +67,15 @@ export class SqlQueueError extends Schema.TaggedError<SqlQueueError>("@stellanow
     detail: Schema.String,
     /** The driver's error code, when there is one (`SQLITE_FULL`, `ECONNREFUSED`, `53100`). */
     code: Schema.optional(Schema.String),
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
+  // Named by its `_tag` in stack traces and logs, like the SDK's errors (Effect 4 would use the schema
+  // identifier).
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return `${this.store}: ${this.detail}`
   }

@@ -12,20 +12,26 @@
  * process opening it fails with a `ConfigurationError` (reason `"Locked"` in its `SqlQueueError`
  * cause) after `lockTimeout`. To share a queue between processes, use `PgQueue`.
  *
+ * The driver is Node's built-in SQLite (`node:sqlite`, Node 22.13 and later): nothing to install, no
+ * native build. A new file is created readable and writable by its owner only (`0600`), as are its
+ * `-wal` and `-shm` files.
+ *
  * @since 0.1.0
  */
-import * as Reactivity from "@effect/experimental/Reactivity"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
 import { MessageQueue as Queue } from "@stellanow/sdk"
-import { Config, Duration, Effect, Layer, type Scope } from "effect"
+import { type Config, Duration, Effect, Layer, type Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { SqlClient } from "effect/sql/SqlClient"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { toQueueError } from "./internal/classify.js"
 import * as Core from "./internal/core.js"
+import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
+import * as SqliteClient from "./internal/sqliteClient.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
-import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
+import { SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
 /**
  * Options of the SQLite queue.
@@ -44,7 +50,7 @@ export interface Options
    */
   readonly synchronous?: "normal" | "full" | undefined
   /** How long opening waits for another process to release the file. Default 5 seconds. */
-  readonly lockTimeout?: Duration.DurationInput | undefined
+  readonly lockTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -63,23 +69,24 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
     if (synchronous !== "normal" && synchronous !== "full") {
       return yield* Core.invalid(`synchronous must be "normal" or "full", got ${JSON.stringify(synchronous)}`)
     }
-    const lockTimeout = options.lockTimeout === undefined
-      ? Duration.seconds(5)
-      : yield* Effect.try({
-        try: () => Duration.decode(options.lockTimeout!),
-        catch: () => Core.invalid("lockTimeout is not a duration")
-      })
+    const lockTimeout = yield* Core.duration(options.lockTimeout ?? Duration.seconds(5), "lockTimeout")
     const filename = path.resolve(options.filename)
     const store = `SQLite file ${filename}`
-    const client = yield* SqliteClient.make({ filename, disableWAL: true }).pipe(
+    if (!fs.existsSync(path.dirname(filename))) {
+      // Checked apart: SQLite says only "unable to open database file".
+      return yield* new SqlQueueError({
+        reason: "Unreachable",
+        store,
+        detail: "cannot open the queue: its directory does not exist"
+      })
+    }
+    const driver = yield* Drivers.load(Drivers.sqlite, store)
+    const client = yield* SqliteClient.make(driver, {
+      filename,
+      busyTimeout: Duration.toMillis(lockTimeout)
+    }).pipe(
       Effect.provide(Reactivity.layer),
-      // better-sqlite3 throws when it cannot open the file at all (a missing directory, no permission).
-      Effect.catchAllDefect((defect) => Effect.fail(toQueueError(store, "cannot open the queue", defect)))
-    )
-    const busyTimeout = Math.min(Math.round(Duration.toMillis(lockTimeout)), 2_147_483_647)
-    yield* Effect.mapError(
-      client.unsafe(`PRAGMA busy_timeout = ${busyTimeout}`),
-      (error) => toQueueError(store, "cannot open the queue", error)
+      Effect.mapError((error) => toQueueError(store, "cannot open the queue", error))
     )
     return yield* Core.make({ ...options, storeName: store }, {
       sqlitePragmas: ["PRAGMA journal_mode = WAL", `PRAGMA synchronous = ${synchronous.toUpperCase()}`]
@@ -95,15 +102,15 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.scoped(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+  Layer.effect(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
 
 /**
  * The SQLite queue with its options read from a `Config` (e.g.
- * `Config.all({ filename: Config.string("STELLANOW_QUEUE_FILE") })`).
+ * `{ filename: Config.String("STELLANOW_QUEUE_FILE") }`).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config.Wrap<Options>
+  config: Config.Wrap<Options>
 ): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> => Layers.fromConfig(config, layer)

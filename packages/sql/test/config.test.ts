@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { MessageQueue } from "@stellanow/sdk"
-import { Config, ConfigProvider, Effect, Either, Layer } from "effect"
+import { Config, ConfigProvider, Effect, Layer, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { SqliteQueue } from "../src/index.js"
@@ -11,12 +11,12 @@ import { envelope } from "./support/conformance.js"
 import { tempDir } from "./support/files.js"
 
 const withEnv = (entries: Record<string, string>) =>
-  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(entries))))
+  Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord(entries))
 
 describe("SqliteQueue.layerConfig", () => {
   const config = {
-    filename: Config.string("STELLANOW_QUEUE_FILE"),
-    capacity: Config.integer("STELLANOW_QUEUE_CAPACITY")
+    filename: Config.String("STELLANOW_QUEUE_FILE"),
+    capacity: Config.Int("STELLANOW_QUEUE_CAPACITY")
   }
 
   it.live("opens the store the configuration names", () =>
@@ -38,15 +38,15 @@ describe("SqliteQueue.layerConfig", () => {
 
   it.live("a bad value is a ConfigurationError naming the problem", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.either(
+      const result = yield* Effect.result(
         Effect.provide(MessageQueue.MessageQueue, Layer.fresh(SqliteQueue.layerConfig(config))).pipe(
           withEnv({ STELLANOW_QUEUE_FILE: "/tmp/x.db", STELLANOW_QUEUE_CAPACITY: "many" })
         )
       )
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.strictEqual(result.left._tag, "ConfigurationError")
-        assert.include(result.left.message, "STELLANOW_QUEUE_CAPACITY")
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure._tag, "ConfigurationError")
+        assert.include(result.failure.message, "STELLANOW_QUEUE_CAPACITY")
       }
     }))
 })

@@ -6,7 +6,7 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { MessageQueue } from "@stellanow/sdk"
-import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Option, Redacted } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result } from "effect"
 import { PgQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
 import { envelope } from "./support/conformance.js"
 import { openFailure } from "./support/files.js"
@@ -34,7 +34,7 @@ const ids = (leases: ReadonlyArray<MessageQueue.Lease>) => leases.map((lease) =>
 const psql = (sql: string) => Effect.promise(() => server.psql(sql, "store"))
 
 describe("PostgreSQL queue", () => {
-  it.scopedLive("two instances sharing a table never take the same message", () =>
+  it.live("two instances sharing a table never take the same message", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const a = yield* instance(table)
@@ -49,7 +49,7 @@ describe("PostgreSQL queue", () => {
           into.push(...ids(leases))
           yield* Effect.forEach(leases, (lease) => queue.ack(lease), { discard: true })
         }))
-      const drains = yield* Effect.fork(Effect.all([drain(a, taken.a), drain(b, taken.b)], { concurrency: 2 }))
+      const drains = yield* Effect.forkChild(Effect.all([drain(a, taken.a), drain(b, taken.b)], { concurrency: 2 }))
       while (taken.a.length + taken.b.length < 400) yield* Effect.sleep("10 millis")
       yield* Fiber.interrupt(drains)
       const all = [...taken.a, ...taken.b]
@@ -61,7 +61,7 @@ describe("PostgreSQL queue", () => {
       while ((yield* a.size) + (yield* b.size) > 0) yield* Effect.sleep("10 millis")
     }).pipe(Effect.timeout("30 seconds")))
 
-  it.scopedLive("a dead instance's messages are taken by another once their lease expires, ids unchanged", () =>
+  it.live("a dead instance's messages are taken by another once their lease expires, ids unchanged", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const b = yield* instance(table)
@@ -76,7 +76,7 @@ describe("PostgreSQL queue", () => {
       assert.notInclude(owners, "dead-instance")
     }))
 
-  it.scopedLive("a live instance keeps its leases: nobody else takes its messages", () =>
+  it.live("a live instance keeps its leases: nobody else takes its messages", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const a = yield* instance(table, { leaseDuration: "600 millis" })
@@ -98,7 +98,7 @@ describe("PostgreSQL queue", () => {
       assert.strictEqual(yield* psql(`SELECT count(*) FROM "${table}" WHERE lease_until > now()`), "3")
     }))
 
-  it.scopedLive("closing an instance gives its taken messages back at once", () =>
+  it.live("closing an instance gives its taken messages back at once", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const b = yield* instance(table)
@@ -111,31 +111,31 @@ describe("PostgreSQL queue", () => {
       assert.deepStrictEqual(ids(yield* b.take(10)), [0, 1, 2].map((i) => envelope(i).messageId))
     }))
 
-  it.scopedLive("capacity holds for the table across instances", () =>
+  it.live("capacity holds for the table across instances", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const a = yield* instance(table, { capacity: 10, overflow: "fail" })
       const b = yield* instance(table, { capacity: 10, overflow: "fail" })
       const results = yield* Effect.all(
-        Array.from({ length: 16 }, (_, i) => Effect.either((i % 2 === 0 ? a : b).offer(envelope(i)))),
+        Array.from({ length: 16 }, (_, i) => Effect.result((i % 2 === 0 ? a : b).offer(envelope(i)))),
         { concurrency: "unbounded" }
       )
-      assert.strictEqual(results.filter(Either.isLeft).length, 6)
+      assert.strictEqual(results.filter(Result.isFailure).length, 6)
       assert.strictEqual(yield* a.size, 10)
       assert.strictEqual(yield* b.size, 10)
     }))
 
-  it.scopedLive("an idle instance sees messages queued by another", () =>
+  it.live("an idle instance sees messages queued by another", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const a = yield* instance(table)
       const b = yield* instance(table)
-      const waiting = yield* Effect.fork(b.take(10))
+      const waiting = yield* Effect.forkChild(b.take(10))
       yield* a.offer(envelope(1))
       assert.deepStrictEqual(ids(yield* Fiber.join(waiting)), [envelope(1).messageId])
     }))
 
-  it.scopedLive("the generic layer runs on a PgClient of the application's", () =>
+  it.live("the generic layer runs on a PgClient of the application's", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const queue = yield* Effect.map(
@@ -148,25 +148,27 @@ describe("PostgreSQL queue", () => {
       assert.strictEqual(yield* psql(`SELECT message_id FROM "${table}"`), envelope(1).messageId)
     }))
 
-  it.scopedLive("the server goes away: a message queued meanwhile dies with Unreachable; taking waits and resumes", () =>
+  it.live("the server goes away: a message queued meanwhile dies with Unreachable; taking waits and resumes", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const queue = yield* instance(table)
       yield* queue.offer(envelope(1))
       const [first] = yield* queue.take(10)
       yield* queue.ack(first!)
-      const waiting = yield* Effect.fork(queue.take(10))
+      const waiting = yield* Effect.forkChild(queue.take(10))
       yield* Effect.promise(() => server.stop())
       const exit = yield* Effect.exit(queue.offer(envelope(2)))
-      const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+      const defect = Exit.isFailure(exit) ? Result.getOrUndefined(Cause.findDefect(exit.cause)) : undefined
       assert.instanceOf(defect, SqlQueueError.SqlQueueError)
       const error = defect as SqlQueueError.SqlQueueError
       assert.strictEqual(error.reason, "Unreachable")
       assert.include(error.message, `127.0.0.1:${server.port}/store`)
       // Taking is interruptible while it waits for the server (so the SDK's stop does not hang).
-      const other = yield* Effect.fork(queue.take(10))
+      const other = yield* Effect.forkChild(queue.take(10))
       yield* Effect.sleep("200 millis")
-      yield* Fiber.interrupt(other).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "take hung" }))
+      yield* Fiber.interrupt(other).pipe(
+        Effect.timeoutOrElse({ duration: "2 seconds", orElse: () => Effect.fail("take hung") })
+      )
       yield* Effect.promise(() => server.start())
       yield* queue.offer(envelope(3))
       assert.deepStrictEqual(ids(yield* Fiber.join(waiting)), [envelope(3).messageId])

@@ -2,13 +2,13 @@
  * The SQLite queue's own promises: its settings, the one-process lock, and clear typed errors for
  * stores it cannot use — leaving every file as it found it.
  */
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { MessageQueue } from "@stellanow/sdk"
-import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, References, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { SqliteQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
+import * as SqliteClient from "../src/internal/sqliteClient.js"
 import { envelope } from "./support/conformance.js"
 import { capabilities, openFailure, query, readOnlyDir, snapshot, sqlite, tempDir, tmpfs } from "./support/files.js"
 
@@ -41,13 +41,11 @@ describe("SQLite queue", () => {
       for (const synchronous of ["full", "normal"] as const) {
         const filename = path.join(freshDir(), "queue.db")
         const logs: Array<string> = []
-        const logger = Logger.replace(
-          Logger.defaultLogger,
-          Logger.make(({ message }) => logs.push(String(message)))
-        )
+        const logger = Logger.layer([Logger.make(({ message }) => logs.push(String(message)))])
         yield* Effect.flatMap(MessageQueue.MessageQueue, (queue) => queue.offer(envelope(1))).pipe(
           Effect.provide(SqliteQueue.layer({ filename, synchronous })),
-          Effect.provide(Layer.merge(logger, Logger.minimumLogLevel(LogLevel.Debug)))
+          Effect.provide(logger),
+          Effect.provideService(References.MinimumLogLevel, "Debug")
         )
         assert.include(logs.join("\n"), `opened: journal_mode=wal synchronous=${synchronous} locking_mode=exclusive`)
         // The file itself records WAL mode (header bytes 18 and 19 are 2).
@@ -72,7 +70,7 @@ describe("SQLite queue", () => {
       assert.strictEqual(yield* sizeOf(filename), 1)
     }))
 
-  it.live("the generic layer runs on a SqliteClient of the application's", () =>
+  it.live("the generic layer runs on a SQLite SqlClient of the application's", () =>
     Effect.gen(function*() {
       const filename = path.join(freshDir(), "app-queue.db")
       const client = SqliteClient.layer({ filename })
@@ -229,7 +227,7 @@ describe("SQLite queue", () => {
   })
 
   describe.skipIf(!capabilities.tmpfs)("a full disk (a small tmpfs; needs root)", () => {
-    it.scopedLive("opening a new queue fails with DiskFull", () =>
+    it.live("opening a new queue fails with DiskFull", () =>
       Effect.gen(function*() {
         const dir = freshDir()
         assert.isTrue(yield* tmpfs(dir, "256k"))
@@ -244,7 +242,7 @@ describe("SQLite queue", () => {
         assert.include(error.message, "disk is full")
       }))
 
-    it.scopedLive("a message that finds the disk full dies with DiskFull; nothing stored is lost", () =>
+    it.live("a message that finds the disk full dies with DiskFull; nothing stored is lost", () =>
       Effect.gen(function*() {
         const dir = freshDir()
         assert.isTrue(yield* tmpfs(dir, "1m"))
@@ -258,7 +256,7 @@ describe("SQLite queue", () => {
               stored++
               continue
             }
-            const defect = Cause.dieOption(exit.cause).pipe(Option.getOrThrow)
+            const defect = Result.getOrThrow(Cause.findDefect(exit.cause))
             assert.instanceOf(defect, SqlQueueError.SqlQueueError)
             const error = defect as SqlQueueError.SqlQueueError
             assert.strictEqual(error.reason, "DiskFull")

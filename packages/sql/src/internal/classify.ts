@@ -1,5 +1,5 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
 import type { Reason } from "../SqlQueueError.js"
 import { SqlQueueError } from "../SqlQueueError.js"
 
@@ -10,11 +10,38 @@ export interface Classified {
   readonly explanation: string
 }
 
-/** The first error `code` found in an error, its `cause`s and the `errors` of an `AggregateError`. */
+/**
+ * SQLite's primary result codes by number, as `node:sqlite` reports them (`errcode`, the extended code:
+ * its low byte is the primary one). Only those the queue tells apart.
+ */
+const sqliteCodes: Record<number, string> = {
+  3: "SQLITE_PERM",
+  5: "SQLITE_BUSY",
+  6: "SQLITE_LOCKED",
+  8: "SQLITE_READONLY",
+  10: "SQLITE_IOERR",
+  11: "SQLITE_CORRUPT",
+  13: "SQLITE_FULL",
+  14: "SQLITE_CANTOPEN",
+  23: "SQLITE_AUTH",
+  26: "SQLITE_NOTADB"
+}
+
+/**
+ * The first error code found in an error, its `cause`s and the `errors` of an `AggregateError`: a
+ * string `code`, or SQLite's numeric `errcode` by its name (`node:sqlite`'s own `code` is the generic
+ * `ERR_SQLITE_ERROR`).
+ */
 const findCode = (error: unknown, depth = 0): string | undefined => {
   if (depth > 5 || typeof error !== "object" || error === null) return undefined
-  const record = error as { code?: unknown; cause?: unknown; errors?: unknown }
-  if (typeof record.code === "string" && record.code.length > 0) return record.code
+  const record = error as { code?: unknown; errcode?: unknown; cause?: unknown; errors?: unknown }
+  if (typeof record.errcode === "number") {
+    const name = sqliteCodes[record.errcode & 0xff]
+    if (name !== undefined) return name
+  }
+  if (typeof record.code === "string" && record.code.length > 0 && record.code !== "ERR_SQLITE_ERROR") {
+    return record.code
+  }
   if (Array.isArray(record.errors)) {
     for (const inner of record.errors) {
       const code = findCode(inner, depth + 1)
@@ -43,6 +70,15 @@ const networkCodes = new Set([
   "EPIPE",
   "ENOENT"
 ])
+
+/** The file system's refusals, when the queue creates its SQLite file. */
+const fileCodes: Record<string, Omit<Classified, "code">> = {
+  EACCES: { reason: "ReadOnly", explanation: "it cannot be written (read-only file, directory or disk)" },
+  EPERM: { reason: "ReadOnly", explanation: "it cannot be written (read-only file, directory or disk)" },
+  EROFS: { reason: "ReadOnly", explanation: "it cannot be written (read-only file system)" },
+  ENOSPC: { reason: "DiskFull", explanation: "the disk is full" },
+  EDQUOT: { reason: "DiskFull", explanation: "the disk quota is exhausted" }
+}
 
 const sqlite = (code: string): Classified | undefined => {
   const base = code.replace(/^(SQLITE_[A-Z]+)(_.*)?$/, "$1")
@@ -102,6 +138,8 @@ export const classify = (error: unknown): Classified => {
     if (code.startsWith("SQLITE_")) {
       const known = sqlite(code)
       if (known !== undefined) return known
+    } else if (fileCodes[code] !== undefined) {
+      return { ...fileCodes[code], code }
     } else if (networkCodes.has(code)) {
       return { reason: "Unreachable", code, explanation: "the server cannot be reached" }
     } else if (/^[0-9A-Z]{5}$/.test(code)) {
@@ -136,7 +174,7 @@ export const toQueueError = (store: string, action: string, error: unknown): Sql
 
 /**
  * Runs `body` in a transaction of `sql`, failing with a `SqlQueueError` for whatever goes wrong — also
- * when the driver dies committing or rolling back (`@effect/sql` turns those into defects), keeping the
+ * when the driver dies committing or rolling back (`effect/sql` turns those into defects), keeping the
  * first error of the body when there was one. With `rollbackAfterFailure` (SQLite), a failed
  * transaction that SQLite left open is rolled back, so the connection stays usable.
  */
@@ -150,7 +188,7 @@ export const transaction = <A, E, R>(
     return body.pipe(
       Effect.tapError((error) => Effect.sync(() => first ??= error)),
       sql.withTransaction,
-      Effect.catchAllDefect((defect) => Effect.fail(first ?? defect)),
+      Effect.catchDefect((defect) => Effect.fail(first ?? defect)),
       Effect.tapError(() =>
         options.rollbackAfterFailure ? Effect.ignore(Effect.exit(sql.unsafe("ROLLBACK"))) : Effect.void
       ),

@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql/SqlClient"
 import { MessageQueue } from "@stellanow/sdk"
 import { Duration, Effect, type Scope } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
 import * as os from "node:os"
 import type { Options } from "../SqlMessageQueue.js"
 import { SqlQueueError } from "../SqlQueueError.js"
@@ -15,16 +15,20 @@ export const defaultTable = "stellanow_queue"
 export const invalid = (detail: string) =>
   new SqlQueueError({ reason: "InvalidOption", store: "message queue", detail: `invalid option: ${detail}` })
 
+/** A duration option, decoded: undecodable input (a typo in a string, a wrong type) is an invalid option. */
+export const duration = (value: Duration.Input, name: string): Effect.Effect<Duration.Duration, SqlQueueError> =>
+  Effect.fromOption(Duration.fromInput(value), () => invalid(`${name} is not a duration`))
+
 /** A duration option: positive and finite. */
 export const positiveDuration = (
-  value: Duration.DurationInput | undefined,
-  fallback: Duration.DurationInput,
+  value: Duration.Input | undefined,
+  fallback: Duration.Input,
   name: string
-) =>
+): Effect.Effect<Duration.Duration, SqlQueueError> =>
   Effect.flatMap(
-    Effect.try({ try: () => Duration.decode(value ?? fallback), catch: () => invalid(`${name} is not a duration`) }),
+    duration(value ?? fallback, name),
     (d) =>
-      Duration.greaterThan(d, Duration.zero) && Duration.isFinite(d)
+      Duration.isGreaterThan(d, Duration.zero) && Duration.isFinite(d)
         ? Effect.succeed(d)
         : Effect.fail(invalid(`${name} must be a positive, finite duration, got ${Duration.format(d)}`))
   )

@@ -5,15 +5,14 @@ import * as Core from "./core.js"
 
 /** A store's queue layer with its options read from a `Config`; a bad value is a `ConfigurationError`. */
 export const fromConfig = <Options>(
-  config: Config.Config.Wrap<Options>,
+  config: Config.Wrap<Options>,
   layer: (options: Options) => Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>
 ): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.unwrapEffect(
-    Effect.map(
-      Effect.mapError(
-        Config.unwrap(config),
-        (error) => toConfigurationError(Core.invalid(`the queue's configuration is invalid: ${error}`))
+  Layer.unwrap(
+    Config.unwrap(config).pipe(
+      Effect.mapError((error) =>
+        toConfigurationError(Core.invalid(`the queue's configuration is invalid: ${error.message}`))
       ),
-      layer
+      Effect.map(layer)
     )
   )

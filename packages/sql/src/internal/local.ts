@@ -1,5 +1,6 @@
 import type { Envelope, MessageQueue } from "@stellanow/sdk"
-import { Clock, type Duration, Effect, type Scope } from "effect"
+import { Clock, type Duration, Effect, Latch, type Scope } from "effect"
+import * as Arr from "effect/Array"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { Deque } from "./deque.js"
@@ -10,9 +11,12 @@ import * as Writer from "./writer.js"
 /** Rows per INSERT or DELETE statement (SQLite allows 32,766 bound parameters). */
 const chunkSize = 500
 
-const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += chunkSize) out.push(items.slice(i, i + chunkSize))
+/** The items in statements' worth: each chunk holds at least one (what `sql.insert` requires). */
+const chunks = <A>(items: ReadonlyArray<A>): Array<Arr.NonEmptyReadonlyArray<A>> => {
+  const out: Array<Arr.NonEmptyReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += chunkSize) {
+    out.push(items.slice(i, i + chunkSize) as unknown as Arr.NonEmptyReadonlyArray<A>)
+  }
   return out
 }
 
@@ -61,8 +65,8 @@ class Index {
  */
 export const make = (
   options: StoreOptions & {
-    readonly closeTimeout: Duration.DurationInput
-    readonly ackDelay: Duration.DurationInput
+    readonly closeTimeout: Duration.Input
+    readonly ackDelay: Duration.Input
     /**
      * Statements run once the file is known to be empty or a queue of ours, before it is written
      * (`PRAGMA journal_mode = WAL`: a foreign file is never switched to WAL).
@@ -76,8 +80,8 @@ export const make = (
 
     // Take the file for this process: the write lock, held until the connection closes.
     yield* sql.unsafe("PRAGMA locking_mode = EXCLUSIVE").pipe(
-      Effect.zipRight(sql.unsafe("BEGIN IMMEDIATE")),
-      Effect.zipRight(sql.unsafe("COMMIT")),
+      Effect.andThen(sql.unsafe("BEGIN IMMEDIATE")),
+      Effect.andThen(sql.unsafe("COMMIT")),
       Effect.mapError(opening)
     )
     const check = yield* Effect.mapError(sql.unsafe<{ quick_check: string }>("PRAGMA quick_check"), opening)
@@ -127,7 +131,7 @@ export const make = (
           "none is deleted, and new messages follow the overflow policy"
       )
     }
-    const notEmpty = yield* Effect.makeLatch(rows.length > 0)
+    const notEmpty = yield* Latch.make(rows.length > 0)
 
     const deleteRows = (sequences: ReadonlyArray<number>) =>
       Effect.forEach(
@@ -153,7 +157,7 @@ export const make = (
           yield* deleteRows([...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
           for (const chunk of chunks(inserts)) {
             const returned = yield* sql<{ seq: number }>`INSERT INTO ${sql(names.table)} ${
-              sql.insert(chunk.map((envelope) => ({
+              sql.insert(Arr.map(chunk, (envelope) => ({
                 message_id: envelope.messageId,
                 topic: envelope.topic,
                 event_name: envelope.eventName,
@@ -172,7 +176,7 @@ export const make = (
             // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
             sequences.sort((a, b) => a - b)
             inserts.forEach((envelope, i) => index.waiting.pushBack({ envelope, sequence: sequences[i]! }))
-            if (inserts.length > 0) notEmpty.unsafeOpen()
+            if (inserts.length > 0) notEmpty.openUnsafe()
             return outcome.outcomes
           })
         )
@@ -201,9 +205,9 @@ export const make = (
       Effect.suspend(() => {
         const leases = takeNow(Math.max(1, max))
         if (leases.length > 0) return Effect.succeed(leases)
-        return Effect.zipRight(
-          Effect.zipRight(Effect.suspend(() => index.available === 0 ? notEmpty.close : Effect.void), notEmpty.await),
-          take(max)
+        return Effect.suspend(() => index.available === 0 ? notEmpty.close : Effect.void).pipe(
+          Effect.andThen(notEmpty.await),
+          Effect.andThen(take(max))
         )
       })
 

@@ -1,5 +1,6 @@
 import type { Envelope, MessageQueue } from "@stellanow/sdk"
-import { Duration, Effect, Either, Schedule, type Scope } from "effect"
+import { Duration, Effect, Latch, Result, Schedule, type Scope } from "effect"
+import * as Arr from "effect/Array"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { envelopeOf, plan, type Row, type Stored } from "./overflow.js"
@@ -9,17 +10,19 @@ import * as Writer from "./writer.js"
 /** Rows per statement. */
 const chunkSize = 1_000
 
-const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += chunkSize) out.push(items.slice(i, i + chunkSize))
+/** The items in statements' worth: each chunk holds at least one (what `sql.insert` requires). */
+const chunks = <A>(items: ReadonlyArray<A>): Array<Arr.NonEmptyReadonlyArray<A>> => {
+  const out: Array<Arr.NonEmptyReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += chunkSize) {
+    out.push(items.slice(i, i + chunkSize) as unknown as Arr.NonEmptyReadonlyArray<A>)
+  }
   return out
 }
 
 const toLease = (row: Row): MessageQueue.Lease => ({ sequence: Number(row.seq), envelope: envelopeOf(row) })
 
 /** Reading and claiming retry on this schedule while the database is unavailable. */
-const retrySchedule = Schedule.exponential("100 millis", 2).pipe(
-  Schedule.union(Schedule.spaced("5 seconds")),
+const retrySchedule = Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spaced("5 seconds")]).pipe(
   Schedule.jittered
 )
 
@@ -34,8 +37,8 @@ export const make = (
   options: StoreOptions & {
     readonly leaseDuration: Duration.Duration
     readonly pollInterval: Duration.Duration
-    readonly closeTimeout: Duration.DurationInput
-    readonly ackDelay: Duration.DurationInput
+    readonly closeTimeout: Duration.Input
+    readonly ackDelay: Duration.Input
     readonly instanceId: string
   }
 ): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
@@ -49,14 +52,14 @@ export const make = (
     yield* migrate(sql, "pg", names, store)
 
     /** Wakes this instance's waiting `take` when its own offers or releases commit. */
-    const wake = yield* Effect.makeLatch(false)
+    const wake = yield* Latch.make(false)
 
     // Registered before the writer, so it runs after the writer's last commit: what this instance still
     // holds goes back to the others at once instead of after its lease.
     yield* Effect.addFinalizer(() =>
       sql`UPDATE ${table} SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ${me}`.pipe(
         Effect.timeoutOption(options.closeTimeout),
-        Effect.catchAll((error) =>
+        Effect.catch((error) =>
           Effect.logWarning(
             "could not release this instance's claims; other instances take them once their lease expires",
             toQueueError(store, "release", error).message
@@ -93,7 +96,7 @@ export const make = (
         }
         for (const chunk of chunks(outcome.insert)) {
           yield* sql`INSERT INTO ${table} ${
-            sql.insert(chunk.map((i) => {
+            sql.insert(Arr.map(chunk, (i) => {
               const envelope = batch.offers[i]!
               return {
                 message_id: envelope.messageId,
@@ -156,19 +159,19 @@ export const make = (
     const take = (max: number): Effect.Effect<ReadonlyArray<MessageQueue.Lease>> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
-          const backoff = yield* Schedule.driver(retrySchedule)
+          const backoff = yield* Schedule.toStepWithSleep(retrySchedule)
           while (true) {
-            wake.unsafeClose()
-            const claimed = yield* Effect.either(claim(Math.max(1, max)))
-            if (Either.isLeft(claimed)) {
-              yield* Effect.logWarning("retrying", claimed.left.message)
-              yield* restore(Effect.ignore(backoff.next(undefined)))
+            wake.closeUnsafe()
+            const claimed = yield* Effect.result(claim(Math.max(1, max)))
+            if (Result.isFailure(claimed)) {
+              yield* Effect.logWarning("retrying", claimed.failure.message)
+              yield* restore(Effect.ignore(backoff(undefined)))
               continue
             }
-            if (claimed.right.length > 0) {
+            if (claimed.success.length > 0) {
               // An interruption that arrived while claiming is honoured here, giving the messages back.
-              yield* restore(Effect.yieldNow()).pipe(Effect.onInterrupt(() => release(claimed.right)))
-              return claimed.right
+              yield* restore(Effect.yieldNow).pipe(Effect.onInterrupt(() => release(claimed.success)))
+              return claimed.success
             }
             yield* restore(Effect.raceFirst(wake.await, Effect.sleep(options.pollInterval)))
           }
@@ -178,13 +181,13 @@ export const make = (
     const renew = sql`UPDATE ${table}
       SET lease_until = now() + ${leaseMillis}::float8 * interval '1 millisecond'
       WHERE claimed_by = ${me}`.pipe(
-      Effect.catchAll((error) =>
+      Effect.catch((error) =>
         Effect.logWarning(
           "could not extend this instance's leases; others may take its messages once they expire",
           toQueueError(store, "renew", error).message
         )
       ),
-      Effect.repeat(Schedule.spaced(Duration.unsafeDivide(options.leaseDuration, 3))),
+      Effect.repeat(Schedule.spaced(Duration.divideUnsafe(options.leaseDuration, 3))),
       Effect.interruptible,
       Effect.annotateLogs({ fiber: "leases" })
     )
@@ -194,7 +197,7 @@ export const make = (
       Effect.mapError((error) => toQueueError(store, "cannot count the queue", error)),
       Effect.retry({
         while: (error) => error.isTransient,
-        schedule: Schedule.intersect(retrySchedule, Schedule.recurs(5))
+        schedule: Schedule.max([retrySchedule, Schedule.recurs(5)])
       }),
       // Acknowledged messages whose delete is not committed yet are gone already.
       Effect.map(([row]) => Math.max(0, (row?.n ?? 0) - writer.pendingAcks())),

@@ -1,6 +1,6 @@
 import type { Envelope } from "@stellanow/sdk"
 import { QueueFullError } from "@stellanow/sdk"
-import { Cause, Duration, Effect, Exit, Fiber, Option, Schedule, type Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Latch, Option, Schedule, type Scope } from "effect"
 import { SqlQueueError } from "../SqlQueueError.js"
 
 /** What became of one offer in a committed batch. */
@@ -53,14 +53,12 @@ const maxOffersPerBatch = 5_000
 const maxPendingAcks = 1_000
 
 /** Transient failures (an unreachable server, a busy file) are retried this way before giving up. */
-const transientRetry = Schedule.exponential("50 millis", 2).pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(6))
+const transientRetry = Schedule.max([Schedule.exponential("50 millis", 2), Schedule.recurs(6)]).pipe(
+  Schedule.jittered
 )
 
 /** After a failure, acknowledgements and releases are retried in the background on this schedule. */
-const backgroundRetry = Schedule.exponential("200 millis", 2).pipe(
-  Schedule.union(Schedule.spaced("10 seconds")),
+const backgroundRetry = Schedule.min([Schedule.exponential("200 millis", 2), Schedule.spaced("10 seconds")]).pipe(
   Schedule.jittered
 )
 
@@ -77,17 +75,21 @@ export const make = (options: {
   readonly commit: Commit
   readonly capacity: number
   readonly store: string
-  readonly ackDelay: Duration.DurationInput
-  readonly closeTimeout: Duration.DurationInput
+  readonly ackDelay: Duration.Input
+  readonly closeTimeout: Duration.Input
 }): Effect.Effect<Writer, never, Scope.Scope> =>
   Effect.gen(function*() {
     let offers: Array<OfferRequest> = []
     let acks: Array<number> = []
     let nacks: Array<NackRequest> = []
     let closing = false
-    const signal = yield* Effect.makeLatch(false)
-    const retryDriver = yield* Schedule.driver(backgroundRetry)
-    const ackDelay = Duration.decode(options.ackDelay)
+    const signal = yield* Latch.make(false)
+    // The background retry's delays, started afresh after each successful commit.
+    let retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
+    const resetRetry = Effect.map(Schedule.toStepWithSleep(backgroundRetry), (step) => {
+      retryStep = step
+    })
+    const ackDelay = Duration.fromInputUnsafe(options.ackDelay)
 
     const pending = () => offers.length + acks.length + nacks.length
     const urgent = () => closing || offers.length > 0 || nacks.length > 0 || acks.length >= maxPendingAcks
@@ -116,11 +118,11 @@ export const make = (options: {
                 : Effect.succeed(outcome.dropped)
             )
           })
-          yield* retryDriver.reset
+          yield* resetRetry
           return
         }
         const error = Option.getOrElse(
-          Cause.failureOption(exit.cause),
+          Cause.findErrorOption(exit.cause),
           () =>
             new SqlQueueError({
               reason: "Failed",
@@ -149,7 +151,7 @@ export const make = (options: {
           `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) will be retried: ` +
             error.message
         )
-        yield* Effect.ignore(retryDriver.next(undefined))
+        yield* Effect.ignore(retryStep(undefined))
       })
 
     const runBatch = Effect.gen(function*() {
@@ -169,7 +171,7 @@ export const make = (options: {
     /** Waits until there is something to commit now, or acknowledgements have waited `ackDelay`. */
     const awaitWork = Effect.gen(function*() {
       while (!urgent()) {
-        signal.unsafeClose()
+        signal.closeUnsafe()
         if (urgent()) return
         if (acks.length === 0) {
           // Opened by an offer, a release, the first acknowledgement, or closing.
@@ -193,7 +195,7 @@ export const make = (options: {
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         closing = true
-        signal.unsafeOpen()
+        signal.openUnsafe()
         const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(options.closeTimeout), Effect.exit)
         if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
         const closed = new SqlQueueError({ reason: "Failed", store: options.store, detail: "the queue was closed" })
@@ -210,10 +212,10 @@ export const make = (options: {
 
     return {
       offer: (envelope) =>
-        Effect.async<Option.Option<Envelope.Envelope>, QueueFullError>((resume) => {
+        Effect.callback<Option.Option<Envelope.Envelope>, QueueFullError>((resume) => {
           const request: OfferRequest = { envelope, resume, cancelled: false }
           offers.push(request)
-          signal.unsafeOpen()
+          signal.openUnsafe()
           return Effect.sync(() => {
             request.cancelled = true
           })
@@ -221,12 +223,12 @@ export const make = (options: {
       ack: (sequence) =>
         Effect.sync(() => {
           acks.push(sequence)
-          if (acks.length === 1 || acks.length >= maxPendingAcks) signal.unsafeOpen()
+          if (acks.length === 1 || acks.length >= maxPendingAcks) signal.openUnsafe()
         }),
       nack: (sequence) =>
-        Effect.async<void>((resume) => {
+        Effect.callback<void>((resume) => {
           nacks.push({ sequence, resume })
-          signal.unsafeOpen()
+          signal.openUnsafe()
         }),
       pendingAcks: () => acks.length
     } satisfies Writer

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { ConfigurationError, Envelope } from "@stellanow/sdk"
 import { MessageQueue } from "@stellanow/sdk"
-import { Cause, Effect, Either, Exit, Fiber, type Layer, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, type Layer, Option, Result } from "effect"
 
 export interface QueueOptions {
   readonly order: "fifo" | "lifo"
@@ -96,9 +96,9 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
         it.live("take waits until a message is offered", () =>
           withQueue({ order }, (queue) =>
             Effect.gen(function*() {
-              const taking = yield* Effect.fork(queue.take(5))
-              for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-              assert.isTrue(Option.isNone(yield* Fiber.poll(taking)))
+              const taking = yield* Effect.forkChild(queue.take(5))
+              for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+              assert.isUndefined(taking.pollUnsafe())
               yield* queue.offer(envelope(7))
               assert.deepStrictEqual(ids(yield* Fiber.join(taking)), idsOf(7))
             })))
@@ -127,14 +127,14 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
           it.live("\"fail\" refuses new messages with a QueueFullError", () =>
             withQueue({ order, capacity: 3, overflow: "fail" }, (queue) =>
               Effect.gen(function*() {
-                const results = yield* Effect.forEach([0, 1, 2, 3, 4], (i) => Effect.either(queue.offer(envelope(i))))
-                assert.deepStrictEqual(results.slice(0, 3), [0, 1, 2].map(() => Either.right(Option.none())))
+                const results = yield* Effect.forEach([0, 1, 2, 3, 4], (i) => Effect.result(queue.offer(envelope(i))))
+                assert.deepStrictEqual(results.slice(0, 3), [0, 1, 2].map(() => Result.succeed(Option.none())))
                 for (const [i, result] of results.slice(3).entries()) {
-                  assert.isTrue(Either.isLeft(result))
-                  if (Either.isLeft(result)) {
-                    assert.strictEqual(result.left._tag, "QueueFullError")
-                    assert.strictEqual(result.left.capacity, 3)
-                    assert.strictEqual(result.left.messageId, envelope(3 + i).messageId)
+                  assert.isTrue(Result.isFailure(result))
+                  if (Result.isFailure(result)) {
+                    assert.strictEqual(result.failure._tag, "QueueFullError")
+                    assert.strictEqual(result.failure.capacity, 3)
+                    assert.strictEqual(result.failure.messageId, envelope(3 + i).messageId)
                   }
                 }
                 assert.strictEqual(yield* queue.size, 3)
@@ -199,12 +199,12 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
                 Effect.gen(function*() {
                   const results = yield* Effect.forEach(
                     Array.from({ length: 150 }, (_, i) => i),
-                    (i) => Effect.either(queue.offer(envelope(i))),
+                    (i) => Effect.result(queue.offer(envelope(i))),
                     { concurrency: "unbounded" }
                   )
-                  const failed = results.filter(Either.isLeft).length
+                  const failed = results.filter(Result.isFailure).length
                   const dropped = results.flatMap((r) =>
-                    Either.isRight(r) && Option.isSome(r.right) ? [r.right.value] : []
+                    Result.isSuccess(r) && Option.isSome(r.success) ? [r.success.value] : []
                   )
                   assert.strictEqual(failed + dropped.length, 50)
                   assert.strictEqual(failed, overflow === "fail" ? 50 : 0)
@@ -214,7 +214,11 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
                   assert.strictEqual(remaining.length, 100)
                   // Every message is either queued or refused, once.
                   const refused = results.flatMap((r, i) =>
-                    Either.isLeft(r) ? [envelope(i).messageId] : Option.isSome(r.right) ? [r.right.value.messageId] : []
+                    Result.isFailure(r)
+                      ? [envelope(i).messageId]
+                      : Option.isSome(r.success)
+                      ? [r.success.value.messageId]
+                      : []
                   )
                   assert.deepStrictEqual(
                     [...remaining, ...refused].sort(),
@@ -251,7 +255,7 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
         const exit = yield* Effect.exit(withQueue({ order: "fifo", capacity: 0 }, () => Effect.void))
         assert.isTrue(Exit.isFailure(exit))
         if (Exit.isFailure(exit)) {
-          const error = Cause.failureOption(exit.cause)
+          const error = Cause.findErrorOption(exit.cause)
           assert.isTrue(Option.isSome(error) && error.value._tag === "ConfigurationError")
           assert.include(Cause.pretty(exit.cause), "capacity")
         }

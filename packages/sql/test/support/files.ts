@@ -1,13 +1,13 @@
 /** Temporary folders and files for the SQLite tests, and what is in them. */
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
 import { Cause, Effect, Exit, Layer, Option, type Scope } from "effect"
+import { SqlClient } from "effect/sql/SqlClient"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { SqlQueueError } from "../../src/index.js"
+import * as SqliteClient from "../../src/internal/sqliteClient.js"
 
 export const tempDir = (prefix = "stellanow-sqlite-") => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
@@ -22,7 +22,7 @@ export const sqlite = (filename: string, statements: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     for (const statement of statements) yield* sql.unsafe(statement)
-  }).pipe(Effect.provide(SqliteClient.layer({ filename, disableWAL: true })), Effect.orDie)
+  }).pipe(Effect.provide(SqliteClient.layer({ filename })), Effect.orDie)
 
 /** Reads a SQLite file with a plain client. */
 export const query = <A extends object>(filename: string, statement: string) =>
@@ -35,12 +35,14 @@ export const query = <A extends object>(filename: string, statement: string) =>
 export const openFailure = (layer: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
-    if (Exit.isSuccess(exit)) return yield* Effect.dieMessage("the queue opened, but should have failed")
-    const failure = Cause.failureOption(exit.cause)
-    if (Option.isNone(failure)) return yield* Effect.dieMessage(`expected a failure, got ${Cause.pretty(exit.cause)}`)
+    if (Exit.isSuccess(exit)) return yield* Effect.die(new Error("the queue opened, but should have failed"))
+    const failure = Cause.findErrorOption(exit.cause)
+    if (Option.isNone(failure)) {
+      return yield* Effect.die(new Error(`expected a failure, got ${Cause.pretty(exit.cause)}`))
+    }
     const error = failure.value
     if (error._tag !== "ConfigurationError" || !(error.cause instanceof SqlQueueError.SqlQueueError)) {
-      return yield* Effect.dieMessage(`expected a ConfigurationError caused by a SqlQueueError, got ${String(error)}`)
+      return yield* Effect.die(new Error(`expected a ConfigurationError caused by a SqlQueueError, got ${String(error)}`))
     }
     return { error, cause: error.cause }
   })
