@@ -4,7 +4,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import { ConfigurationError } from "./StellaNowError.js"
 
 /**
@@ -36,7 +36,7 @@ const schemes: Record<string, { readonly transport: "tcp" | "websocket"; readonl
 const redact = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1***@")
 
 const invalid = (url: string, detail: string) =>
-  Either.left(
+  Result.fail(
     new ConfigurationError({
       reason: "InvalidBrokerUrl",
       detail: `broker URL ${JSON.stringify(redact(url))} is invalid: ${detail}`
@@ -50,7 +50,7 @@ const invalid = (url: string, detail: string) =>
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (url: string): Either.Either<BrokerAddress, ConfigurationError> => {
+export const parse = (url: string): Result.Result<BrokerAddress, ConfigurationError> => {
   if (typeof url !== "string" || url.trim() === "") return invalid(String(url), "it is empty")
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
   const known = scheme === undefined ? undefined : schemes[`${scheme}:`]
@@ -78,7 +78,7 @@ export const parse = (url: string): Either.Either<BrokerAddress, ConfigurationEr
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1")
   if (host === "") return invalid(url, "it has no host")
-  return Either.right({
+  return Result.succeed({
     transport: known.transport,
     tls: known.tls,
     host,

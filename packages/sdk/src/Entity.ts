@@ -13,8 +13,8 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category schemas
  */
-export const EntityId = Schema.String.pipe(
-  Schema.minLength(1, { message: () => "an entity id must be a non-empty string" })
+export const EntityId = Schema.String.check(
+  Schema.isMinLength(1, { message: "an entity id must be a non-empty string" })
 )
 
 /**
@@ -24,8 +24,8 @@ export const EntityId = Schema.String.pipe(
  * @category models
  */
 export class Entity extends Schema.Class<Entity>("@stellanow/sdk/Entity")({
-  entityTypeDefinitionId: Schema.String.pipe(
-    Schema.minLength(1, { message: () => "an entity type name must be a non-empty string" })
+  entityTypeDefinitionId: Schema.String.check(
+    Schema.isMinLength(1, { message: "an entity type name must be a non-empty string" })
   ),
   entityId: EntityId
 }) {}

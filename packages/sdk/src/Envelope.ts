@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Validation from "./internal/validation.js"
 import * as Message from "./Message.js"
 import * as OriginDate from "./OriginDate.js"
@@ -75,7 +75,7 @@ export const wrapWith = (
   message: Message.Message,
   project: ProjectInfo,
   options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined }
-): Either.Either<Envelope, ValidationError> => wrapDescriptor(message[Message.TypeId], project, options, false)
+): Result.Result<Envelope, ValidationError> => wrapDescriptor(message[Message.TypeId], project, options, false)
 
 /**
  * Wraps a described message. `plainDate` says the origin date is the SDK's own formatting, which needs
@@ -86,10 +86,10 @@ const wrapDescriptor = (
   project: ProjectInfo,
   options: { readonly messageId: string; readonly originDate: string; readonly wrappedAt?: number | undefined },
   plainDate: boolean
-): Either.Either<Envelope, ValidationError> => {
+): Result.Result<Envelope, ValidationError> => {
   const primary = descriptor.entities[0]
   if (primary === undefined) {
-    return Either.left(
+    return Result.fail(
       new ValidationError({
         reason: "MissingEntity",
         event: descriptor.eventName,
@@ -97,7 +97,7 @@ const wrapDescriptor = (
       })
     )
   }
-  return Either.map(descriptor.payload(), (payload) => ({
+  return Result.map(descriptor.payload(), (payload) => ({
     messageId: options.messageId,
     topic: topicFor(project.organizationId),
     eventName: descriptor.eventName,
@@ -200,24 +200,25 @@ export const wrap = (
   // Plain code inside one `clockWith`, not a generator: this runs for every message sent.
   Effect.clockWith((clock) => {
     if (!Message.isMessage(message)) {
-      return new ValidationError({
-        reason: "InvalidPayload",
-        detail: "not a StellaNow message: declare it with Message.Class or make it with Message.raw"
-      })
+      return Effect.fail(
+        new ValidationError({
+          reason: "InvalidPayload",
+          detail: "not a StellaNow message: declare it with Message.Class or make it with Message.raw"
+        })
+      )
     }
     const descriptor = message[Message.TypeId]
     const given = descriptor.originDate
     const originDate = given === undefined
-      ? OriginDate.fromEpochMicros(Number(clock.unsafeCurrentTimeNanos() / 1000n))
+      ? OriginDate.fromEpochMicros(Number(clock.currentTimeNanosUnsafe() / 1000n))
       : OriginDate.fromInput(given)
-    if (Either.isLeft(originDate)) {
-      return Validation.withEvent(originDate.left, descriptor.eventName)
+    if (Result.isFailure(originDate)) {
+      return Effect.fail(Validation.withEvent(originDate.failure, descriptor.eventName))
     }
     const envelope = wrapDescriptor(descriptor, project, {
       messageId: options?.messageId ?? makeMessageId(),
-      originDate: originDate.right,
-      wrappedAt: clock.unsafeCurrentTimeMillis()
+      originDate: originDate.success,
+      wrappedAt: clock.currentTimeMillisUnsafe()
     }, true)
-    // An `Either` is an Effect too, but the runtime takes a plain success faster.
-    return Either.isRight(envelope) ? Effect.succeed(envelope.right) : Effect.fail(envelope.left)
+    return Result.isSuccess(envelope) ? Effect.succeed(envelope.success) : Effect.fail(envelope.failure)
   })

@@ -7,9 +7,10 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Either, Option, ParseResult, Schema } from "effect"
+import { Effect, Option, Predicate, Result, Schema, SchemaGetter, SchemaIssue, SchemaTransformation } from "effect"
 import * as Payload from "./internal/payload.js"
 import * as OriginDate from "./OriginDate.js"
+import type { ValidationError } from "./StellaNowError.js"
 
 /**
  * `String`: a JSON string.
@@ -61,10 +62,12 @@ const isCalendarDate = (s: string): boolean => {
  */
 export type DateInput = string | globalThis.Date
 
-const DateInputSchema: Schema.Schema<DateInput> = Schema.Union(
-  Schema.String.pipe(Schema.filter(isCalendarDate, { message: () => "expected a real calendar date as YYYY-MM-DD" })),
-  Schema.ValidDateFromSelf
-)
+const DateInputSchema = Schema.Union([
+  Schema.String.check(
+    Schema.makeFilter(isCalendarDate, { message: "expected a real calendar date as YYYY-MM-DD" })
+  ),
+  Schema.Date
+])
 
 /**
  * `Date`: a calendar day, sent as `YYYY-MM-DD`.
@@ -72,11 +75,24 @@ const DateInputSchema: Schema.Schema<DateInput> = Schema.Union(
  * @since 0.1.0
  * @category fields
  */
-export const Date: Schema.Schema<DateInput, string> = Schema.transform(Schema.String, DateInputSchema, {
-  strict: true,
-  decode: (wire) => wire,
-  encode: (input) => typeof input === "string" ? input : input.toISOString().slice(0, 10)
-})
+export const Date: Schema.Codec<DateInput, string> = Schema.String.pipe(
+  Schema.decodeTo(
+    DateInputSchema,
+    SchemaTransformation.transform<DateInput, string>({
+      decode: (wire) => wire,
+      encode: (input) => typeof input === "string" ? input : input.toISOString().slice(0, 10)
+    })
+  )
+)
+
+/** A check of `OriginDate` as a schema step: its `ValidationError`'s words become the issue's message. */
+const originDateStep = <E>(check: (value: E) => Result.Result<string, ValidationError>) =>
+  SchemaGetter.transformEffect((value: E) =>
+    Result.match(check(value), {
+      onFailure: (error) => Effect.fail(new SchemaIssue.InvalidValue({ message: error.detail })),
+      onSuccess: Effect.succeed
+    })
+  )
 
 /**
  * `DateTime`: an instant, sent as a UTC string with exactly six fractional digits
@@ -85,22 +101,11 @@ export const Date: Schema.Schema<DateInput, string> = Schema.transform(Schema.St
  * @since 0.1.0
  * @category fields
  */
-export const DateTime: Schema.Schema<OriginDate.Input, string> = Schema.transformOrFail(
-  Schema.String,
-  OriginDate.InputSchema,
-  {
-    strict: true,
-    decode: (wire, _, ast) =>
-      Either.match(OriginDate.fromString(wire), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, wire, e.detail)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (input, _, ast) =>
-      Either.match(OriginDate.fromInput(input), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, input, e.detail)),
-        onRight: ParseResult.succeed
-      })
-  }
+export const DateTime: Schema.Codec<OriginDate.Input, string> = Schema.String.pipe(
+  Schema.decodeTo(OriginDate.InputSchema, {
+    decode: originDateStep<string>(OriginDate.fromString),
+    encode: originDateStep<OriginDate.Input>(OriginDate.fromInput)
+  })
 )
 
 /**
@@ -124,10 +129,10 @@ const isJson = (value: unknown, ancestors: Set<object> = new Set()): boolean => 
   return ok
 }
 
-const JsonSchema: Schema.Schema<Json> = Schema.declare((u): u is Json => isJson(u), {
+const JsonSchema: Schema.declare<Json> = Schema.declare((u): u is Json => isJson(u), {
   identifier: "Json",
-  message: () =>
-    "expected a JSON value: null, a boolean, a finite number, a string, an array or a plain object, without cycles"
+  message: "expected a JSON value: null, a boolean, a finite number, a string, an array or a plain object, " +
+    "without cycles"
 })
 
 /**
@@ -136,7 +141,18 @@ const JsonSchema: Schema.Schema<Json> = Schema.declare((u): u is Json => isJson(
  * @since 0.1.0
  * @category fields
  */
-export const Any: Schema.Schema<Json> = JsonSchema
+export const Any: Schema.declare<Json> = JsonSchema
+
+/**
+ * The schema of an optional field: on the type side an optional key that may also hold `undefined` or
+ * `null`; on the wire a required key, `null` when absent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface optional<S extends Schema.Top>
+  extends Schema.decodeTo<Schema.optional<Schema.NullOr<S>>, Schema.NullOr<Schema.toEncoded<S>>>
+{}
 
 /**
  * An optional field: it may be left out (or given as `undefined` or `null`) when the message is made,
@@ -145,13 +161,14 @@ export const Any: Schema.Schema<Json> = JsonSchema
  * @since 0.1.0
  * @category fields
  */
-export const optional = <A, I, R>(
-  field: Schema.Schema<A, I, R>
-): Schema.PropertySignature<"?:", A | null | undefined, never, ":", I | null, false, R> => {
-  const signature = Schema.requiredToOptional(Schema.NullOr(Schema.encodedSchema(field)), Schema.NullishOr(field), {
-    decode: Option.fromNullable,
-    encode: (value) => Option.getOrNull(value) ?? null
-  })
+export const optional = <S extends Schema.Top>(field: S): optional<S> => {
+  const signature = Schema.NullOr(Schema.toEncoded(field)).pipe(
+    Schema.decodeTo(Schema.optional(Schema.NullOr(field)), {
+      // `null` on the wire reads back as an absent key; absent, `undefined` and `null` are all sent as `null`.
+      decode: SchemaGetter.transformOptional(Option.filter(Predicate.isNotNull)),
+      encode: SchemaGetter.transformOptional((value) => Option.some(Option.getOrNull(value) ?? null))
+    })
+  )
   Payload.registerOptional(signature, field)
   return signature
 }

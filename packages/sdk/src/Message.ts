@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Either, ParseResult, Predicate, Schema } from "effect"
+import { Predicate, Result, Schema } from "effect"
 import { type Entity, EntityId } from "./Entity.js"
 import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
@@ -42,7 +42,7 @@ export interface Descriptor {
   /** The origin date as given, not yet validated; `undefined` to stamp it at wrapping time. */
   readonly originDate: OriginDate.Input | undefined
   /** The event's own fields as compact JSON, in declared order. */
-  readonly payload: () => Either.Either<string, ValidationError>
+  readonly payload: () => Result.Result<string, ValidationError>
   /** Makes a copy with another origin date. */
   readonly withOriginDate: (date: OriginDate.Input | undefined) => Message
 }
@@ -142,15 +142,7 @@ export const Class =
   <const Entities extends ReadonlyArray<string>, const EventFields extends Schema.Struct.Fields>(
     definition: Definition<Entities, EventFields>
   ):
-    & Schema.Class<
-      Self,
-      Fields<Entities, EventFields>,
-      Schema.Struct.Encoded<Fields<Entities, EventFields>>,
-      Schema.Struct.Context<Fields<Entities, EventFields>>,
-      Schema.Struct.Constructor<Fields<Entities, EventFields>>,
-      Message,
-      {}
-    >
+    & Schema.Class<Self, Schema.Struct<Fields<Entities, EventFields>>, Message>
     & ClassStatics<Entities, EventFields> =>
   {
     const { entities, event, fields } = definition
@@ -194,26 +186,23 @@ export const Class =
         this.originDate = message.messageOriginDateUTC
       }
       payload() {
-        return Either.mapLeft(
-          encodePayload(this.message),
-          (issue) => Validation.fromParseError(new ParseResult.ParseError({ issue }), context)
-        )
+        return Result.mapError(encodePayload(this.message), (issue) => Validation.fromIssue(issue, context))
       }
       withOriginDate(date: OriginDate.Input | undefined): Message {
         // The prototype's constructor: the user's subclass, even if a field is named "constructor".
         return new (Object.getPrototypeOf(this.message).constructor)({ ...this.message, messageOriginDateUTC: date })
       }
     }
-    const Base: any = (Schema.Class as any)(identifier)(allFields)
+    const Base: any = Schema.Class<unknown>(identifier)(allFields)
 
     return class extends Base {
       static readonly eventName = event
       static readonly entityTypes = entities
       static readonly eventFields = fields
 
-      constructor(props: any, options?: Schema.MakeOptions) {
+      constructor(props: unknown, options?: Schema.MakeOptions) {
         try {
-          super(props, options)
+          super(props, Validation.makeOptions(options))
         } catch (error) {
           throw Validation.rethrow(error, context)
         }
@@ -270,12 +259,12 @@ export const raw = (options: {
   } catch {
     throw fail("InvalidPayload", "the payload is not valid JSON", "payload")
   }
-  if (!Predicate.isRecord(parsed)) {
+  if (!Predicate.isObject(parsed)) {
     throw fail("InvalidPayload", "the payload must be a JSON object", "payload")
   }
   if (options.messageOriginDateUTC !== undefined) {
     const checked = OriginDate.fromInput(options.messageOriginDateUTC)
-    if (Either.isLeft(checked)) throw Validation.withEvent(checked.left, options.eventName)
+    if (Result.isFailure(checked)) throw Validation.withEvent(checked.failure, options.eventName)
   }
   const entities = options.entities.map(({ entityId, entityTypeDefinitionId }) => ({
     entityTypeDefinitionId,
@@ -290,7 +279,7 @@ export const raw = (options: {
       eventName: options.eventName,
       entities,
       originDate: options.messageOriginDateUTC,
-      payload: () => Either.right(options.payload),
+      payload: () => Result.succeed(options.payload),
       withOriginDate: (date) => raw({ ...options, messageOriginDateUTC: date })
     }
   }
@@ -308,8 +297,8 @@ export const raw = (options: {
 export const withOriginDate = <M extends Message>(message: M, date: OriginDate.Input | undefined): M => {
   if (date !== undefined) {
     const checked = OriginDate.fromInput(date)
-    if (Either.isLeft(checked)) {
-      throw Validation.withEvent(checked.left, message[TypeId].eventName)
+    if (Result.isFailure(checked)) {
+      throw Validation.withEvent(checked.failure, message[TypeId].eventName)
     }
   }
   return message[TypeId].withOriginDate(date) as M

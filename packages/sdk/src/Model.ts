@@ -27,20 +27,12 @@ import * as Validation from "./internal/validation.js"
 export const Class = <Self = never>(identifier: string) =>
 <const Fields extends Schema.Struct.Fields>(
   fields: Fields
-): Schema.Class<
-  Self,
-  Fields,
-  Schema.Struct.Encoded<Fields>,
-  Schema.Struct.Context<Fields>,
-  Schema.Struct.Constructor<Fields>,
-  {},
-  {}
-> => {
-  const Base: any = (Schema.Class as any)(identifier)(fields)
+): Schema.Class<Self, Schema.Struct<Fields>, {}> => {
+  const Base: any = Schema.Class<unknown>(identifier)(fields)
   const Model = class extends Base {
-    constructor(props: any, options?: Schema.MakeOptions) {
+    constructor(props: unknown, options?: Schema.MakeOptions) {
       try {
-        super(props, options)
+        super(props, Validation.makeOptions(options))
       } catch (error) {
         throw Validation.rethrow(error, { model: identifier })
       }

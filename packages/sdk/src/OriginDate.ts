@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { DateTime, Either, Predicate, Schema } from "effect"
+import { DateTime, Effect, Predicate, Result, Schema, SchemaIssue } from "effect"
 import { ValidationError } from "./StellaNowError.js"
 
 /**
@@ -30,7 +30,7 @@ const rule = "expected a UTC date-time like 2025-04-25T12:34:56.789012Z " +
   "(1 to 6 fractional digits, a literal Z, no offset)"
 
 const invalid = (detail: string) =>
-  Either.left(new ValidationError({ reason: "InvalidOriginDate", field: "messageOriginDateUTC", detail }))
+  Result.fail(new ValidationError({ reason: "InvalidOriginDate", field: "messageOriginDateUTC", detail }))
 
 /**
  * Validates a wire-style string and pads its fraction to six digits.
@@ -38,7 +38,7 @@ const invalid = (detail: string) =>
  * @since 0.1.0
  * @category parsing
  */
-export const fromString = (input: string): Either.Either<string, ValidationError> => {
+export const fromString = (input: string): Result.Result<string, ValidationError> => {
   const match = isoPattern.exec(input)
   if (match === null) {
     return invalid(`${JSON.stringify(input)} is not valid: ${rule}`)
@@ -51,7 +51,7 @@ export const fromString = (input: string): Either.Either<string, ValidationError
   ) {
     return invalid(`${JSON.stringify(input)} is not a real calendar date and time`)
   }
-  return Either.right(`${input.slice(0, 20)}${fraction!.padEnd(6, "0")}Z`)
+  return Result.succeed(`${input.slice(0, 20)}${fraction!.padEnd(6, "0")}Z`)
 }
 
 /** The formatted millisecond of the last stamp: the messages of a burst share it. */
@@ -63,7 +63,7 @@ let lastMillis = { millis: Number.NaN, prefix: "" }
  * @since 0.1.0
  * @category formatting
  */
-export const fromEpochMicros = (micros: number): Either.Either<string, ValidationError> => {
+export const fromEpochMicros = (micros: number): Result.Result<string, ValidationError> => {
   const millis = Math.floor(micros / 1000)
   if (millis !== lastMillis.millis) {
     const iso = new Date(millis).toISOString()
@@ -73,7 +73,7 @@ export const fromEpochMicros = (micros: number): Either.Either<string, Validatio
     lastMillis = { millis, prefix: iso.slice(0, 23) }
   }
   const subMillis = Math.floor(micros - millis * 1000)
-  return Either.right(`${lastMillis.prefix}${subMillis < 10 ? "00" : subMillis < 100 ? "0" : ""}${subMillis}Z`)
+  return Result.succeed(`${lastMillis.prefix}${subMillis < 10 ? "00" : subMillis < 100 ? "0" : ""}${subMillis}Z`)
 }
 
 const isUtcZone = (zone: DateTime.TimeZone): boolean =>
@@ -87,7 +87,7 @@ const isUtcZone = (zone: DateTime.TimeZone): boolean =>
  * @since 0.1.0
  * @category parsing
  */
-export const fromInput = (input: unknown): Either.Either<string, ValidationError> => {
+export const fromInput = (input: unknown): Result.Result<string, ValidationError> => {
   if (typeof input === "string") return fromString(input)
   if (input instanceof Date) {
     const millis = input.getTime()
@@ -101,21 +101,27 @@ export const fromInput = (input: unknown): Either.Either<string, ValidationError
     }
     return fromEpochMicros(DateTime.toEpochMillis(input) * 1000)
   }
-  const shown = Predicate.isObject(input) ? Object.prototype.toString.call(input) : String(input)
+  const shown = Predicate.isObjectKeyword(input) ? Object.prototype.toString.call(input) : String(input)
   return invalid(`${shown} is not a string, a Date or a DateTime`)
 }
 
 /**
- * The schema of an origin date as a caller gives it: accepts exactly what {@link fromInput} accepts.
+ * The schema of an origin date as a caller gives it: accepts exactly what {@link fromInput} accepts,
+ * and a refusal carries {@link fromInput}'s words, which quote the value and say what was wrong with it.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const InputSchema: Schema.Schema<Input> = Schema.declare(
-  (u): u is Input => Either.isRight(fromInput(u)),
+export const InputSchema: Schema.declare<Input> = Schema.declareConstructor<Input>()(
+  [],
+  // `declare` alone could only say "expected an OriginDate"; a static `message` could not quote the value.
+  () => (input) =>
+    Result.match(fromInput(input), {
+      onFailure: (error) => Effect.fail(new SchemaIssue.InvalidValue({ message: error.detail })),
+      onSuccess: () => Effect.succeed(input as Input)
+    }),
   {
     identifier: "OriginDate",
-    description: "a UTC date-time: an ISO string with 1 to 6 fractional digits and Z, a Date, or a UTC DateTime",
-    message: (issue) => Either.match(fromInput(issue.actual), { onLeft: (e) => e.detail, onRight: () => rule })
+    description: "a UTC date-time: an ISO string with 1 to 6 fractional digits and Z, a Date, or a UTC DateTime"
   }
 )

@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, ConfigError, ConfigProvider, Effect, Redacted } from "effect"
+import { Config, ConfigProvider, Effect, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
 import type { ProjectInfo } from "./Envelope.js"
 import { ConfigurationError } from "./StellaNowError.js"
 
@@ -19,19 +19,78 @@ export type AuthMode = "oidc" | "basic" | "none"
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
+const NonEmpty = Schema.String.check(Schema.isNonEmpty({ message: "expected a non-empty value" }))
+
+/** The variables, as a tree of names to strings: the schema the collected problems are about. */
+const variables = Schema.Record(Schema.String, Schema.String).ast
+
+const failWith = (issue: SchemaIssue.Issue) => new Config.ConfigError(new Schema.SchemaError(issue))
+
+/**
+ * One variable, read with a schema. A missing variable fails as a `MissingKey` under its name, so the
+ * error can tell "missing" from "invalid" (Effect 4 reads a missing value as `undefined` and refuses
+ * that as it would a bad one).
+ */
+const variable = <A>(name: string, schema: Schema.Codec<A, string>): Config.Config<A> =>
+  Config.schema(schema, name).pipe(
+    Config.option,
+    Config.mapEffect(Option.match({
+      onNone: () => Effect.fail(failWith(new SchemaIssue.Pointer([name], new SchemaIssue.MissingKey(undefined)))),
+      onSome: Effect.succeed
+    }))
+  )
+
 const uuid = (name: string) =>
-  Config.string(name).pipe(
-    Config.validate({ message: "expected a UUID", validation: (s) => uuidPattern.test(s) }),
-    Config.withDescription(`${name}: a UUID`)
+  variable(
+    name,
+    Schema.String.check(Schema.isPattern(uuidPattern, { message: "expected a UUID" })).annotate({
+      description: `${name}: a UUID`
+    })
   )
 
-const nonEmpty = (name: string) =>
-  Config.string(name).pipe(Config.validate({ message: "expected a non-empty value", validation: (s) => s !== "" }))
+const nonEmpty = (name: string) => variable(name, NonEmpty)
 
-const nonEmptySecret = (name: string) =>
-  Config.redacted(name).pipe(
-    Config.validate({ message: "expected a non-empty value", validation: (s) => Redacted.value(s) !== "" })
+const nonEmptySecret = (name: string) => variable(name, Schema.RedactedFromValue(NonEmpty))
+
+/** A config's value, or the error it failed with: the config itself no longer fails. */
+const attempt = <A>(config: Config.Config<A>): Config.Config<Result.Result<A, Config.ConfigError>> =>
+  config.pipe(Config.map(Result.succeed), Config.orElse((error) => Config.succeed(Result.fail(error))))
+
+/** Every error in one: the schema problems side by side; a source that could not be read stands alone. */
+const merge = (errors: ReadonlyArray<Config.ConfigError>): Config.ConfigError => {
+  const unreadable = errors.find((error) => !Schema.isSchemaError(error.cause))
+  if (unreadable !== undefined || errors.length === 1) return unreadable ?? errors[0]!
+  const issues = errors.map((error) => (error.cause as Schema.SchemaError).issue)
+  return failWith(new SchemaIssue.Composite(variables, [issues[0]!, ...issues.slice(1)]))
+}
+
+/**
+ * Like `Config.all`, but reads every config and fails with all their problems together, so one error
+ * names every missing or malformed variable (WIRE.md §6). Effect's `Config.all` stops at the first.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const all: {
+  <const Configs extends ReadonlyArray<Config.Config<any>>>(
+    configs: Configs
+  ): Config.Config<{ -readonly [K in keyof Configs]: Config.Success<Configs[K]> }>
+  <const Configs extends Record<string, Config.Config<any>>>(
+    configs: Configs
+  ): Config.Config<{ -readonly [K in keyof Configs]: Config.Success<Configs[K]> }>
+} = (configs: ReadonlyArray<Config.Config<any>> | Record<string, Config.Config<any>>): Config.Config<any> => {
+  const entries = Object.entries(configs)
+  return Config.all(entries.map(([, config]) => attempt(config))).pipe(
+    Config.mapEffect((results) => {
+      const errors = results.flatMap((result) => Result.isFailure(result) ? [result.failure] : [])
+      if (errors.length > 0) return Effect.fail(merge(errors))
+      const values = results.map((result) => (result as Result.Success<unknown, never>).success)
+      return Effect.succeed(
+        Array.isArray(configs) ? values : Object.fromEntries(entries.map(([key], i) => [key, values[i]]))
+      )
+    })
   )
+}
 
 /**
  * `ORGANIZATION_ID` and `PROJECT_ID`.
@@ -39,7 +98,7 @@ const nonEmptySecret = (name: string) =>
  * @since 0.1.0
  * @category config
  */
-export const project: Config.Config<ProjectInfo> = Config.all({
+export const project: Config.Config<ProjectInfo> = all({
   organizationId: uuid("ORGANIZATION_ID"),
   projectId: uuid("PROJECT_ID")
 })
@@ -61,7 +120,7 @@ export interface BasicCredentials {
  * @since 0.1.0
  * @category config
  */
-export const basic: Config.Config<BasicCredentials> = Config.all({
+export const basic: Config.Config<BasicCredentials> = all({
   username: nonEmpty("MQTT_USERNAME"),
   password: nonEmptySecret("MQTT_PASSWORD")
 })
@@ -84,10 +143,10 @@ export interface OidcCredentials {
  * @since 0.1.0
  * @category config
  */
-export const oidc: Config.Config<OidcCredentials> = Config.all({
+export const oidc: Config.Config<OidcCredentials> = all({
   username: nonEmpty("OIDC_USERNAME"),
   password: nonEmptySecret("OIDC_PASSWORD"),
-  clientId: nonEmpty("OIDC_CLIENT_ID").pipe(Config.withDefault("event-ingestor"))
+  clientId: Config.schema(NonEmpty, "OIDC_CLIENT_ID").pipe(Config.withDefault("event-ingestor"))
 })
 
 const neededBy: Record<string, AuthMode> = {
@@ -98,20 +157,36 @@ const neededBy: Record<string, AuthMode> = {
   MQTT_PASSWORD: "basic"
 }
 
-const problems = (error: ConfigError.ConfigError): ReadonlyArray<{ missing: boolean; name: string; why: string }> => {
-  switch (error._op) {
-    case "And":
-    case "Or":
-      return [...problems(error.left), ...problems(error.right)]
-    case "MissingData":
-      return [{ missing: true, name: error.path.join("."), why: "" }]
-    case "InvalidData":
-      return [{ missing: false, name: error.path.join("."), why: error.message }]
-    case "SourceUnavailable":
-    case "Unsupported":
-      return [{ missing: false, name: error.path.join("."), why: error.message }]
+interface Problem {
+  readonly missing: boolean
+  readonly name: string
+  readonly why: string
+}
+
+/** Effect's words for what is wrong with a value; no value is ever quoted (the input is not reported). */
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const issueProblems = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): ReadonlyArray<Problem> => {
+  switch (issue._tag) {
+    case "Pointer":
+      return issueProblems(issue.issue, [...path, ...issue.path])
+    case "Composite":
+      return issue.issues.flatMap((inner) => issueProblems(inner, path))
+    case "MissingKey":
+      return [{ missing: true, name: path.map(String).join("."), why: "" }]
+    default:
+      return formatter(issue).issues.map((found) => ({
+        missing: false,
+        name: [...path, ...(found.path ?? [])].map((key) => String(typeof key === "object" ? key.key : key)).join("."),
+        why: found.message
+      }))
   }
 }
+
+const problems = (error: Config.ConfigError): ReadonlyArray<Problem> =>
+  Schema.isSchemaError(error.cause)
+    ? issueProblems(error.cause.issue, [])
+    : [{ missing: false, name: "the configuration source", why: error.cause.message }]
 
 const describe = (name: string): string => {
   const mode = neededBy[name]
@@ -125,7 +200,7 @@ const describe = (name: string): string => {
  * @since 0.1.0
  * @category errors
  */
-export const toConfigurationError = (error: ConfigError.ConfigError): ConfigurationError => {
+export const toConfigurationError = (error: Config.ConfigError): ConfigurationError => {
   const all = problems(error)
   const missing = [...new Set(all.filter((p) => p.missing).map((p) => describe(p.name)))]
   const invalid = [...new Set(all.filter((p) => !p.missing).map((p) => `${describe(p.name)}: ${p.why}`))]
@@ -163,10 +238,12 @@ export const withOverrides = (
     value === undefined ? [] : [[key, Redacted.isRedacted(value) ? Redacted.value(value) : value] as const]
   )
   if (entries.length === 0) return effect
-  return Effect.configProviderWith((current) =>
-    Effect.withConfigProvider(
-      effect,
-      ConfigProvider.fromMap(new Map(entries)).pipe(ConfigProvider.orElse(() => current))
-    )
+  // An empty string given in code is a value to check, not a missing one (Effect 4 providers read "" as
+  // missing by default).
+  const given = ConfigProvider.fromUnknown(Object.fromEntries(entries), { preserveEmptyStrings: true })
+  return Effect.updateService(
+    effect,
+    ConfigProvider.ConfigProvider,
+    (current) => given.pipe(ConfigProvider.orElse(current))
   )
 }

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { BrokerUrl, Envelope, Message, OriginDate } from "@stellanow/sdk"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as Messages from "./fixtures/messages.js"
 import { readVector } from "./fixtures/vectors.js"
 
@@ -63,7 +63,7 @@ describe("envelopes.json", () => {
 describe("timestamps.json", () => {
   for (const { input, wire } of timestamps.ok) {
     it(`accepts ${input}`, () => {
-      assert.deepStrictEqual(OriginDate.fromString(input), Either.right(wire))
+      assert.deepStrictEqual(OriginDate.fromString(input), Result.succeed(wire))
       const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: input })
       const body = Effect.runSync(Envelope.wrap(message, { organizationId: "o", projectId: "p" }))
       assert.strictEqual(JSON.parse(body.body).value.metadata.messageOriginDateUTC, wire)
@@ -72,10 +72,10 @@ describe("timestamps.json", () => {
   for (const input of timestamps.error) {
     it(`refuses ${JSON.stringify(input)}, quoting it`, () => {
       const result = OriginDate.fromString(input)
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.strictEqual(result.left.reason, "InvalidOriginDate")
-        assert.include(result.left.message, JSON.stringify(input))
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure.reason, "InvalidOriginDate")
+        assert.include(result.failure.message, JSON.stringify(input))
       }
       assert.throws(
         () => new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: input }),
@@ -89,9 +89,9 @@ describe("broker-urls.json", () => {
   for (const { url, expect } of brokerUrls.ok) {
     it(`parses ${url}`, () => {
       const parsed = BrokerUrl.parse(url)
-      assert.isTrue(Either.isRight(parsed), `expected ${url} to parse`)
-      if (Either.isRight(parsed)) {
-        const { url: _url, ...address } = parsed.right
+      assert.isTrue(Result.isSuccess(parsed), `expected ${url} to parse`)
+      if (Result.isSuccess(parsed)) {
+        const { url: _url, ...address } = parsed.success
         assert.deepStrictEqual(address, expect)
       }
     })
@@ -99,10 +99,10 @@ describe("broker-urls.json", () => {
   for (const url of brokerUrls.error) {
     it(`refuses ${JSON.stringify(url)}, naming it`, () => {
       const parsed = BrokerUrl.parse(url)
-      assert.isTrue(Either.isLeft(parsed))
-      if (Either.isLeft(parsed)) {
-        assert.strictEqual(parsed.left.reason, "InvalidBrokerUrl")
-        assert.include(parsed.left.message, JSON.stringify(url))
+      assert.isTrue(Result.isFailure(parsed))
+      if (Result.isFailure(parsed)) {
+        assert.strictEqual(parsed.failure.reason, "InvalidBrokerUrl")
+        assert.include(parsed.failure.message, JSON.stringify(url))
       }
     })
   }

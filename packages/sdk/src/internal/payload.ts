@@ -1,4 +1,4 @@
-import { Either, ParseResult, Schema } from "effect"
+import { Result, Schema, type SchemaIssue, SchemaParser } from "effect"
 
 /**
  * The payload encoder of a message class, made once per class.
@@ -16,7 +16,7 @@ const Refused: unique symbol = Symbol("Refused")
 type FieldEncoder = (value: unknown) => unknown
 
 /** `Field.optional(field)` signatures, with the field inside. */
-const optionals = new WeakMap<object, Schema.Schema.Any>()
+const optionals = new WeakMap<object, Schema.Top>()
 
 /** `Model.Class` classes, with their fields. */
 const models = new WeakMap<object, Schema.Struct.Fields>()
@@ -35,7 +35,7 @@ const modelFields = (field: object): Schema.Struct.Fields | undefined => {
 }
 
 /** Records what `Field.optional` wrapped, so its encoder can be made. */
-export const registerOptional = (signature: object, field: Schema.Schema.Any): void => {
+export const registerOptional = (signature: object, field: Schema.Top): void => {
   optionals.set(signature, field)
 }
 
@@ -71,7 +71,7 @@ const compileFields = (fields: Schema.Struct.Fields): ((value: any) => unknown) 
   }
 }
 
-const compileField = (field: Schema.Struct.Field): FieldEncoder | undefined => {
+const compileField = (field: Schema.Constraint): FieldEncoder | undefined => {
   if (field === Schema.String) return string
   if (field === Schema.Int) return integer
   if (field === Schema.Finite) return finite
@@ -90,8 +90,8 @@ const compileField = (field: Schema.Struct.Field): FieldEncoder | undefined => {
   }
   if (Schema.isSchema(field)) {
     // Another schema (a date, a JSON value, a user's own): its own encoder, made once.
-    const encode = ParseResult.encodeUnknownEither(field as Schema.Schema<unknown, unknown, never>)
-    return (value) => Either.getOrElse(encode(value), () => Refused)
+    const encode = SchemaParser.encodeUnknownResult(field as Schema.Codec<unknown, unknown>)
+    return (value) => Result.getOrElse(encode(value), () => Refused)
   }
   // A property signature the SDK did not make: the schema encodes the whole payload.
   return undefined
@@ -99,19 +99,20 @@ const compileField = (field: Schema.Struct.Field): FieldEncoder | undefined => {
 
 /**
  * The payload encoder of a message class's fields: the compact JSON of the fields in declared order,
- * or the schema's `ParseIssue` when a value is not acceptable.
+ * or the schema's `Issue` when a value is not acceptable. The issue reports the refused value, so the
+ * validation error can quote it.
  */
 export const make = (
   fields: Schema.Struct.Fields
-): (message: unknown) => Either.Either<string, ParseResult.ParseIssue> => {
-  const schema = ParseResult.encodeUnknownEither(
-    Schema.Struct(fields) as unknown as Schema.Schema<unknown, unknown, never>
-  )
-  const bySchema = (message: unknown) => Either.map(schema(message), (encoded) => JSON.stringify(encoded))
+): (message: unknown) => Result.Result<string, SchemaIssue.Issue> => {
+  const schema = SchemaParser.encodeUnknownResult(Schema.Struct(fields) as unknown as Schema.Codec<unknown, unknown>, {
+    reportInput: true
+  })
+  const bySchema = (message: unknown) => Result.map(schema(message), (encoded) => JSON.stringify(encoded))
   const direct = compileFields(fields)
   if (direct === undefined) return bySchema
   return (message) => {
     const encoded = direct(message)
-    return encoded === Refused ? bySchema(message) : Either.right(JSON.stringify(encoded))
+    return encoded === Refused ? bySchema(message) : Result.succeed(JSON.stringify(encoded))
   }
 }

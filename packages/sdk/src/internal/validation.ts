@@ -1,27 +1,67 @@
-import { ParseResult } from "effect"
+import { Formatter, type Schema, SchemaIssue } from "effect"
 import { ValidationError } from "../StellaNowError.js"
 
-/** Where a parse error happened: in an event (with its entity names) or in a model. */
+/** Where a schema issue happened: in an event (with its entity names) or in a model. */
 export interface Context {
   readonly event?: string | undefined
   readonly entityNames?: ReadonlyArray<string>
   readonly model?: string | undefined
 }
 
-/** Turns a schema's parse error into the SDK's one validation error, naming the event, field and rule. */
-export const fromParseError = (
-  error: ParseResult.ParseError,
-  context: Context
-): ValidationError => {
-  const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const path = first?.path.map(String) ?? []
+/**
+ * The options a message or model constructor runs the schema with: the refused value is kept in the
+ * issue, so the message can quote it ("Expected an integer, actual 1.5"), as the SDK's messages always
+ * have. The caller's own options win.
+ */
+export const makeOptions = (options: Schema.MakeOptions | undefined): Schema.MakeOptions =>
+  options === undefined ? reportingInput : { ...options, parseOptions: { reportInput: true, ...options.parseOptions } }
+
+const reportingInput: Schema.MakeOptions = { parseOptions: { reportInput: true } }
+
+/** The first problem of an issue tree, and the path down to it: what a caller fixes first. */
+const firstProblem = (
+  issue: SchemaIssue.Issue,
+  path: ReadonlyArray<PropertyKey>
+): { readonly issue: SchemaIssue.Issue; readonly path: ReadonlyArray<PropertyKey> } => {
+  switch (issue._tag) {
+    case "Pointer":
+      return firstProblem(issue.issue, [...path, ...issue.path])
+    case "Composite":
+      return firstProblem(issue.issues[0], path)
+    case "AnyOf":
+      return issue.issues.length > 0 ? firstProblem(issue.issues[0]!, path) : { issue, path }
+    default:
+      return { issue, path }
+  }
+}
+
+/**
+ * Effect 4's words, in the SDK's documented wording: a missing key "is missing", and a refused value is
+ * "Expected …, actual …" (Effect 4 says "Missing key" and "Expected …, got …"). Messages of the SDK's own
+ * schemas are left as they are.
+ */
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) => issue._tag === "MissingKey" ? "is missing" : SchemaIssue.defaultLeafHook(issue)
+})
+
+const reword = (message: string): string => {
+  const got = /^(Expected .*), got (.*)$/s.exec(message)
+  return got === null ? message : `${got[1]}, actual ${got[2]}`
+}
+
+/** Turns a schema issue into the SDK's one validation error, naming the event, field and rule. */
+export const fromIssue = (issue: SchemaIssue.Issue, context: Context): ValidationError => {
+  const problem = firstProblem(issue, [])
+  const [first] = formatter(problem.issue).issues
+  const path = [...problem.path, ...(first?.path ?? [])].map((key) => typeof key === "object" ? key.key : key)
+    .map(String)
   const field = path.length === 0 ? undefined : path.join(".")
-  const message = first?.message ?? error.message
+  const message = first === undefined ? Formatter.format(issue) : reword(first.message)
   const detail = context.model === undefined ? message : `in model ${context.model}: ${message}`
   const reason = field === "messageOriginDateUTC"
     ? "InvalidOriginDate"
     : path.length === 1 && context.entityNames?.includes(path[0]!)
-    ? (first?._tag === "Missing" ? "MissingEntity" : "InvalidEntity")
+    ? (problem.issue._tag === "MissingKey" ? "MissingEntity" : "InvalidEntity")
     : "InvalidField"
   return new ValidationError({
     reason,
@@ -31,11 +71,12 @@ export const fromParseError = (
   })
 }
 
-/** What a Schema class constructor threw, as the SDK's validation error when it was a parse error. */
-export const rethrow = (
-  error: unknown,
-  context: Context
-): unknown => ParseResult.isParseError(error) ? fromParseError(error, context) : error
+/**
+ * What a Schema class constructor threw, as the SDK's validation error when it was a schema failure
+ * (an `Error` whose `cause` is the issue).
+ */
+export const rethrow = (error: unknown, context: Context): unknown =>
+  error instanceof Error && SchemaIssue.isIssue(error.cause) ? fromIssue(error.cause, context) : error
 
 /** The same validation error, naming the event it happened in. */
 export const withEvent = (error: ValidationError, event: string): ValidationError =>

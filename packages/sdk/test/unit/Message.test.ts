@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope, Field, Message, OriginDate, ValidationError } from "@stellanow/sdk"
-import { DateTime, Effect, Either } from "effect"
+import { DateTime, Effect, Result } from "effect"
 import * as Messages from "../fixtures/messages.js"
 
 const project = { organizationId: "o", projectId: "p" }
@@ -86,11 +86,11 @@ describe("Message.Class", () => {
   })
 
   it("accepts a UTC DateTime and refuses a zoned one outside UTC", () => {
-    const utc = DateTime.unsafeMake("2025-04-25T12:34:56.789Z")
+    const utc = DateTime.makeUnsafe("2025-04-25T12:34:56.789Z")
     const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: utc })
     const body = JSON.parse(Effect.runSync(Envelope.wrap(message, project)).body)
     assert.strictEqual(body.value.metadata.messageOriginDateUTC, "2025-04-25T12:34:56.789000Z")
-    const paris = DateTime.unsafeMakeZoned(utc, { timeZone: "Europe/Paris" })
+    const paris = DateTime.makeZonedUnsafe(utc, { timeZone: "Europe/Paris" })
     assert.include(
       thrown(() => new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", messageOriginDateUTC: paris }))
         .message,
@@ -146,8 +146,8 @@ describe("Message.raw", () => {
 describe("Envelope.wrap", () => {
   it.effect("refuses something that is not a message", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.either(Envelope.wrap({ user_id: "u" } as any, project))
-      assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidPayload")
+      const result = yield* Effect.result(Envelope.wrap({ user_id: "u" } as any, project))
+      assert.isTrue(Result.isFailure(result) && result.failure.reason === "InvalidPayload")
     }))
 
   it.effect("makes a fresh UUID v4 per message", () =>
@@ -194,12 +194,12 @@ describe("OriginDate.fromEpochMicros", () => {
       [0, "1970-01-01T00:00:00.000000Z"]
     ]
     for (const [micros, expected] of cases) {
-      assert.deepStrictEqual(OriginDate.fromEpochMicros(micros), Either.right(expected), String(micros))
+      assert.deepStrictEqual(OriginDate.fromEpochMicros(micros), Result.succeed(expected), String(micros))
     }
   })
 
   it("refuses an instant outside the years 0000 to 9999", () => {
     const result = OriginDate.fromEpochMicros(Date.UTC(10000, 0, 1) * 1000)
-    assert.isTrue(Either.isLeft(result) && result.left.reason === "InvalidOriginDate")
+    assert.isTrue(Result.isFailure(result) && result.failure.reason === "InvalidOriginDate")
   })
 })
