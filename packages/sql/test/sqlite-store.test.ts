@@ -54,6 +54,28 @@ describe("SQLite queue", () => {
       }
     }))
 
+  it.live("creates its file, and the file's WAL, readable and writable by the owner only", () =>
+    Effect.gen(function*() {
+      const dir = freshDir()
+      const filename = path.join(dir, "queue.db")
+      const previous = process.umask(0o022)
+      try {
+        yield* Effect.gen(function*() {
+          const queue = yield* MessageQueue.MessageQueue
+          yield* queue.offer(envelope(1))
+          // While open: the database and its write-ahead log.
+          assert.strictEqual(fs.statSync(filename).mode & 0o777, 0o600)
+          assert.strictEqual(fs.statSync(`${filename}-wal`).mode & 0o777, 0o600)
+        }).pipe(Effect.provide(SqliteQueue.layer({ filename })))
+      } finally {
+        process.umask(previous)
+      }
+      // An existing file keeps the permissions it has.
+      fs.chmodSync(filename, 0o640)
+      assert.strictEqual(yield* sizeOf(filename), 1)
+      assert.strictEqual(fs.statSync(filename).mode & 0o777, 0o640)
+    }))
+
   it.live("a second opener of the same file gets a clear Locked error while the first holds it", () =>
     Effect.gen(function*() {
       const filename = path.join(freshDir(), "queue.db")

@@ -42,7 +42,9 @@ export const openFailure = (layer: Layer.Layer<MessageQueue.MessageQueue, Config
     }
     const error = failure.value
     if (error._tag !== "ConfigurationError" || !(error.cause instanceof SqlQueueError.SqlQueueError)) {
-      return yield* Effect.die(new Error(`expected a ConfigurationError caused by a SqlQueueError, got ${String(error)}`))
+      return yield* Effect.die(
+        new Error(`expected a ConfigurationError caused by a SqlQueueError, got ${String(error)}`)
+      )
     }
     return { error, cause: error.cause }
   })
