@@ -15,7 +15,7 @@ export interface CapturedSpan {
 export const makeSpanCapture = (): { readonly tracer: Tracer.Tracer; readonly spans: Array<CapturedSpan> } => {
   const spans: Array<CapturedSpan> = []
   const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
+    span: ({ annotations, kind, links, name, parent, sampled, startTime }) => {
       const captured: CapturedSpan = { name, attributes: new Map(), events: [], exit: undefined }
       spans.push(captured)
       const span: Tracer.Span = {
@@ -24,11 +24,11 @@ export const makeSpanCapture = (): { readonly tracer: Tracer.Tracer; readonly sp
         spanId: `span${spans.length}`,
         traceId: Option.match(parent, { onNone: () => `trace${spans.length}`, onSome: (p) => p.traceId }),
         parent,
-        context,
+        annotations,
         status: { _tag: "Started", startTime },
         attributes: captured.attributes,
         links,
-        sampled: true,
+        sampled,
         kind,
         end: (_endTime, exit) => {
           captured.exit = exit
@@ -42,8 +42,7 @@ export const makeSpanCapture = (): { readonly tracer: Tracer.Tracer; readonly sp
         addLinks: () => {}
       }
       return span
-    },
-    context: (f) => f()
+    }
   })
   return { tracer, spans }
 }

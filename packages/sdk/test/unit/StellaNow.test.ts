@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Metrics, QueueFullError, StellaNow, ValidationError } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Chunk, Effect, Either, Fiber, Metric, Stream, TestClock } from "effect"
+import { Effect, Fiber, Metric, Result, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
 
 const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_id: `user_${i}` })
@@ -12,7 +13,7 @@ const userIds = (envelopes: ReadonlyArray<{ readonly body: string }>) =>
 const untilPublished = (count: number) =>
   Effect.gen(function*() {
     const sink = yield* Testing.MemorySink
-    while ((yield* sink.published).length < count) yield* Effect.yieldNow()
+    while ((yield* sink.published).length < count) yield* Effect.yieldNow
     return yield* sink.published
   })
 
@@ -43,12 +44,12 @@ describe("StellaNow on the in-memory sink", () => {
       const sdk = yield* StellaNow.StellaNow
       yield* sdk.sendMessage(message(0))
       const bad = Object.assign(Object.create(UserDetailsUpdateMessage.prototype), { user_id: "u" })
-      const result = yield* Effect.either(sdk.sendMessage(bad))
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.instanceOf(result.left, ValidationError)
-        assert.strictEqual((result.left as ValidationError).reason, "MissingEntity")
-        assert.include(result.left.message, "user_details_update")
+      const result = yield* Effect.result(sdk.sendMessage(bad))
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.instanceOf(result.failure, ValidationError)
+        assert.strictEqual((result.failure as ValidationError).reason, "MissingEntity")
+        assert.include(result.failure.message, "user_details_update")
       }
       assert.strictEqual(yield* sdk.queueSize, 1)
     }).pipe(Effect.provide(Testing.layer())))
@@ -83,18 +84,18 @@ describe("StellaNow on the in-memory sink", () => {
       assert.strictEqual(yield* sdk.queueSize, 0)
     }).pipe(Effect.provide(Testing.layer())))
 
-  it.scoped("sendMessageAndWait completes on the acknowledgement, and events report it", () =>
+  it.effect("sendMessageAndWait completes on the acknowledgement, and events report it", () =>
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       const acks = yield* (yield* sdk.subscribe).pipe(
         Stream.filter((e) => e._tag === "Acknowledged"),
         Stream.take(1),
         Stream.runCollect,
-        Effect.fork
+        Effect.forkChild
       )
       yield* sdk.start
       const id = yield* sdk.sendMessageAndWait(message(1))
-      const [ack] = Chunk.toReadonlyArray(yield* Fiber.join(acks))
+      const [ack] = yield* Fiber.join(acks)
       assert.deepStrictEqual(ack, StellaNow.Event.Acknowledged({ messageId: id, eventName: "user_details_update" }))
     }).pipe(Effect.provide(Testing.layer())))
 
@@ -121,7 +122,7 @@ describe("StellaNow on the in-memory sink", () => {
       const sink = yield* Testing.MemorySink
       yield* sdk.start
       for (let i = 0; i < 3; i++) yield* sdk.sendMessage(message(i))
-      const flushed = yield* Effect.fork(sdk.stop({ drainTimeout: "1 minute" }))
+      const flushed = yield* Effect.forkChild(sdk.stop({ drainTimeout: "1 minute" }))
       yield* TestClock.adjust("1 second")
       assert.strictEqual((yield* Fiber.join(flushed)).remaining, 0)
       assert.strictEqual((yield* sink.published).length, 3)
@@ -129,7 +130,7 @@ describe("StellaNow on the in-memory sink", () => {
       yield* sdk.start
       yield* sink.setMode("down")
       yield* sdk.sendMessage(message(3))
-      const stuck = yield* Effect.fork(sdk.stop({ drainTimeout: "2 seconds" }))
+      const stuck = yield* Effect.forkChild(sdk.stop({ drainTimeout: "2 seconds" }))
       yield* TestClock.adjust("10 seconds")
       assert.strictEqual((yield* Fiber.join(stuck)).remaining, 1)
     }).pipe(Effect.provide(Testing.layer())))
@@ -138,9 +139,9 @@ describe("StellaNow on the in-memory sink", () => {
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       yield* sdk.sendMessage(message(0))
-      const result = yield* Effect.either(sdk.start)
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "ConnectionError")
+      const result = yield* Effect.result(sdk.start)
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) assert.strictEqual(result.failure._tag, "ConnectionError")
       assert.strictEqual(yield* sdk.queueSize, 1)
     }).pipe(Effect.provide(Testing.layer({ mode: "refuse" }))))
 
@@ -148,13 +149,13 @@ describe("StellaNow on the in-memory sink", () => {
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       yield* sdk.sendMessage(message(0))
-      const start = yield* Effect.fork(Effect.either(sdk.start))
+      const start = yield* Effect.forkChild(Effect.result(sdk.start))
       yield* TestClock.adjust("31 seconds")
       const result = yield* Fiber.join(start)
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.strictEqual(result.left._tag, "LifecycleError")
-        assert.include(result.left.message, "1 message(s) stay queued")
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure._tag, "LifecycleError")
+        assert.include(result.failure.message, "1 message(s) stay queued")
       }
       assert.strictEqual(yield* sdk.queueSize, 1)
     }).pipe(Effect.provide(Testing.layer({ mode: "down" }))))
@@ -164,8 +165,8 @@ describe("overflow policies", () => {
   const fill = (count: number) =>
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
-      const results = [] as Array<Either.Either<string, unknown>>
-      for (let i = 0; i < count; i++) results.push(yield* Effect.either(sdk.sendMessage(message(i))))
+      const results = [] as Array<Result.Result<string, unknown>>
+      for (let i = 0; i < count; i++) results.push(yield* Effect.result(sdk.sendMessage(message(i))))
       return { sdk, results }
     })
 
@@ -173,7 +174,7 @@ describe("overflow policies", () => {
     Effect.gen(function*() {
       const { results, sdk } = yield* fill(8)
       assert.strictEqual(yield* sdk.queueSize, 5)
-      assert.isTrue(results.every(Either.isRight))
+      assert.isTrue(results.every(Result.isSuccess))
       yield* sdk.start
       assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_3", "user_4", "user_5", "user_6", "user_7"])
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "dropOldest" } }))))
@@ -189,46 +190,46 @@ describe("overflow policies", () => {
   it.effect("fail refuses the new message with a QueueFullError", () =>
     Effect.gen(function*() {
       const { results, sdk } = yield* fill(8)
-      assert.strictEqual(results.filter(Either.isLeft).length, 3)
+      assert.strictEqual(results.filter(Result.isFailure).length, 3)
       for (const result of results.slice(5)) {
-        assert.isTrue(Either.isLeft(result) && result.left instanceof QueueFullError)
+        assert.isTrue(Result.isFailure(result) && result.failure instanceof QueueFullError)
       }
       assert.strictEqual(yield* sdk.queueSize, 5)
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "fail" } }))))
 
-  it.scoped("counts drops exactly in the event stream", () =>
+  it.effect("counts drops exactly in the event stream", () =>
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
       const dropped = yield* (yield* sdk.subscribe).pipe(
         Stream.filter((e) => e._tag === "Dropped"),
         Stream.take(900),
         Stream.runCollect,
-        Effect.fork
+        Effect.forkChild
       )
       const ids = [] as Array<string>
       for (let i = 0; i < 1000; i++) ids.push(yield* sdk.sendMessage(message(i)))
       assert.strictEqual(yield* sdk.queueSize, 100)
-      const events = Chunk.toReadonlyArray(yield* Fiber.join(dropped))
+      const events = yield* Fiber.join(dropped)
       assert.deepStrictEqual(events.map((e) => e._tag === "Dropped" ? e.messageId : ""), ids.slice(0, 900))
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 100 } }))))
 
   it.effect("a bad queue option is a ConfigurationError", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.either(
+      const result = yield* Effect.result(
         Effect.provide(StellaNow.StellaNow, Testing.layer({ queueOptions: { capacity: -1 } }))
       )
-      assert.isTrue(Either.isLeft(result))
-      if (Either.isLeft(result)) {
-        assert.strictEqual(result.left._tag, "ConfigurationError")
-        assert.include(result.left.message, "capacity")
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure._tag, "ConfigurationError")
+        assert.include(result.failure.message, "capacity")
       }
     }))
 })
 
 describe("metrics", () => {
-  const forSink = <A extends Metric.Metric<any, any, any>>(metric: A, ...tags: Array<[string, string]>) =>
-    tags.reduce((m, [k, v]) => Metric.tagged(m, k, v), Metric.tagged(metric, "client_id", "memory-sink"))
-  const count = (metric: Metric.Metric.Counter<number>, ...tags: Array<[string, string]>) =>
+  const forSink = <A extends Metric.Metric<any, any>>(metric: A, ...tags: Array<[string, string]>): A =>
+    Metric.withAttributes(metric, { client_id: "memory-sink", ...Object.fromEntries(tags) }) as A
+  const count = (metric: Metric.Counter<number>, ...tags: Array<[string, string]>) =>
     Effect.map(Metric.value(forSink(metric, ...tags)), (state) => state.count)
 
   it.effect("count queued, acknowledged and dropped messages, and track the queue depth", () =>
@@ -244,7 +245,7 @@ describe("metrics", () => {
       assert.strictEqual((yield* count(Metrics.messagesDropped, ["policy", "dropOldest"])) - dropped, 2)
       yield* sdk.start
       yield* untilPublished(3)
-      while ((yield* count(Metrics.messagesAcked)) - acked < 3) yield* Effect.yieldNow()
+      while ((yield* count(Metrics.messagesAcked)) - acked < 3) yield* Effect.yieldNow
       assert.strictEqual((yield* count(Metrics.messagesQueued)) - queued, 5)
       assert.strictEqual((yield* Metric.value(forSink(Metrics.queueDepth))).value, 0)
       assert.strictEqual((yield* Metric.value(forSink(Metrics.queueBytes))).value, 0)

@@ -14,7 +14,7 @@ const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_
 const untilPublished = (count: number) =>
   Effect.gen(function*() {
     const sink = yield* Testing.MemorySink
-    while ((yield* sink.published).length < count) yield* Effect.yieldNow()
+    while ((yield* sink.published).length < count) yield* Effect.yieldNow
   })
 
 describe("per-message spans", () => {
@@ -25,7 +25,7 @@ describe("per-message spans", () => {
       yield* sdk.start
       const ids = [yield* sdk.sendMessage(message(0)), yield* sdk.sendMessage(message(1))]
       yield* untilPublished(2)
-      while ((yield* sdk.queueSize) > 0) yield* Effect.yieldNow()
+      while ((yield* sdk.queueSize) > 0) yield* Effect.yieldNow
       const waited = yield* sdk.sendMessageAndWait(message(2))
       const expected: Record<string, ReadonlyArray<string>> = {
         "StellaNow.sendMessage": ids,
