@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope, Environment, StellaNow, StellaNowLive } from "@stellanow/sdk"
-import { Effect, Either, Schedule } from "effect"
+import { Effect, Result, Schedule } from "effect"
 import * as Messages from "../fixtures/messages.js"
 import { readVector } from "../fixtures/vectors.js"
 import { durableSubscriber, persistenceConfig } from "../support/DurableSubscriber.js"
@@ -30,7 +30,7 @@ const vectorMessages = () => [
 ]
 
 describe("delivery to mosquitto", () => {
-  it.scopedLive(
+  it.live(
     "delivers the vectors' exact bytes over mqtt, mqtts, ws and wss with basic auth",
     () =>
       Effect.gen(function*() {
@@ -75,19 +75,19 @@ describe("delivery to mosquitto", () => {
     60_000
   )
 
-  it.scopedLive("refused credentials fail start with a clear error and keep the queue", () =>
+  it.live("refused credentials fail start with a clear error and keep the queue", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource({ users: { device: "right" } })
       yield* Effect.gen(function*() {
         const sdk = yield* StellaNow.StellaNow
         for (const message of vectorMessages()) yield* sdk.sendMessage(message)
-        const result = yield* Effect.either(sdk.start)
-        assert.isTrue(Either.isLeft(result))
-        if (Either.isLeft(result)) {
-          assert.strictEqual(result.left._tag, "ConnectionError")
-          assert.strictEqual((result.left as any).reason, "Refused")
-          assert.include(result.left.message, "refused")
-          assert.notInclude(result.left.message, "wrong-secret")
+        const result = yield* Effect.result(sdk.start)
+        assert.isTrue(Result.isFailure(result))
+        if (Result.isFailure(result)) {
+          assert.strictEqual(result.failure._tag, "ConnectionError")
+          assert.strictEqual((result.failure as any).reason, "Refused")
+          assert.include(result.failure.message, "refused")
+          assert.notInclude(result.failure.message, "wrong-secret")
         }
         assert.strictEqual(yield* sdk.queueSize, 2)
         assert.strictEqual((yield* sdk.connectionState)._tag, "Failed")
@@ -103,7 +103,7 @@ describe("delivery to mosquitto", () => {
       )
     }))
 
-  it.scopedLive(
+  it.live(
     "10,000 messages survive two broker restarts: none lost, duplicates reported",
     () =>
       Effect.gen(function*() {

@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Environment, StellaNow, StellaNowLive } from "@stellanow/sdk"
-import { Context, Effect, Either, Fiber, Layer, Option, Schedule, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Option, Result, Schedule, Stream } from "effect"
 import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -31,7 +31,7 @@ const subscriberOn = (url: string) =>
   Effect.acquireRelease(Effect.promise(() => subscribe(url, "in/#")), (s) => Effect.promise(() => s.close()))
 
 describe("lifecycle against mosquitto", () => {
-  it.scopedLive("messages sent before start, and left queued by stop, go out after the next start", () =>
+  it.live("messages sent before start, and left queued by stop, go out after the next start", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource()
       const subscriber = yield* subscriberOn(broker.url("mqtt"))
@@ -53,7 +53,7 @@ describe("lifecycle against mosquitto", () => {
       )
     }))
 
-  it.scopedLive("LIFO delivers the newest first", () =>
+  it.live("LIFO delivers the newest first", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource()
       const subscriber = yield* subscriberOn(broker.url("mqtt"))
@@ -68,15 +68,15 @@ describe("lifecycle against mosquitto", () => {
       )
     }))
 
-  it.scopedLive("start fails after its timeout when the broker is down, and the queue is kept", () =>
+  it.live("start fails after its timeout when the broker is down, and the queue is kept", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource()
       yield* Effect.promise(() => broker.stop())
       yield* Effect.gen(function*() {
         const sdk = yield* StellaNow.StellaNow
         yield* sdk.sendMessage(message(0))
-        const result = yield* Effect.either(sdk.start)
-        assert.isTrue(Either.isLeft(result) && result.left._tag === "LifecycleError")
+        const result = yield* Effect.result(sdk.start)
+        assert.isTrue(Result.isFailure(result) && result.failure._tag === "LifecycleError")
         assert.strictEqual(yield* sdk.queueSize, 1)
         yield* Effect.promise(() => broker.start())
         const subscriber = yield* subscriberOn(broker.url("mqtt"))
@@ -85,7 +85,7 @@ describe("lifecycle against mosquitto", () => {
       }).pipe(Effect.provide(layerFor(broker.url("mqtt"), { startTimeout: "1 second" })))
     }))
 
-  it.scopedLive(
+  it.live(
     "two SDKs with one client id: the takeover loop is detected and reported, not spun forever",
     () =>
       Effect.gen(function*() {
@@ -100,14 +100,14 @@ describe("lifecycle against mosquitto", () => {
             events.pipe(
               Stream.filterMap((e) =>
                 e._tag === "ConnectionChanged" && e.state._tag === "Failed"
-                  ? Option.some(e.state.error.reason)
-                  : Option.none()
+                  ? Result.succeed(e.state.error.reason)
+                  : Result.failVoid
               ),
               Stream.runHead,
-              Effect.fork
+              Effect.forkChild
             )))
         yield* sdks[0]!.start
-        yield* Effect.either(sdks[1]!.start)
+        yield* Effect.result(sdks[1]!.start)
         // One of them (or both) ends in Failed, naming the duplicate client id.
         const reason = yield* Effect.raceAll(failures.map(Fiber.join)).pipe(Effect.timeout("20 seconds"))
         assert.deepStrictEqual(reason, Option.some("DuplicateClientId"))
@@ -115,7 +115,7 @@ describe("lifecycle against mosquitto", () => {
     30_000
   )
 
-  it.scopedLive(
+  it.live(
     "a silent (half-open) connection is noticed by keepalive and replaced; nothing is lost",
     () =>
       Effect.gen(function*() {
@@ -133,7 +133,7 @@ describe("lifecycle against mosquitto", () => {
           const disconnected = yield* (yield* sdk.subscribe).pipe(
             Stream.filter((e) => e._tag === "ConnectionChanged" && e.state._tag === "Disconnected"),
             Stream.runHead,
-            Effect.fork
+            Effect.forkChild
           )
           proxy.stall(true)
           yield* sdk.sendMessage(message(1))
