@@ -116,7 +116,7 @@ export const layerConfig = (
 ): Layer.Layer<Auth, ConfigurationError> =>
   Layer.unwrap(
     Effect.map(
-      StellaNowConfig.load(Config.all([StellaNowConfig.oidc, Config.NonEmptyString("ORGANIZATION_ID")])),
+      StellaNowConfig.load(StellaNowConfig.all([StellaNowConfig.oidc, Config.NonEmptyString("ORGANIZATION_ID")])),
       ([credentials, organizationId]) => layer({ ...options, credentials, organizationId })
     )
   )

@@ -94,7 +94,7 @@ export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, Conf
         ? StellaNowConfig.oidc
         : Config.succeed(undefined)
       const [project, credentials] = yield* withOverrides(
-        StellaNowConfig.load(Config.all([StellaNowConfig.project, credentialsConfig] as const))
+        StellaNowConfig.load(StellaNowConfig.all([StellaNowConfig.project, credentialsConfig]))
       )
       const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
         ? settings.auth
