@@ -11,7 +11,7 @@ import { buildSdk, delivered, faultLayer, lost, network, record, type Recorder, 
 
 /** Logs what a case cost in duplicates, once the SDK has every message acknowledged. */
 const report = (fault: string, ids: ReadonlyArray<string>, subscriber: { duplicates(): number }, events: Recorder) =>
-  Effect.zipRight(
+  Effect.andThen(
     events.drained,
     Effect.sync(() =>
       console.log(
@@ -24,7 +24,7 @@ const report = (fault: string, ids: ReadonlyArray<string>, subscriber: { duplica
 const isDisconnected = (state: Sink.ConnectionState) => state._tag === "Disconnected"
 
 describe("network faults", () => {
-  it.scopedLive(
+  it.live(
     "cut every connection three times during a burst of 6,000: nothing lost",
     () =>
       withWarnings((warnings) =>
@@ -53,7 +53,7 @@ describe("network faults", () => {
     60_000
   )
 
-  it.scopedLive(
+  it.live(
     "a half-open connection (no FIN, no data) is noticed by keepalive and replaced",
     () =>
       withWarnings((warnings) =>
@@ -83,7 +83,7 @@ describe("network faults", () => {
     60_000
   )
 
-  it.scopedLive("200 ms of delay each way: everything is still delivered", () =>
+  it.live("200 ms of delay each way: everything is still delivered", () =>
     Effect.gen(function*() {
       const { proxy, subscriber } = yield* network
       proxy.setDelay(200)
@@ -96,14 +96,14 @@ describe("network faults", () => {
       yield* report("200 ms delay each way", ids, subscriber, events)
     }), 60_000)
 
-  it.scopedLive("a dropped CONNACK: the attempt times out and the next one connects", () =>
+  it.live("a dropped CONNACK: the attempt times out and the next one connects", () =>
     Effect.gen(function*() {
       const { proxy, subscriber } = yield* network
       proxy.dropFirstServerPacket(true)
       const sdk = yield* buildSdk(faultLayer(proxy.url()))
       const events = yield* record(sdk)
       const ids = yield* send(sdk, 0, 100)
-      const starting = yield* Effect.fork(sdk.start)
+      const starting = yield* Effect.forkChild(sdk.start)
       yield* events.until(() => events.states.some(isDisconnected), "10 seconds")
       const failed = events.states.find(isDisconnected)
       assert.strictEqual(failed?._tag === "Disconnected" ? failed.error.reason : undefined, "Timeout")
@@ -116,7 +116,7 @@ describe("network faults", () => {
       yield* report("dropped CONNACK", ids, subscriber, events)
     }), 60_000)
 
-  it.scopedLive(
+  it.live(
     "connections refused for a while (accepted and closed at once), then accepted again",
     () =>
       Effect.gen(function*() {
@@ -142,7 +142,7 @@ describe("network faults", () => {
     60_000
   )
 
-  it.scopedLive(
+  it.live(
     "the broker stopped for a while, then back: what was queued meanwhile goes out",
     () =>
       Effect.gen(function*() {
@@ -166,7 +166,7 @@ describe("network faults", () => {
     60_000
   )
 
-  it.scopedLive(
+  it.live(
     "stop while start still waits for a broker that is down: both end at once, the queue is kept",
     () =>
       Effect.gen(function*() {
@@ -175,7 +175,7 @@ describe("network faults", () => {
         const sdk = yield* buildSdk(faultLayer(broker.url("mqtt"), { startTimeout: "60 seconds" }))
         const events = yield* record(sdk)
         yield* send(sdk, 0, 10)
-        const starting = yield* Effect.fork(sdk.start)
+        const starting = yield* Effect.forkChild(sdk.start)
         yield* events.until(() => events.states.some(isDisconnected))
         // Without waiting for `startTimeout`: shutting down must not hang on a broker that is away.
         const stopped = yield* sdk.stop().pipe(Effect.timeout("10 seconds"))

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type MessageQueue, QueueFullError } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Effect, Either, Fiber, Logger, LogLevel } from "effect"
+import { Effect, Fiber, References, Result } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { buildSdk, delivered, faultLayer, message, network, record } from "./support.js"
@@ -26,7 +26,7 @@ const policies: ReadonlyArray<MessageQueue.OverflowPolicy> = ["dropOldest", "dro
 
 describe("overflow while the broker is down", () => {
   for (const overflow of policies) {
-    it.scopedLive(
+    it.live(
       `${overflow}: ${flood} sends into a queue of ${capacity}, exact drops, the rest delivered`,
       () =>
         Effect.gen(function*() {
@@ -36,14 +36,14 @@ describe("overflow while the broker is down", () => {
             faultLayer(broker.url("mqtt"), { queueCapacity: capacity, overflow, startTimeout: "60 seconds" })
           )
           const events = yield* record(sdk)
-          const starting = yield* Effect.fork(sdk.start)
+          const starting = yield* Effect.forkChild(sdk.start)
           const accepted: Array<string> = []
           let refused = 0
           for (let i = 0; i < flood; i++) {
-            const sent = yield* Effect.either(sdk.sendMessage(message(i)))
-            if (Either.isRight(sent)) accepted.push(sent.right)
-            else if (sent.left instanceof QueueFullError) refused++
-            else return yield* Effect.die(sent.left)
+            const sent = yield* Effect.result(sdk.sendMessage(message(i)))
+            if (Result.isSuccess(sent)) accepted.push(sent.success)
+            else if (sent.failure instanceof QueueFullError) refused++
+            else return yield* Effect.die(sent.failure)
           }
           assert.strictEqual(yield* sdk.queueSize, capacity)
           const expectedDrops = overflow === "fail" ? 0 : flood - capacity
@@ -66,7 +66,7 @@ describe("overflow while the broker is down", () => {
             `[faults] overflow ${overflow}: ${flood} sent, ${events.dropped.length} dropped, ${refused} refused, ` +
               `${kept.length} delivered, ${subscriber.duplicates()} duplicate deliveries`
           )
-        }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)),
+        }).pipe(Effect.provideService(References.MinimumLogLevel, "Error")),
       60_000
     )
   }
@@ -88,7 +88,7 @@ describe("overflow while the broker is down", () => {
         // Had the queue kept every message (some 1 KiB of heap each), it would have grown by about 100 MiB.
         assert.isBelow(grown, 8 * 2 ** 20)
         assert.strictEqual(yield* sdk.queueSize, capacity)
-      }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Error)),
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     60_000
   )
 })

@@ -4,7 +4,7 @@
  * recorder of the SDK's events to wait on, and a capture of the SDK's warnings.
  */
 import { Environment, type Sink, StellaNow, StellaNowLive } from "@stellanow/sdk"
-import { Context, type Duration, Effect, Layer, Logger, Schedule, type Scope, Stream } from "effect"
+import { Context, type Duration, Effect, Latch, Layer, Logger, Schedule, type Scope, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -94,7 +94,7 @@ export interface Recorder {
   /** Waits until `condition` holds, checking it again after every event (bounded by `timeout`). */
   readonly until: (
     condition: () => boolean | Effect.Effect<boolean>,
-    timeout?: Duration.DurationInput
+    timeout?: Duration.Input
   ) => Effect.Effect<void>
   /** Waits until the SDK's queue is empty: every message acknowledged. */
   readonly drained: Effect.Effect<void>
@@ -106,23 +106,23 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
     const states: Array<Sink.ConnectionState> = []
     const dropped: Array<string> = []
     let acknowledged = 0
-    const changed = yield* Effect.makeLatch(false)
+    const changed = yield* Latch.make(false)
     yield* (yield* sdk.subscribe).pipe(
       Stream.runForEach((event) =>
         Effect.sync(() => {
           if (event._tag === "ConnectionChanged") states.push(event.state)
           else if (event._tag === "Acknowledged") acknowledged++
           else dropped.push(event.messageId)
-          changed.unsafeOpen()
+          changed.openUnsafe()
         })
       ),
       Effect.forkScoped
     )
-    const until = (condition: () => boolean | Effect.Effect<boolean>, timeout: Duration.DurationInput = "30 seconds") =>
+    const until = (condition: () => boolean | Effect.Effect<boolean>, timeout: Duration.Input = "30 seconds") =>
       Effect.gen(function*() {
         while (true) {
           // Closed before the check: an event during the check opens it again.
-          changed.unsafeClose()
+          changed.closeUnsafe()
           const result = condition()
           if (typeof result === "boolean" ? result : yield* result) return
           yield* changed.await
@@ -143,9 +143,9 @@ export const withWarnings = <A, E, R>(body: (warnings: ReadonlyArray<string>) =>
   Effect.suspend(() => {
     const warnings: Array<string> = []
     const capture = Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning" || logLevel._tag === "Error") {
+      if (logLevel === "Warn" || logLevel === "Error") {
         warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
       }
     })
-    return Effect.provide(body(warnings), Logger.add(capture))
+    return Effect.provide(body(warnings), Logger.layer([capture], { mergeWithExisting: true }))
   })
