@@ -4,9 +4,9 @@ import { Result, Schema, type SchemaIssue, SchemaParser } from "effect"
  * The payload encoder of a message class, made once per class.
  *
  * `sendMessage` encodes every message's fields. Encoding through the class's `Schema` is correct but
- * cost 6.2 µs for the seed's message, more than the rest of wrapping it, so the fields made of the SDK's
- * own kinds (`Field.*`, `Field.optional`, `Model.Class`) get a direct encoder (0.5 µs). It checks everything the schema checks,
- * never less; a value it would refuse, and any field it does not know, is encoded by the schema
+ * cost 6.2 µs for the seed's message under Effect 3, and still 1.9 µs under Effect 4, more than the rest
+ * of wrapping it, so the fields made of the SDK's own kinds (`Field.*`, `Field.optional`, `Model.Class`)
+ * get a direct encoder (0.5 µs). It checks everything the schema checks, never less; a value it would refuse, and any field it does not know, is encoded by the schema
  * itself, which gives the same bytes, or the error that names the field and the rule.
  */
 

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Field, Model } from "@stellanow/sdk"
-import { Either, FastCheck as fc, ParseResult, Schema } from "effect"
+import { Arbitrary, Effect, Result, Schema, SchemaIssue, SchemaParser } from "effect"
 import * as Payload from "../../src/internal/payload.js"
 
 class Inner extends Model.Class<Inner>("Inner")({
@@ -35,78 +35,139 @@ const fields = {
   extended: Field.optional(Extended)
 }
 
-const bySchema = ParseResult.encodeUnknownEither(Schema.Struct(fields) as unknown as Schema.Schema<unknown>)
+const bySchema = SchemaParser.encodeUnknownResult(Schema.Struct(fields) as unknown as Schema.Codec<unknown>, {
+  reportInput: true
+})
 const direct = Payload.make(fields)
+
+const format = SchemaIssue.makeFormatterDefault()
 
 /** What the schema makes of a value: the JSON, or the refusal's message. */
 const expected = (value: unknown) =>
-  Either.match(bySchema(value), {
-    onLeft: (issue) => ({ refused: ParseResult.TreeFormatter.formatIssueSync(issue) }),
-    onRight: (encoded) => ({ json: JSON.stringify(encoded) })
+  Result.match(bySchema(value), {
+    onFailure: (issue) => ({ refused: format(issue) }),
+    onSuccess: (encoded) => ({ json: JSON.stringify(encoded) })
   })
 
 const actual = (value: unknown) =>
-  Either.match(direct(value), {
-    onLeft: (issue) => ({ refused: ParseResult.TreeFormatter.formatIssueSync(issue) }),
-    onRight: (json) => ({ json })
+  Result.match(direct(value), {
+    onFailure: (issue) => ({ refused: format(issue) }),
+    onSuccess: (json) => ({ json })
   })
 
-const date = fc.date({ min: new Date("1000-01-01"), max: new Date("9999-12-31"), noInvalidDate: true })
-const inner = fc.record({ n: fc.option(fc.integer(), { nil: undefined }), s: fc.string() })
-  .map((props) => new Inner(props))
-const outer = fc.record({
-  inner: fc.option(inner, { nil: undefined }),
-  flag: fc.boolean(),
-  when: fc.option(date, { nil: undefined })
-}).map((props) => new Outer(props))
-const extended = fc.record({ flag: fc.boolean(), extra: fc.string() }).map((props) => new Extended(props))
+// Generators, from Effect's own `Arbitrary` (Effect 4 has no fast-check): schemas for the values, and a
+// few combinators for the choices fast-check's `oneof`, `option` and `record` made.
+
+/** One of the choices, each as likely as its weight. */
+const oneOf = (...choices: ReadonlyArray<readonly [weight: number, Arbitrary.Arbitrary<unknown>]>) => {
+  const slots = choices.flatMap(([weight, arbitrary]) => Array.from({ length: weight }, () => arbitrary))
+  return Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: slots.length - 1 }))).pipe(
+    Arbitrary.flatMap((slot) => slots[slot]!)
+  )
+}
+
+const option = <A, const Nil>(arbitrary: Arbitrary.Arbitrary<A>, nil: Nil) =>
+  oneOf([1, Arbitrary.Constant(nil)], [4, arbitrary]) as Arbitrary.Arbitrary<A | Nil>
+
+/** A key left out of a record. */
+const Absent = Symbol("Absent")
+
+/** A record whose keys other than `required` may be left out. */
+const record = (shape: Record<string, Arbitrary.Arbitrary<unknown>>, required: ReadonlyArray<string>) =>
+  Arbitrary.all(
+    Object.fromEntries(
+      Object.entries(shape).map((
+        [key, arbitrary]
+      ) => [key, required.includes(key) ? arbitrary : option(arbitrary, Absent)])
+    )
+  ).pipe(Arbitrary.map((value) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== Absent))))
+
+const string = Arbitrary.schema(Schema.String)
+const boolean = Arbitrary.schema(Schema.Boolean)
+const int32 = Arbitrary.schema(Schema.Int.check(Schema.isBetween({ minimum: -(2 ** 31), maximum: 2 ** 31 - 1 })))
+const safeInteger = Arbitrary.schema(
+  Schema.Int.check(Schema.isBetween({ minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }))
+)
+const finite = Arbitrary.schema(Schema.Finite)
+/** Any double, with the values that have no JSON form. */
+const double = oneOf(
+  [6, finite],
+  [1, Arbitrary.Constant(Number.NaN)],
+  [1, Arbitrary.Constant(Infinity)],
+  [1, Arbitrary.Constant(-Infinity)],
+  [1, Arbitrary.Constant(-0)]
+)
+const date = Arbitrary.schema(
+  Schema.Date.check(Schema.isBetweenDate({ minimum: new Date("1000-01-01"), maximum: new Date("9999-12-31") }))
+)
+/** Anything at all: what a caller who ignores the types might pass. */
+const anything = oneOf([9, Arbitrary.schema(Schema.Unknown)], [1, Arbitrary.Constant(undefined)])
+
+const inner = Arbitrary.all({ n: option(int32, undefined), s: string }).pipe(
+  Arbitrary.map((props) => new Inner(props))
+)
+const outer = Arbitrary.all({ inner: option(inner, undefined), flag: boolean, when: option(date, undefined) }).pipe(
+  Arbitrary.map((props) => new Outer(props))
+)
+const extended = Arbitrary.all({ flag: boolean, extra: string }).pipe(Arbitrary.map((props) => new Extended(props)))
 
 /** Payloads of the right kinds, or (with `wild`) each field one time in ten anything at all. */
 const payloads = (wild: boolean) => {
-  const field = <A>(valid: fc.Arbitrary<A>): fc.Arbitrary<unknown> =>
-    wild ? fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: fc.anything(), weight: 1 }) : valid
-  return fc.record({
-    string: field(fc.string()),
-    integer: field(wild ? fc.oneof(fc.integer(), fc.maxSafeInteger(), fc.double()) : fc.maxSafeInteger()),
-    decimal: field(wild ? fc.double() : fc.double({ noNaN: true, noDefaultInfinity: true })),
-    boolean: field(fc.boolean()),
-    date: field(fc.oneof(date, date.map((d) => d.toISOString().slice(0, 10)), fc.constant(null))),
-    dateTime: field(fc.oneof(date, date.map((d) => d.toISOString()), fc.constant(undefined))),
-    any: field(fc.jsonValue()),
-    optionalString: field(fc.option(fc.string(), { nil: undefined })),
-    optionalInteger: field(fc.option(fc.integer())),
-    outer: field(fc.option(outer, { nil: undefined })),
-    extended: field(fc.option(extended, { nil: undefined }))
-  }, { requiredKeys: ["string", "integer", "decimal", "boolean"] })
+  const field = (valid: Arbitrary.Arbitrary<unknown>) => wild ? oneOf([9, valid], [1, anything]) : valid
+  return record({
+    string: field(string),
+    integer: field(wild ? oneOf([1, int32], [1, safeInteger], [1, double]) : safeInteger),
+    decimal: field(wild ? double : finite),
+    boolean: field(boolean),
+    date: field(
+      oneOf([1, date], [1, date.pipe(Arbitrary.map((d) => d.toISOString().slice(0, 10)))], [
+        1,
+        Arbitrary.Constant(null)
+      ])
+    ),
+    dateTime: field(
+      oneOf([1, date], [1, date.pipe(Arbitrary.map((d) => d.toISOString()))], [1, Arbitrary.Constant(undefined)])
+    ),
+    any: field(Arbitrary.schema(Schema.Json)),
+    optionalString: field(option(string, undefined)),
+    optionalInteger: field(option(int32, null)),
+    outer: field(option(outer, undefined)),
+    extended: field(option(extended, undefined))
+  }, ["string", "integer", "decimal", "boolean"])
 }
+
+/**
+ * Checks that both encoders give the same answer for every generated payload, with a fixed seed: the
+ * same cases on every run. A counterexample is shown shrunk, as the assertion's diff.
+ */
+const sameAnswers = (arbitrary: Arbitrary.Arbitrary<unknown>, runs: number, onCase: (want: object) => void) =>
+  Effect.gen(function*() {
+    const result = yield* Arbitrary.checkEffect(arbitrary, (value) => {
+      const want = expected(value)
+      onCase(want)
+      return JSON.stringify(actual(value)) === JSON.stringify(want)
+    }, { runs, seed: 20261127 })
+    if (result._tag === "Falsified") {
+      assert.deepStrictEqual(actual(result.shrunkInput), expected(result.shrunkInput), "the shrunk counterexample")
+    }
+    assert.strictEqual(result._tag, "Passed", Arbitrary.formatCheckFailure(result))
+  })
 
 // Fixed seeds: the same cases on every run.
 describe("the direct payload encoder", () => {
-  it("gives the schema's bytes for every payload of the right kinds", () => {
-    fc.assert(
-      fc.property(payloads(false), (value) => {
-        const want = expected(value)
-        assert.property(want, "json")
-        assert.deepStrictEqual(actual(value), want)
-      }),
-      { numRuns: 1_000, seed: 20261127 }
-    )
-  })
+  it.effect("gives the schema's bytes for every payload of the right kinds", () =>
+    sameAnswers(payloads(false), 1_000, (want) => assert.property(want, "json")))
 
-  it("gives the schema's answer, bytes or refusal, for any payload at all", () => {
-    let refused = 0
-    fc.assert(
-      fc.property(payloads(true), (value) => {
-        const want = expected(value)
+  it.effect("gives the schema's answer, bytes or refusal, for any payload at all", () =>
+    Effect.gen(function*() {
+      let refused = 0
+      yield* sameAnswers(payloads(true), 2_000, (want) => {
         if ("refused" in want) refused++
-        assert.deepStrictEqual(actual(value), want)
-      }),
-      { numRuns: 2_000, seed: 20261127 }
-    )
-    // Both answers were exercised.
-    assert.isAbove(refused, 100)
-    assert.isBelow(refused, 1_900)
-  })
+      })
+      // Both answers were exercised.
+      assert.isAbove(refused, 100)
+      assert.isBelow(refused, 1_900)
+    }))
 
   it("keeps declared order, and sends an absent optional field as null", () => {
     const value = {
