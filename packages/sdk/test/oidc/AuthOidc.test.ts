@@ -3,25 +3,24 @@
  * backs off, what its errors say. The token endpoint is a scripted `HttpClient` that counts calls; time
  * only moves by `TestClock.adjust`, nothing sleeps.
  */
-import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Auth, AuthOidc, StellaNowError } from "@stellanow/sdk"
 import {
-  Chunk,
   Clock,
   ConfigProvider,
   Context,
   Duration,
   Effect,
-  Either,
   Exit,
   Fiber,
   Layer,
   Redacted,
+  Result,
   Schedule,
-  Schema,
-  TestClock
+  Schema
 } from "effect"
+import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
+import { TestClock } from "effect/testing"
 import * as OidcToken from "../../src/internal/oidcToken.js"
 
 const realm = "7d163820-6a2c-4bd4-9b5a-3f4b2f8a1c11"
@@ -63,10 +62,11 @@ const makeFakeIdp = () => {
       const grant = form.grant_type
       switch (idp.mode) {
         case "down":
-          return yield* new HttpClientError.RequestError({
-            request,
-            reason: "Transport",
-            cause: new Error("connect ECONNREFUSED 127.0.0.1:9")
+          return yield* new HttpClientError.HttpClientError({
+            reason: new HttpClientError.TransportError({
+              request,
+              cause: new Error("connect ECONNREFUSED 127.0.0.1:9")
+            })
           })
         case "unavailable":
           return respond(request, 503, { error: "temporarily_unavailable" })
@@ -117,7 +117,7 @@ const setup = (extra: Partial<AuthOidc.Options> = {}) =>
   })
 
 /** Lets forked fibers run (the fake endpoint answers without time passing). */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
+const settle = Effect.repeat(Effect.yieldNow, { times: 50 })
 
 const accessOf = (credentials: { readonly username?: Redacted.Redacted<string> | undefined }) =>
   Redacted.value(credentials.username!)
@@ -127,7 +127,7 @@ const usable300 = 300_000 - 1_000 - 10_000
 const refresh300 = usable300 - 60_000
 
 describe("AuthOidc (TestClock)", () => {
-  it.scoped("logs in lazily, on the first credentials, and hands out the same token while fresh", () =>
+  it.effect("logs in lazily, on the first credentials, and hands out the same token while fresh", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       yield* settle
@@ -155,7 +155,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(idp.calls.length, 1)
     }))
 
-  it.scoped("concurrent first calls share one login", () =>
+  it.effect("concurrent first calls share one login", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       const all = yield* Effect.all(Array.from({ length: 10 }, () => auth.credentials), { concurrency: "unbounded" })
@@ -163,7 +163,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.deepStrictEqual(new Set(all.map(accessOf)), new Set(["access-1"]))
     }))
 
-  it.scoped("refreshes ahead of expiry, with the refresh token, exactly at the refresh time", () =>
+  it.effect("refreshes ahead of expiry, with the refresh token, exactly at the refresh time", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       yield* auth.credentials
@@ -194,7 +194,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(idp.grants("refresh_token"), 5)
     }))
 
-  it.scoped("a refused refresh token means a fresh login", () =>
+  it.effect("a refused refresh token means a fresh login", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       yield* auth.credentials
@@ -206,7 +206,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(idp.calls.length, 3)
     }))
 
-  it.scoped("an expired refresh token means a login, without trying it", () =>
+  it.effect("an expired refresh token means a login, without trying it", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       idp.refreshLifetime = 120
@@ -216,7 +216,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.deepStrictEqual(idp.calls.map((c) => c.form.grant_type), ["password", "password"])
     }))
 
-  it.scoped("5xx during a refresh: retries on the schedule, succeeds when the provider is back", () =>
+  it.effect("5xx during a refresh: retries on the schedule, succeeds when the provider is back", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup({ retrySchedule: Schedule.exponential("1 second", 2) })
       yield* auth.credentials
@@ -242,7 +242,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(idp.grants("password"), 1)
     }))
 
-  it.scoped("stops retrying when the token expires; then credentials fail as transient", () =>
+  it.effect("stops retrying when the token expires; then credentials fail as transient", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup({ retrySchedule: Schedule.spaced("5 seconds") })
       yield* auth.credentials
@@ -270,9 +270,9 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(accessOf(yield* auth.credentials), "access-2")
     }))
 
-  it.scoped("while the provider is down, a token with time left is still handed out, then not", () =>
+  it.effect("while the provider is down, a token with time left is still handed out, then not", () =>
     Effect.gen(function*() {
-      const { auth, idp } = yield* setup({ retrySchedule: Schedule.stop })
+      const { auth, idp } = yield* setup({ retrySchedule: Schedule.recurs(0) })
       const first = yield* auth.credentials
       idp.mode = "down"
       yield* TestClock.adjust(Duration.millis(refresh300 + 1))
@@ -284,7 +284,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual((yield* Effect.flip(auth.credentials)).reason, "Unreachable")
     }))
 
-  it.scoped("a token the broker refused is not handed out again: the next credentials refresh", () =>
+  it.effect("a token the broker refused is not handed out again: the next credentials refresh", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       const first = yield* auth.credentials
@@ -301,7 +301,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual((yield* Effect.flip(auth.credentials)).reason, "Unreachable")
     }))
 
-  it.scoped("a token nobody took is not refreshed again; the next credentials renew it", () =>
+  it.effect("a token nobody took is not refreshed again; the next credentials renew it", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       yield* auth.credentials
@@ -317,7 +317,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.deepStrictEqual(idp.calls.map((c) => c.form.grant_type), ["password", "refresh_token", "password"])
     }))
 
-  it.scoped("refused logins are fatal AuthErrors naming realm and user, never the password", () =>
+  it.effect("refused logins are fatal AuthErrors naming realm and user, never the password", () =>
     Effect.gen(function*() {
       for (const mode of ["refuseLogin", "refuseLogin400"] as const) {
         const { auth, idp } = yield* setup()
@@ -338,7 +338,7 @@ describe("AuthOidc (TestClock)", () => {
       }
     }))
 
-  it.scoped("a login answer that is not a token is InvalidResponse, without echoing the body", () =>
+  it.effect("a login answer that is not a token is InvalidResponse, without echoing the body", () =>
     Effect.gen(function*() {
       const { auth, idp } = yield* setup()
       idp.mode = "garbage"
@@ -349,7 +349,7 @@ describe("AuthOidc (TestClock)", () => {
       assert.notInclude(error.message, "refresh-leak")
     }))
 
-  it.scoped("a custom token endpoint and client id", () =>
+  it.effect("a custom token endpoint and client id", () =>
     Effect.gen(function*() {
       const custom = "https://idp.example/realms/x/token"
       const { auth, idp } = yield* setup({
@@ -363,10 +363,10 @@ describe("AuthOidc (TestClock)", () => {
       assert.strictEqual(idp.calls[0]!.form.username, "bob")
     }))
 
-  it.scoped("the service stops refreshing when its scope closes", () =>
+  it.effect("the service stops refreshing when its scope closes", () =>
     Effect.gen(function*() {
       const { idp, layer } = makeFakeIdp()
-      const fiber = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(Effect.scoped(Effect.gen(function*() {
         const auth = yield* Effect.provide(AuthOidc.make(baseOptions()), layer)
         yield* auth.credentials
       })))
@@ -409,11 +409,11 @@ describe("AuthOidc (TestClock)", () => {
 describe("AuthOidc.layerConfig", () => {
   it.effect("reads the credentials and the organization from the configuration, without I/O", () =>
     Effect.gen(function*() {
-      const provider = (vars: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(vars)))
+      const provider = (vars: Record<string, string>) => ConfigProvider.fromEnvRecord(vars)
       const missing = yield* Effect.flip(
         Layer.build(AuthOidc.layerConfig({ apiBaseUrl })).pipe(
           Effect.scoped,
-          Effect.withConfigProvider(provider({ OIDC_USERNAME: "alice" }))
+          Effect.provideService(ConfigProvider.ConfigProvider, provider({ OIDC_USERNAME: "alice" }))
         )
       )
       assert.strictEqual(missing._tag, "ConfigurationError")
@@ -422,7 +422,10 @@ describe("AuthOidc.layerConfig", () => {
       const built = yield* Layer.build(AuthOidc.layerConfig({ apiBaseUrl })).pipe(
         Effect.map((context) => Context.get(context, Auth.Auth).mode),
         Effect.scoped,
-        Effect.withConfigProvider(provider({ OIDC_USERNAME: "alice", OIDC_PASSWORD: password, ORGANIZATION_ID: realm }))
+        Effect.provideService(
+          ConfigProvider.ConfigProvider,
+          provider({ OIDC_USERNAME: "alice", OIDC_PASSWORD: password, ORGANIZATION_ID: realm })
+        )
       )
       assert.strictEqual(built, "oidc")
     }))
@@ -491,7 +494,7 @@ describe("OIDC token timing", () => {
     assert.strictEqual(decoded.expires_in, 120)
     assert.isTrue(Redacted.isRedacted(decoded.access_token))
     assert.strictEqual(OidcToken.fromResponse(decoded, 0, timing).lifetime, 120_000)
-    assert.isTrue(Either.isLeft(Schema.decodeUnknownEither(OidcToken.TokenResponse)({ access_token: "" })))
+    assert.isTrue(Result.isFailure(Schema.decodeUnknownResult(OidcToken.TokenResponse)({ access_token: "" })))
     const claims = Buffer.from(JSON.stringify({ iat: 1_000, exp: 1_090 })).toString("base64url")
     const jwt = `e30.${claims}.sig`
     assert.strictEqual(OidcToken.fromResponse({ access_token: Redacted.make(jwt) }, 0, timing).lifetime, 90_000)
@@ -502,11 +505,12 @@ describe("OIDC token timing", () => {
   })
 
   it("the default retry schedule is jittered exponential, capped at about 30 s", () => {
-    const delays = Chunk.toReadonlyArray(
-      Effect.runSync(
-        Schedule.run(Schedule.delays(AuthOidc.defaultRetrySchedule), 0, Array.from({ length: 40 }, () => undefined))
-      )
-    ).map(Duration.toMillis)
+    const delays = Effect.runSync(Effect.gen(function*() {
+      const step = yield* Schedule.toStep(AuthOidc.defaultRetrySchedule)
+      const delays: Array<number> = []
+      for (let i = 0; i < 40; i++) delays.push(Duration.toMillis((yield* step(0, undefined))[1]))
+      return delays
+    }))
     assert.isTrue(delays[0]! >= 400 && delays[0]! <= 600, `first delay ${delays[0]}`)
     assert.isTrue(delays.every((d) => d <= 36_000), "capped")
     assert.isTrue(delays.slice(-10).every((d) => d >= 24_000), "reaches the cap")

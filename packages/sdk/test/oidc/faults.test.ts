@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { StellaNow, StellaNowError } from "@stellanow/sdk"
-import { Effect, Either, Fiber, Logger, LogLevel, Ref, Stream } from "effect"
+import { Effect, Fiber, Ref, References, Result, Stream } from "effect"
 import {
   allArrived,
   poll,
@@ -18,7 +18,7 @@ import {
   username
 } from "./support/Fixture.js"
 
-const quiet = Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))
+const quiet = Effect.provideService(References.MinimumLogLevel, "Warn")
 
 /** Counts the SDK's failed connection attempts caused by the identity provider. */
 const countAuthFailures = (sdk: StellaNow.Service) =>
@@ -49,7 +49,7 @@ const startWhileUnavailable = (
       const sdk = yield* StellaNow.StellaNow
       const failures = yield* countAuthFailures(sdk)
       const queued = yield* sendAll(sdk, 0, 20)
-      const starting = yield* Effect.fork(sdk.start)
+      const starting = yield* Effect.forkChild(sdk.start)
       yield* poll(Effect.map(Ref.get(failures), (n) => n >= 2), "20 seconds", "two failed attempts")
       assert.strictEqual(broker.connections.length, 0)
       assert.strictEqual(yield* sdk.queueSize, 20)
@@ -64,7 +64,7 @@ const startWhileUnavailable = (
   })
 
 describe("OIDC faults", () => {
-  it.scopedLive("a refused refresh token: the SDK logs in again, and keeps delivering", () =>
+  it.live("a refused refresh token: the SDK logs in again, and keeps delivering", () =>
     Effect.gen(function*() {
       const env = yield* servers({ accessTokenLifetime: 3, refreshTokenLifetime: 10 })
       const { broker, idp } = env
@@ -89,7 +89,7 @@ describe("OIDC faults", () => {
       assert.strictEqual(broker.recorded.duplicates(), 0)
     }))
 
-  it.scopedLive("a refused login: start fails with AuthError naming realm and user; the queue is kept", () =>
+  it.live("a refused login: start fails with AuthError naming realm and user; the queue is kept", () =>
     Effect.gen(function*() {
       const env = yield* servers()
       const { broker, idp } = env
@@ -97,9 +97,9 @@ describe("OIDC faults", () => {
       yield* Effect.gen(function*() {
         const sdk = yield* StellaNow.StellaNow
         const queued = yield* sendAll(sdk, 0, 25)
-        const failed = yield* Effect.either(sdk.start)
-        assert.isTrue(Either.isLeft(failed))
-        const error = (failed as Either.Left<StellaNow.StartError, void>).left
+        const failed = yield* Effect.result(sdk.start)
+        assert.isTrue(Result.isFailure(failed))
+        const error = (failed as Result.Failure<void, StellaNow.StartError>).failure
         assert.instanceOf(error, StellaNowError.AuthError)
         assert.strictEqual(error._tag, "AuthError")
         assert.strictEqual((error as StellaNowError.AuthError).reason, "Refused")
@@ -119,7 +119,7 @@ describe("OIDC faults", () => {
       }).pipe(Effect.provide(sdkLayer(env)), quiet)
     }))
 
-  it.scopedLive("a token the broker refuses before its announced expiry: the SDK gets a new one and goes on", () =>
+  it.live("a token the broker refuses before its announced expiry: the SDK gets a new one and goes on", () =>
     Effect.gen(function*() {
       // The provider says 30 s, the tokens say 2 s (its clock is behind): the broker drops the client,
       // then refuses the token the SDK still believes good. Told so, the SDK refreshes.
@@ -148,13 +148,13 @@ describe("OIDC faults", () => {
       console.log(`kicked by the broker: ${broker.recorded.duplicates()} duplicate(s)`)
     }))
 
-  it.scopedLive("the token server is down at start: backoff, then success when it is back", () =>
+  it.live("the token server is down at start: backoff, then success when it is back", () =>
     Effect.gen(function*() {
       const env = yield* servers()
       yield* startWhileUnavailable(env, () => env.idp.down(), () => env.idp.up())
     }))
 
-  it.scopedLive("the token server answers 503 at start: backoff, then success", () =>
+  it.live("the token server answers 503 at start: backoff, then success", () =>
     Effect.gen(function*() {
       const env = yield* servers()
       yield* startWhileUnavailable(

@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { StellaNow } from "@stellanow/sdk"
-import { Effect, Logger, LogLevel } from "effect"
+import { Effect, References } from "effect"
 import { allArrived, sdkLayer, sendAll, servers, until } from "./support/Fixture.js"
 
 const tokenLifetime = 3 // seconds
@@ -14,7 +14,7 @@ const total = 6_000
 const batch = 50
 
 describe("OIDC long run", () => {
-  it.scopedLive(
+  it.live(
     `${total} messages across ${lifetimes} token lifetimes of ${tokenLifetime} s`,
     () =>
       Effect.gen(function*() {
@@ -38,7 +38,7 @@ describe("OIDC long run", () => {
           return ids
         }).pipe(
           Effect.provide(sdkLayer(env)),
-          Effect.provide(Logger.minimumLogLevel(LogLevel.Warning))
+          Effect.provideService(References.MinimumLogLevel, "Warn")
         )
         const elapsed = Date.now() - started
         const connections = broker.connections

@@ -12,7 +12,7 @@ import {
   StellaNow,
   StellaNowLive
 } from "@stellanow/sdk"
-import { ConfigProvider, Effect, Either, Logger, LogLevel } from "effect"
+import { ConfigProvider, Effect, References, Result } from "effect"
 import { message, password, projectId, realm, servers, until, username } from "./support/Fixture.js"
 
 describe("OIDC presets and configuration", () => {
@@ -22,7 +22,7 @@ describe("OIDC presets and configuration", () => {
       ["configureProdOidcMqttFifoSdk", configureProdOidcMqttFifoSdk]
     ] as const
   ) {
-    it.scopedLive(`${name} logs in and delivers, with a custom token endpoint`, () =>
+    it.live(`${name} logs in and delivers, with a custom token endpoint`, () =>
       Effect.gen(function*() {
         const { broker, idp } = yield* servers()
         const id = yield* Effect.promise(async () => {
@@ -48,45 +48,43 @@ describe("OIDC presets and configuration", () => {
       }))
   }
 
-  it.scopedLive("credentials and client id from the environment (OIDC_CLIENT_ID)", () =>
+  it.live("credentials and client id from the environment (OIDC_CLIENT_ID)", () =>
     Effect.gen(function*() {
       const env = yield* servers({ clientId: "acme-ingestor" })
       const { broker, idp } = env
       const fromEnv = (vars: Record<string, string>) =>
-        ConfigProvider.fromMap(
-          new Map(Object.entries({
-            ORGANIZATION_ID: realm,
-            PROJECT_ID: projectId,
-            OIDC_USERNAME: username,
-            OIDC_PASSWORD: password,
-            ...vars
-          }))
-        )
+        ConfigProvider.fromEnvRecord({
+          ORGANIZATION_ID: realm,
+          PROJECT_ID: projectId,
+          OIDC_USERNAME: username,
+          OIDC_PASSWORD: password,
+          ...vars
+        })
       const layer = StellaNowLive.layer({
         auth: "oidc",
         environment: Environment.custom({ brokerUrl: broker.url, apiBaseUrl: idp.baseUrl })
       })
       const run = Effect.gen(function*() {
         const sdk = yield* StellaNow.StellaNow
-        const started = yield* Effect.either(sdk.start)
-        if (Either.isRight(started)) yield* sdk.stop()
+        const started = yield* Effect.result(sdk.start)
+        if (Result.isSuccess(started)) yield* sdk.stop()
         return started
-      }).pipe(Effect.provide(layer), Effect.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+      }).pipe(Effect.provide(layer), Effect.provideService(References.MinimumLogLevel, "Warn"))
 
-      const ok = yield* Effect.withConfigProvider(run, fromEnv({ OIDC_CLIENT_ID: "acme-ingestor" }))
-      assert.isTrue(Either.isRight(ok))
+      const ok = yield* Effect.provideService(run, ConfigProvider.ConfigProvider, fromEnv({ OIDC_CLIENT_ID: "acme-ingestor" }))
+      assert.isTrue(Result.isSuccess(ok))
       assert.strictEqual(idp.stats.logins, 1)
 
       // Without it, the default client (event-ingestor) is not this provider's: a fatal error.
-      const refused = yield* Effect.withConfigProvider(run, fromEnv({}))
-      assert.isTrue(Either.isLeft(refused))
-      const error = (refused as Either.Left<StellaNow.StartError, void>).left
+      const refused = yield* Effect.provideService(run, ConfigProvider.ConfigProvider, fromEnv({}))
+      assert.isTrue(Result.isFailure(refused))
+      const error = (refused as Result.Failure<void, StellaNow.StartError>).failure
       assert.strictEqual(error._tag, "AuthError")
       assert.include(error.message, "invalid_client")
       assert.include(error.message, `realm "${realm}"`)
     }))
 
-  it.scopedLive("the token endpoint is Keycloak's, as its discovery document names it", () =>
+  it.live("the token endpoint is Keycloak's, as its discovery document names it", () =>
     Effect.gen(function*() {
       const { idp } = yield* servers()
       const discovery = yield* Effect.promise(() =>

@@ -63,13 +63,13 @@ export const until = (wait: () => Promise<void>): Effect.Effect<void> => Effect.
 /** Checks `condition` every 20 ms until it holds, or dies after `timeout` naming `what`. */
 export const poll = <E, R>(
   condition: Effect.Effect<boolean, E, R>,
-  timeout: Duration.DurationInput,
+  timeout: Duration.Input,
   what: string
 ): Effect.Effect<void, E, R> =>
   Effect.gen(function*() {
-    const deadline = Date.now() + Duration.toMillis(Duration.decode(timeout))
+    const deadline = Date.now() + Duration.toMillis(Duration.fromInputUnsafe(timeout))
     while (!(yield* condition)) {
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting until ${what}`)
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting until ${what}`))
       yield* Effect.sleep("20 millis")
     }
   })
