@@ -101,6 +101,8 @@ const expectInstalled = async (project: string, name: string, workspaceDir: stri
 
 describe("the packed packages", () => {
   beforeAll(async () => {
+    // The SDK's engines field: Node 22 or later (Effect 4 and vitest need it too).
+    expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(22)
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-install-"))
     expect(path.relative(repoRoot, tmp).startsWith("..")).toBe(true)
     // `pnpm pack` builds each package first (its `prepack` script).
@@ -122,6 +124,8 @@ describe("the packed packages", () => {
     try {
       const app = await makeProject("app", [tarballs.sdk])
       await expectInstalled(app, "@stellanow/sdk", sdkDir)
+      const effect = await readJson<{ readonly version: string }>(path.join(app, "node_modules/effect/package.json"))
+      expect(effect.version).toMatch(/^4\./)
       for (const file of ["main.ts", "blocked.ts"]) {
         await fs.copyFile(path.join(here, "app", file), path.join(app, "src", file))
       }
