@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope, Field, Message, OriginDate, ValidationError } from "@stellanow/sdk"
-import { DateTime, Effect, Result } from "effect"
+import { DateTime, Effect, Exit, Result } from "effect"
 import * as Messages from "../fixtures/messages.js"
 
 const project = { organizationId: "o", projectId: "p" }
@@ -33,6 +33,31 @@ describe("Message.Class", () => {
     assert.strictEqual(error.field, "completed_at")
     assert.include(error.message, `event "purchase_completed", field "completed_at"`)
     assert.include(error.message, "1 to 6 fractional digits")
+  })
+
+  it("words a refusal as documented: the nested field's path, the rule and the value", () => {
+    const error = thrown(() =>
+      new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u", phone_number: { country_code: 1.5 } as any })
+    )
+    assert.strictEqual(
+      error.message,
+      `event "user_details_update", field "phone_number.country_code": Expected an integer, actual 1.5`
+    )
+    assert.strictEqual(
+      thrown(() => new Messages.UserDetailsUpdateMessage({ user_id: "u" } as any)).message,
+      `event "user_details_update", field "patron": entity id: is missing`
+    )
+  })
+
+  it("throws an Error named by its tag, which an Effect can yield", () => {
+    const error = thrown(() => new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: 42 as any }))
+    assert.instanceOf(error, Error)
+    assert.strictEqual(error.name, "ValidationError")
+    assert.strictEqual(error._tag, "ValidationError")
+    const exit = Effect.runSyncExit(Effect.gen(function*() {
+      return yield* error
+    }))
+    assert.deepStrictEqual(exit, Exit.fail(error))
   })
 
   it("refuses a non-integer Integer and a non-finite Decimal", () => {
