@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope, Field, Message, OriginDate, ValidationError } from "@stellanow/sdk"
 import { DateTime, Effect, Exit, Result } from "effect"
+import { TestClock } from "effect/testing"
 import * as Messages from "../fixtures/messages.js"
 
 const project = { organizationId: "o", projectId: "p" }
@@ -173,6 +174,18 @@ describe("Envelope.wrap", () => {
     Effect.gen(function*() {
       const result = yield* Effect.result(Envelope.wrap({ user_id: "u" } as any, project))
       assert.isTrue(Result.isFailure(result) && result.failure.reason === "InvalidPayload")
+    }))
+
+  it.effect("stamps a message without an origin date from Effect's Clock, which TestClock drives", () =>
+    Effect.gen(function*() {
+      const message = new Messages.UserDetailsUpdateMessage({ patron: "1", user_id: "u" })
+      yield* TestClock.setTime(Date.UTC(2025, 3, 25, 12, 34, 56, 789))
+      const first = yield* Envelope.wrap(message, project)
+      yield* TestClock.adjust("1 millis")
+      const second = yield* Envelope.wrap(message, project)
+      assert.strictEqual(JSON.parse(first.body).value.metadata.messageOriginDateUTC, "2025-04-25T12:34:56.789000Z")
+      assert.strictEqual(JSON.parse(second.body).value.metadata.messageOriginDateUTC, "2025-04-25T12:34:56.790000Z")
+      assert.strictEqual(second.wrappedAt, Date.UTC(2025, 3, 25, 12, 34, 56, 790))
     }))
 
   it.effect("makes a fresh UUID v4 per message", () =>
