@@ -180,7 +180,7 @@ export const layer = (options: Options): Layer.Layer<StellaNow, ConfigurationErr
 export const sendMessage = (
   message: Message.Message
 ): Effect.Effect<string, ValidationError | QueueFullError, StellaNow> =>
-  Effect.flatMap(StellaNow, (sdk) => sdk.sendMessage(message))
+  StellaNow.use((sdk) => sdk.sendMessage(message))
 
 /**
  * Starts the SDK in context: connects and begins draining the queue.
@@ -188,7 +188,7 @@ export const sendMessage = (
  * @since 0.1.0
  * @category accessors
  */
-export const start: Effect.Effect<void, StartError, StellaNow> = Effect.flatMap(StellaNow, (sdk) => sdk.start)
+export const start: Effect.Effect<void, StartError, StellaNow> = StellaNow.use((sdk) => sdk.start)
 
 /**
  * Stops the SDK in context; queued messages stay queued.
@@ -197,4 +197,4 @@ export const start: Effect.Effect<void, StartError, StellaNow> = Effect.flatMap(
  * @category accessors
  */
 export const stop = (options?: StopOptions): Effect.Effect<StopResult, never, StellaNow> =>
-  Effect.flatMap(StellaNow, (sdk) => sdk.stop(options))
+  StellaNow.use((sdk) => sdk.stop(options))

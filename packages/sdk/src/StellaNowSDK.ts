@@ -148,22 +148,22 @@ export class StellaNowSDK implements AsyncDisposable {
 
   /** Queues a message and resolves once the broker acknowledged it. */
   sendMessageAndWait(message: Message.Message): Promise<string> {
-    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.sendMessageAndWait(message)))
+    return this.run(StellaNow.StellaNow.use((sdk) => sdk.sendMessageAndWait(message)))
   }
 
   /** Messages not yet acknowledged. */
   queueSize(): Promise<number> {
-    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.queueSize))
+    return this.run(StellaNow.StellaNow.use((sdk) => sdk.queueSize))
   }
 
   /** The MQTT client id of this instance. */
   clientId(): Promise<string> {
-    return this.run(Effect.map(StellaNow.StellaNow, (sdk) => sdk.clientId))
+    return this.run(StellaNow.StellaNow.useSync((sdk) => sdk.clientId))
   }
 
   /** The connection state now. */
   connectionState(): Promise<ConnectionState> {
-    return this.run(Effect.flatMap(StellaNow.StellaNow, (sdk) => sdk.connectionState))
+    return this.run(StellaNow.StellaNow.use((sdk) => sdk.connectionState))
   }
 
   /**
@@ -174,7 +174,7 @@ export class StellaNowSDK implements AsyncDisposable {
     // Subscribed before this resolves, so no event of what the caller does next is missed.
     const scope = Effect.runSync(Scope.make())
     const events = await this.run(
-      Effect.flatMap(StellaNow.StellaNow, (sdk) => Scope.provide(sdk.subscribe, scope))
+      StellaNow.StellaNow.use((sdk) => Scope.provide(sdk.subscribe, scope))
     )
     // Ends by itself when the SDK closes: the event stream ends with it.
     const fiber = this.runtime.runFork(Stream.runForEach(events, (event) => Effect.sync(() => listener(event))))

@@ -1,6 +1,5 @@
 import {
   Clock,
-  Context,
   Deferred,
   Duration,
   Effect,
@@ -21,6 +20,7 @@ import type { Envelope } from "../Envelope.js"
 import * as Metrics from "../Metrics.js"
 import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Service } from "../Sink.js"
 import { type AuthError, ConfigurationError, ConnectionError, PublishError } from "../StellaNowError.js"
+import * as MetricSeries from "./metricSeries.js"
 import * as Check from "./options.js"
 
 export const makeClientId = (): string => `StellaNowSDKTypeScript_${nanoid(10)}`
@@ -83,11 +83,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
     }
     const reconnectSchedule = options.reconnectSchedule ?? defaultReconnectSchedule
     const destination = address.url
-    // Metrics are updated in place from mqtt.js's callbacks, through a context carrying their attributes.
-    const context = yield* Effect.context<never>()
-    const attributed = (attributes: Metric.Metric.AttributeSet) =>
-      Context.add(context, Metric.CurrentMetricAttributes, attributes)
-    const labels = attributed({ client_id: clientId })
+    const clientSeries = (yield* MetricSeries.maker)({ client_id: clientId })
     const state = yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle())
     const ready = yield* Latch.make(false)
     let current: Connection | undefined
@@ -157,7 +153,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       if (current === connection) {
         current = undefined
         ready.closeUnsafe()
-        Metrics.connected.updateUnsafe(0, labels)
+        Metrics.connected.updateUnsafe(0, clientSeries)
       }
     }
 
@@ -341,7 +337,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         current = connection
         authFailures = 0
         ready.openUnsafe()
-        Metrics.connected.updateUnsafe(1, labels)
+        Metrics.connected.updateUnsafe(1, clientSeries)
         yield* SubscriptionRef.set(state, ConnectionState.Connected({ since }))
         yield* Effect.logInfo(`connected to ${destination}`)
 

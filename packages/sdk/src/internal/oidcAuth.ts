@@ -1,4 +1,15 @@
-import { Clock, Duration, Effect, Option, Result, Schedule, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Option,
+  Result,
+  Schedule,
+  type Scope,
+  Semaphore,
+  Stream,
+  SubscriptionRef
+} from "effect"
 import { HttpClient } from "effect/http"
 import type { Credentials, Service } from "../Auth.js"
 import type { Options } from "../AuthOidc.js"

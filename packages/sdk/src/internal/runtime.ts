@@ -9,7 +9,6 @@ import {
   Fiber,
   FiberSet,
   Latch,
-  Metric,
   Option,
   PubSub,
   Result,
@@ -27,6 +26,7 @@ import { Sink } from "../Sink.js"
 import type { Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
 import { type AuthError, type ConnectionError, LifecycleError, type PublishError } from "../StellaNowError.js"
+import * as MetricSeries from "./metricSeries.js"
 import * as MqttSink from "./mqttSink.js"
 import * as Check from "./options.js"
 import * as Tracing from "./tracing.js"
@@ -58,26 +58,22 @@ export const make = (options: Options) =>
     const project = options.project
 
     const events = yield* PubSub.unbounded<EventType>()
-    // Metrics are updated in place on the per-message paths (an Effect step each would cost more than
-    // the update), through contexts carrying their attributes, made once.
-    const context = yield* Effect.context<never>()
-    const attributed = (attributes: Metric.Metric.AttributeSet) =>
-      Context.add(context, Metric.CurrentMetricAttributes, attributes)
-    const labels = attributed({ client_id: sink.clientId })
-    const dropLabels = attributed({ client_id: sink.clientId, policy: queue.overflow ?? "unknown" })
-    const failureLabels = new Map<string, Context.Context<never>>()
-    const failureLabelsFor = (reason: string) => {
-      let found = failureLabels.get(reason)
+    const series = yield* MetricSeries.maker
+    const clientSeries = series({ client_id: sink.clientId })
+    const dropSeries = series({ client_id: sink.clientId, policy: queue.overflow ?? "unknown" })
+    const failureSeriesByReason = new Map<string, MetricSeries.Series>()
+    const failureSeries = (reason: string) => {
+      let found = failureSeriesByReason.get(reason)
       if (found === undefined) {
-        found = attributed({ client_id: sink.clientId, reason })
-        failureLabels.set(reason, found)
+        found = series({ client_id: sink.clientId, reason })
+        failureSeriesByReason.set(reason, found)
       }
       return found
     }
     // Kept by arithmetic rather than by asking the queue, which may be a database.
     let depth = yield* queue.size
     let bytes = 0
-    Metrics.queueDepth.updateUnsafe(depth, labels)
+    Metrics.queueDepth.updateUnsafe(depth, clientSeries)
     const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
     const lock = yield* Semaphore.make(1)
     let running: Running | undefined
@@ -121,7 +117,7 @@ export const make = (options: Options) =>
           else room.closeUnsafe()
           if (unsettled.size === 0) idle.openUnsafe()
           else idle.closeUnsafe()
-          Metrics.inFlight.updateUnsafe(unsettled.size, labels)
+          Metrics.inFlight.updateUnsafe(unsettled.size, clientSeries)
         }
 
         /** Takes the message out of `unsettled`, ending its span; false if it was settled already. */
@@ -139,8 +135,8 @@ export const make = (options: Options) =>
               Option.map((error) => error.reason),
               Option.getOrElse(() => "Defect")
             )
-            Metrics.publishFailures.updateUnsafe(1, failureLabelsFor(reason))
-            Metrics.retries.updateUnsafe(1, labels)
+            Metrics.publishFailures.updateUnsafe(1, failureSeries(reason))
+            Metrics.retries.updateUnsafe(1, clientSeries)
             counted()
             return queue.nack(lease)
           }).pipe(Effect.uninterruptible)
@@ -155,13 +151,13 @@ export const make = (options: Options) =>
                 const { body, eventName, messageId, wrappedAt } = lease.envelope
                 depth--
                 bytes = Math.max(0, bytes - body.length)
-                if (wrappedAt !== undefined) Metrics.ackLatency.updateUnsafe((now - wrappedAt) / 1000, labels)
+                if (wrappedAt !== undefined) Metrics.ackLatency.updateUnsafe((now - wrappedAt) / 1000, clientSeries)
                 settleWaiter(messageId, Exit.succeed(messageId))
                 return Event.Acknowledged({ messageId, eventName })
               })
-              Metrics.messagesAcked.updateUnsafe(acknowledged.length, labels)
-              Metrics.queueDepth.updateUnsafe(depth, labels)
-              Metrics.queueBytes.updateUnsafe(bytes, labels)
+              Metrics.messagesAcked.updateUnsafe(acknowledged.length, clientSeries)
+              Metrics.queueDepth.updateUnsafe(depth, clientSeries)
+              Metrics.queueBytes.updateUnsafe(bytes, clientSeries)
               counted()
               return PubSub.publishAll(events, acknowledged)
             })
@@ -239,7 +235,7 @@ export const make = (options: Options) =>
           Effect.sync(() => {
             for (const lease of leases) {
               unsettled.set(lease, collecting ? publishSpan(lease) : undefined)
-              Metrics.messagesSent.updateUnsafe(1, labels)
+              Metrics.messagesSent.updateUnsafe(1, clientSeries)
               publishNow(lease)
             }
             counted()
@@ -366,19 +362,19 @@ export const make = (options: Options) =>
     /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
     const enqueue = (envelope: Envelope.Envelope) =>
       Effect.flatMap(queue.offer(envelope), (dropped) => {
-        Metrics.messagesQueued.updateUnsafe(1, labels)
+        Metrics.messagesQueued.updateUnsafe(1, clientSeries)
         bytes += envelope.body.length
         if (Option.isNone(dropped)) depth++
         else bytes = Math.max(0, bytes - dropped.value.body.length)
-        Metrics.queueDepth.updateUnsafe(depth, labels)
-        Metrics.queueBytes.updateUnsafe(bytes, labels)
+        Metrics.queueDepth.updateUnsafe(depth, clientSeries)
+        Metrics.queueBytes.updateUnsafe(bytes, clientSeries)
         return Option.isNone(dropped)
           ? Effect.succeed(envelope.messageId)
           : Effect.as(reportDrop(dropped.value), envelope.messageId)
       })
 
     const reportDrop = ({ eventName, messageId }: Envelope.Envelope) => {
-      Metrics.messagesDropped.updateUnsafe(1, dropLabels)
+      Metrics.messagesDropped.updateUnsafe(1, dropSeries)
       // Made only for a `sendMessageAndWait` waiting on it: an error is costly, and a flood drops many.
       if (waiters.has(messageId)) {
         const detail = `message ${messageId} was dropped: the queue is full`
