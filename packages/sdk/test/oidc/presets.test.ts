@@ -71,7 +71,11 @@ describe("OIDC presets and configuration", () => {
         return started
       }).pipe(Effect.provide(layer), Effect.provideService(References.MinimumLogLevel, "Warn"))
 
-      const ok = yield* Effect.provideService(run, ConfigProvider.ConfigProvider, fromEnv({ OIDC_CLIENT_ID: "acme-ingestor" }))
+      const ok = yield* Effect.provideService(
+        run,
+        ConfigProvider.ConfigProvider,
+        fromEnv({ OIDC_CLIENT_ID: "acme-ingestor" })
+      )
       assert.isTrue(Result.isSuccess(ok))
       assert.strictEqual(idp.stats.logins, 1)
 
