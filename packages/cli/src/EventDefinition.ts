@@ -5,8 +5,16 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Predicate, Schema } from "effect"
+import { Effect, Predicate, Result, Schema, SchemaIssue } from "effect"
+import type { StandardSchemaV1 } from "effect/StandardSchema"
 import { GeneratorError } from "./GeneratorError.js"
+
+/**
+ * A list the console may leave out: a missing key reads as an empty list. (JSON has no `undefined`, so
+ * only the key's absence is defaulted; `null` is refused like any other non-list.)
+ */
+const listOf = <S extends Schema.Top>(item: S) =>
+  Schema.Array(item).pipe(Schema.withDecodingDefaultKey(Effect.sync((): ReadonlyArray<S["Encoded"]> => [])))
 
 /**
  * A field's type: `value` is one of `Decimal`, `Integer`, `Boolean`, `String`, `Date`, `DateTime`,
@@ -19,7 +27,7 @@ import { GeneratorError } from "./GeneratorError.js"
 export const FieldType = Schema.Struct({
   value: Schema.String,
   modelRef: Schema.optional(Schema.NullOr(Schema.String))
-}).annotations({ identifier: "FieldType" })
+}).annotate({ identifier: "FieldType" })
 
 /**
  * @since 0.1.0
@@ -40,7 +48,7 @@ export const Field = Schema.Struct({
   name: Schema.String,
   fieldType: FieldType,
   required: Schema.optional(Schema.NullOr(Schema.Boolean))
-}).annotations({ identifier: "Field" })
+}).annotate({ identifier: "Field" })
 
 /**
  * @since 0.1.0
@@ -57,7 +65,7 @@ export interface Field extends Schema.Schema.Type<typeof Field> {}
 export const Entity = Schema.Struct({
   id: Schema.optional(Schema.String),
   name: Schema.String
-}).annotations({ identifier: "Entity" })
+}).annotate({ identifier: "Entity" })
 
 /**
  * @since 0.1.0
@@ -77,9 +85,9 @@ export const Event = Schema.Struct({
   projectId: Schema.optional(Schema.NullOr(Schema.String)),
   isActive: Schema.optional(Schema.NullOr(Schema.Boolean)),
   description: Schema.optional(Schema.NullOr(Schema.String)),
-  fields: Schema.optionalWith(Schema.Array(Field), { default: () => [] }),
-  entities: Schema.optionalWith(Schema.Array(Entity), { default: () => [] })
-}).annotations({ identifier: "Event" })
+  fields: listOf(Field),
+  entities: listOf(Entity)
+}).annotate({ identifier: "Event" })
 
 /**
  * @since 0.1.0
@@ -97,8 +105,8 @@ export const Model = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
   description: Schema.optional(Schema.NullOr(Schema.String)),
-  fields: Schema.optionalWith(Schema.Array(Field), { default: () => [] })
-}).annotations({ identifier: "Model" })
+  fields: listOf(Field)
+}).annotate({ identifier: "Model" })
 
 /**
  * @since 0.1.0
@@ -113,9 +121,9 @@ export interface Model extends Schema.Schema.Type<typeof Model> {}
  * @category schemas
  */
 export const Definitions = Schema.Struct({
-  events: Schema.optionalWith(Schema.Array(Event), { default: () => [] }),
-  models: Schema.optionalWith(Schema.Array(Model), { default: () => [] })
-}).annotations({ identifier: "Definitions" })
+  events: listOf(Event),
+  models: listOf(Model)
+}).annotate({ identifier: "Definitions" })
 
 /**
  * @since 0.1.0
@@ -124,11 +132,11 @@ export const Definitions = Schema.Struct({
 export interface Definitions extends Schema.Schema.Type<typeof Definitions> {}
 
 const nameAt = (json: unknown, key: string, index: unknown): string | undefined => {
-  if (!Predicate.isRecord(json) || typeof index !== "number") return undefined
+  if (!Predicate.isObject(json) || typeof index !== "number") return undefined
   const list = json[key]
   if (!Array.isArray(list)) return undefined
   const item: unknown = list[index]
-  return Predicate.isRecord(item) && typeof item.name === "string" ? item.name : undefined
+  return Predicate.isObject(item) && typeof item.name === "string" ? item.name : undefined
 }
 
 /** Where an issue is, in the words of the console: `event "x", field "y" (events[2].fields[1].fieldType)`. */
@@ -138,7 +146,7 @@ const locate = (json: unknown, path: ReadonlyArray<PropertyKey>): Pick<Generator
   const at = path.map((key) => typeof key === "number" ? `[${key}]` : `.${String(key)}`).join("").replace(/^\./, "")
   const [list, index, fieldsKey, fieldIndex] = path
   if ((list !== "events" && list !== "models") || typeof index !== "number") return { at }
-  const definition = Predicate.isRecord(json) && Array.isArray(json[list]) ? json[list][index] : undefined
+  const definition = Predicate.isObject(json) && Array.isArray(json[list]) ? json[list][index] : undefined
   const name = nameAt(json, list, index)
   const field = fieldsKey === "fields" || fieldsKey === "entities"
     ? nameAt(definition, fieldsKey, fieldIndex)
@@ -150,6 +158,22 @@ const locate = (json: unknown, path: ReadonlyArray<PropertyKey>): Pick<Generator
   }
 }
 
+// Every problem is collected (the first is reported, the rest are in the cause); the input a problem
+// rejects is quoted in its message, as in "Expected string, got 7".
+const decodeDefinitions = Schema.decodeUnknownResult(Definitions, {
+  errors: "all",
+  onExcessProperty: "ignore",
+  reportInput: true
+})
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** A Standard Schema issue's path as plain keys (a segment may be a key or `{ key }`). */
+const pathKeys = (path: StandardSchemaV1.Issue["path"]): ReadonlyArray<PropertyKey> =>
+  (path ?? []).map((segment) => typeof segment === "object" ? segment.key : segment)
+
+const notDefinitions = (source: string): string => `${source} does not hold console definitions (WIRE.md §8)`
+
 /**
  * Reads definitions from already-parsed JSON. A problem names the event or model and the field where
  * the JSON says so, and gives the path of the offending key.
@@ -157,25 +181,22 @@ const locate = (json: unknown, path: ReadonlyArray<PropertyKey>): Pick<Generator
  * @since 0.1.0
  * @category decoding
  */
-export const decodeUnknown = (json: unknown, source = "the input"): Either.Either<Definitions, GeneratorError> =>
-  !Predicate.isRecord(json)
-    ? Either.left(
+export const decodeUnknown = (json: unknown, source = "the input"): Result.Result<Definitions, GeneratorError> =>
+  !Predicate.isObject(json)
+    ? Result.fail(
       new GeneratorError({
         reason: "InvalidInput",
-        detail:
-          `${source} does not hold console definitions (WIRE.md §8): expected an object with "events" and "models"`
+        detail: `${notDefinitions(source)}: expected an object with "events" and "models"`
       })
     )
-    : Schema.decodeUnknownEither(Definitions, { errors: "all", onExcessProperty: "ignore" })(json).pipe(
-      Either.mapLeft((error) => {
-        const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
-        const { at, ...where } = first === undefined ? { at: "" } : locate(json, first.path)
+    : decodeDefinitions(json).pipe(
+      Result.mapError((error) => {
+        const [first] = formatIssues(error.issue).issues
+        const { at, ...where } = first === undefined ? { at: "" } : locate(json, pathKeys(first.path))
         return new GeneratorError({
           reason: "InvalidInput",
           ...where,
-          detail: `${source} does not hold console definitions (WIRE.md §8)${at === "" ? "" : ` at ${at}`}: ${
-            first?.message ?? ParseResult.TreeFormatter.formatErrorSync(error)
-          }`,
+          detail: `${notDefinitions(source)}${at === "" ? "" : ` at ${at}`}: ${first?.message ?? error.message}`,
           cause: error
         })
       })
@@ -187,8 +208,8 @@ export const decodeUnknown = (json: unknown, source = "the input"): Either.Eithe
  * @since 0.1.0
  * @category decoding
  */
-export const decodeJson = (text: string, source = "the input"): Either.Either<Definitions, GeneratorError> =>
-  Either.try({
+export const decodeJson = (text: string, source = "the input"): Result.Result<Definitions, GeneratorError> =>
+  Result.try({
     try: (): unknown => JSON.parse(text),
     catch: (cause) =>
       new GeneratorError({
@@ -196,4 +217,4 @@ export const decodeJson = (text: string, source = "the input"): Either.Either<De
         detail: `${source} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
         cause
       })
-  }).pipe(Either.flatMap((json) => decodeUnknown(json, source)))
+  }).pipe(Result.flatMap((json) => decodeUnknown(json, source)))

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import { Result } from "effect"
 import type * as EventDefinition from "./EventDefinition.js"
 import { GeneratorError } from "./GeneratorError.js"
 import * as Layout from "./internal/layout.js"
@@ -86,8 +86,8 @@ export type Files = ReadonlyMap<string, string>
 export const generate = (
   definitions: EventDefinition.Definitions,
   options: Options = {}
-): Either.Either<Files, GeneratorError> =>
-  Either.try({
+): Result.Result<Files, GeneratorError> =>
+  Result.try({
     try: () => generateOrThrow(definitions, options),
     catch: (error) => {
       if (error instanceof GeneratorError) return error

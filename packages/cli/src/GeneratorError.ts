@@ -23,7 +23,7 @@ import { Schema } from "effect"
  * @since 0.1.0
  * @category models
  */
-export const Reason = Schema.Literal(
+export const Reason = Schema.Literals([
   "InvalidInput",
   "MissingEntity",
   "UnknownFieldType",
@@ -33,7 +33,7 @@ export const Reason = Schema.Literal(
   "DuplicateName",
   "NameCollision",
   "UnknownEvent"
-)
+])
 
 /**
  * @since 0.1.0
@@ -60,9 +60,14 @@ export class GeneratorError extends Schema.TaggedError<GeneratorError>("@stellan
     field: Schema.optional(Schema.String),
     /** What is wrong, in words. */
     detail: Schema.String,
-    cause: Schema.optional(Schema.Defect)
+    cause: Schema.optional(Schema.Defect())
   }
 ) {
+  // Named by its tag, as in 0.1: Effect 4 would name it by its schema identifier.
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     const where = [
       this.event === undefined ? undefined : `event ${JSON.stringify(this.event)}`,

@@ -5,9 +5,8 @@
  *
  * @since 0.1.0
  */
-import { FileSystem, Path } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { Effect } from "effect"
+import { Effect, FileSystem, Path } from "effect"
+import type { PlatformError } from "effect/PlatformError"
 import * as Generator from "./Generator.js"
 
 /**
@@ -47,7 +46,7 @@ const readIfFile = (fs: FileSystem.FileSystem, file: string): Effect.Effect<stri
   fs.stat(file).pipe(
     Effect.flatMap((info) => info.type === "File" ? fs.readFileString(file) : Effect.succeed(undefined)),
     Effect.catchIf(
-      (error) => error._tag === "SystemError" && error.reason === "NotFound",
+      (error) => error.reason._tag === "NotFound",
       () => Effect.succeed(undefined)
     )
   )

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as fs from "node:fs"
 import * as EventDefinition from "../src/EventDefinition.js"
 import type { GeneratorError } from "../src/GeneratorError.js"
@@ -7,17 +7,17 @@ import { vectorPath } from "./support/paths.js"
 
 const decodeError = (text: string, source?: string): GeneratorError => {
   const result = EventDefinition.decodeJson(text, source)
-  if (Either.isRight(result)) assert.fail("expected the definitions to be refused")
-  assert.strictEqual(result.left.reason, "InvalidInput")
-  return result.left
+  if (Result.isSuccess(result)) assert.fail("expected the definitions to be refused")
+  assert.strictEqual(result.failure.reason, "InvalidInput")
+  return result.failure
 }
 
 describe("EventDefinition", () => {
   it("reads the console's definitions, events and models alike", () => {
     const result = EventDefinition.decodeJson(fs.readFileSync(vectorPath("event-definitions.json"), "utf8"))
-    assert.isTrue(Either.isRight(result))
-    if (Either.isRight(result)) {
-      const { events, models } = result.right
+    assert.isTrue(Result.isSuccess(result))
+    if (Result.isSuccess(result)) {
+      const { events, models } = result.success
       assert.deepStrictEqual(events.map((e) => e.name), [
         "store_receipt",
         "user_details_update_extended",
@@ -40,10 +40,10 @@ describe("EventDefinition", () => {
   })
 
   it("takes missing lists as empty", () => {
-    assert.deepStrictEqual(EventDefinition.decodeJson("{}"), Either.right({ events: [], models: [] }))
+    assert.deepStrictEqual(EventDefinition.decodeJson("{}"), Result.succeed({ events: [], models: [] }))
     assert.deepStrictEqual(
       EventDefinition.decodeJson("{\"events\":[{\"id\":\"1\",\"name\":\"e\"}]}"),
-      Either.right({ events: [{ id: "1", name: "e", fields: [], entities: [] }], models: [] })
+      Result.succeed({ events: [{ id: "1", name: "e", fields: [], entities: [] }], models: [] })
     )
   })
 
@@ -57,7 +57,8 @@ describe("EventDefinition", () => {
       decodeError("[]", "standard input").message,
       /standard input does not hold console definitions.*expected an object with "events" and "models"/
     )
-    assert.match(decodeError("{\"events\": {}}").message, /at events: Expected ReadonlyArray/)
+    // Effect 4 describes a list as an "array" (Effect 3 said "ReadonlyArray<Event>") and quotes the input.
+    assert.match(decodeError("{\"events\": {}}").message, /at events: Expected array, got \{\}$/)
   })
 
   it("names the event and field of a malformed field", () => {

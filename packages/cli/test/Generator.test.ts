@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either } from "effect"
+import { Result } from "effect"
 import * as EventDefinition from "../src/EventDefinition.js"
 import * as Generator from "../src/Generator.js"
 import type { GeneratorError } from "../src/GeneratorError.js"
@@ -7,18 +7,18 @@ import { definitions, event, field, model } from "./support/definitions.js"
 import { readVector } from "./support/paths.js"
 
 const vectors = (): EventDefinition.Definitions =>
-  Either.getOrThrow(EventDefinition.decodeUnknown(readVector("event-definitions.json")))
+  Result.getOrThrow(EventDefinition.decodeUnknown(readVector("event-definitions.json")))
 
 const generate = (defs: EventDefinition.Definitions, options?: Generator.Options): Generator.Files => {
   const result = Generator.generate(defs, options)
-  if (Either.isLeft(result)) assert.fail(`expected files, got: ${result.left.message}`)
-  return result.right
+  if (Result.isFailure(result)) assert.fail(`expected files, got: ${result.failure.message}`)
+  return result.success
 }
 
 const fail = (defs: EventDefinition.Definitions, options?: Generator.Options): GeneratorError => {
   const result = Generator.generate(defs, options)
-  if (Either.isRight(result)) assert.fail(`expected an error, got files ${[...result.right.keys()].join(", ")}`)
-  return result.left
+  if (Result.isSuccess(result)) assert.fail(`expected an error, got files ${[...result.success.keys()].join(", ")}`)
+  return result.failure
 }
 
 /** The lines of the class declaration of a generated file (after the header and imports). */

@@ -5,7 +5,7 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Envelope } from "@stellanow/sdk"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as EventDefinition from "../src/EventDefinition.js"
@@ -14,7 +14,7 @@ import { definitions, event, field, model } from "./support/definitions.js"
 import { lint, typeCheck } from "./support/lint.js"
 import { makeTempDir, readVector, removeDir } from "./support/paths.js"
 
-const vectorDefinitions = Either.getOrThrow(EventDefinition.decodeUnknown(readVector("event-definitions.json")))
+const vectorDefinitions = Result.getOrThrow(EventDefinition.decodeUnknown(readVector("event-definitions.json")))
 const envelopes = readVector("envelopes.json")
 
 /** Odd names, models in models, dates in models, and required models. */
@@ -60,7 +60,7 @@ const lengthDefinitions = (() => {
   return definitions(events, models)
 })()
 
-const generate = (defs: EventDefinition.Definitions): Generator.Files => Either.getOrThrow(Generator.generate(defs))
+const generate = (defs: EventDefinition.Definitions): Generator.Files => Result.getOrThrow(Generator.generate(defs))
 
 const writeAll = (dir: string, files: Generator.Files): void => {
   fs.mkdirSync(dir, { recursive: true })
