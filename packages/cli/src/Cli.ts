@@ -10,10 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Command, Options, ValidationError } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
-import { Cause, Console, Effect, Option, Schema } from "effect"
-import { text } from "node:stream/consumers"
+import { Cause, Console, Effect, FileSystem, Option, Schema, Stdio, Stream } from "effect"
+import { CliError, Command, Flag } from "effect/cli"
 import * as EventDefinition from "./EventDefinition.js"
 import * as Generator from "./Generator.js"
 import { GeneratorError } from "./GeneratorError.js"
@@ -34,6 +32,11 @@ export class OutOfDateError extends Schema.TaggedError<OutOfDateError>("@stellan
     stale: Schema.Array(Schema.String)
   }
 ) {
+  // Named by its tag, as in 0.1: Effect 4 would name it by its schema identifier.
+  override get name(): string {
+    return this._tag
+  }
+
   override get message(): string {
     return [
       `${this.directory} is not up to date with the definitions:`,
@@ -62,18 +65,26 @@ export interface GenerateArgs {
   readonly check: boolean
 }
 
-const readStdin = Effect.tryPromise({
-  try: () => text(process.stdin),
-  catch: (cause) => new GeneratorError({ reason: "InvalidInput", detail: "cannot read standard input", cause })
-})
+const readStdin = Stdio.Stdio.use((stdio) =>
+  stdio.stdin.pipe(
+    Stream.decodeText(),
+    Stream.mkString,
+    Effect.mapError((cause) =>
+      new GeneratorError({ reason: "InvalidInput", detail: "cannot read standard input", cause })
+    )
+  )
+)
 
-const readInput = (input: string) =>
-  input === "-" ? readStdin : Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    fs.readFileString(input).pipe(
+const readFile = (file: string) =>
+  FileSystem.FileSystem.use((fs) =>
+    fs.readFileString(file).pipe(
       Effect.mapError((cause) =>
-        new GeneratorError({ reason: "InvalidInput", detail: `cannot read ${input}: ${cause.message}`, cause })
+        new GeneratorError({ reason: "InvalidInput", detail: `cannot read ${file}: ${cause.message}`, cause })
       )
-    ))
+    )
+  )
+
+const readInput = (input: string) => input === "-" ? readStdin : readFile(input)
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`
 
@@ -87,8 +98,8 @@ const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" :
  */
 export const runGenerate = Effect.fn("StellaNow.generate")(function*(args: GenerateArgs) {
   const source = args.input === "-" ? "standard input" : args.input
-  const definitions = yield* EventDefinition.decodeJson(yield* readInput(args.input), source)
-  const files = yield* Generator.generate(definitions, { events: args.event })
+  const definitions = yield* Effect.fromResult(EventDefinition.decodeJson(yield* readInput(args.input), source))
+  const files = yield* Effect.fromResult(Generator.generate(definitions, { events: args.event }))
   const plan = yield* Output.plan(args.out, files)
   if (args.check) {
     if (!Output.isUpToDate(plan)) {
@@ -107,27 +118,28 @@ export const runGenerate = Effect.fn("StellaNow.generate")(function*(args: Gener
   )
 })
 
-const input = Options.text("input").pipe(
-  Options.withAlias("i"),
-  Options.withPseudoName("file|-"),
-  Options.withDescription("The console's event definitions (JSON, WIRE.md §8): a file, or - for standard input.")
+const input = Flag.String("input").pipe(
+  Flag.withAlias("i"),
+  Flag.withMetavar("file|-"),
+  Flag.withDescription("The console's event definitions (JSON, WIRE.md §8): a file, or - for standard input.")
 )
 
-const out = Options.text("out").pipe(
-  Options.withAlias("o"),
-  Options.withPseudoName("directory"),
-  Options.withDescription("The directory of the generated modules (created if missing).")
+const out = Flag.String("out").pipe(
+  Flag.withAlias("o"),
+  Flag.withMetavar("directory"),
+  Flag.withDescription("The directory of the generated modules (created if missing).")
 )
 
-const event = Options.text("event").pipe(
-  Options.withAlias("e"),
-  Options.withPseudoName("name"),
-  Options.repeated,
-  Options.withDescription("Generate only this event and the models it uses; repeat for several. Default: all.")
+const event = Flag.String("event").pipe(
+  Flag.withAlias("e"),
+  Flag.withMetavar("name"),
+  Flag.atLeast(0),
+  Flag.withDescription("Generate only this event and the models it uses; repeat for several. Default: all.")
 )
 
-const check = Options.boolean("check").pipe(
-  Options.withDescription("Write nothing; exit with 1 if the files in --out differ from what would be generated.")
+const check = Flag.Boolean("check").pipe(
+  Flag.withDefault(false),
+  Flag.withDescription("Write nothing; exit with 1 if the files in --out differ from what would be generated.")
 )
 
 /**
@@ -149,14 +161,14 @@ export const generate = Command.make("generate", { input, out, event, check }, r
 export const command = Command.make("stellanow").pipe(Command.withSubcommands([generate]))
 
 const report = (cause: Cause.Cause<unknown>) => {
-  const failure = Cause.failureOption(cause)
+  const failure = Cause.findErrorOption(cause)
   if (Option.isSome(failure)) {
-    // The argument parser has printed its own message and the usage.
-    if (ValidationError.isValidationError(failure.value)) return Effect.void
+    // The argument parser has printed its own message and the help.
+    if (CliError.isCliError(failure.value)) return Effect.void
     const error = failure.value
     return Console.error(`stellanow: ${error instanceof Error ? error.message : String(error)}`)
   }
-  return Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(Cause.pretty(cause))
+  return Cause.hasInterruptsOnly(cause) ? Effect.void : Console.error(Cause.pretty(cause))
 }
 
 /**
@@ -167,4 +179,5 @@ const report = (cause: Cause.Cause<unknown>) => {
  * @category commands
  */
 export const run = (argv: ReadonlyArray<string>, options: { readonly version: string }) =>
-  Command.run(command, { name: "stellanow", version: options.version })(argv).pipe(Effect.tapErrorCause(report))
+  // Effect's own rendering is left to parse errors (with the help); ours prefixes "stellanow: ".
+  Command.runWith(command, { version: options.version })(argv.slice(2)).pipe(Effect.tapCause(report))

@@ -2,9 +2,9 @@
  * The `stellanow` command line: a few runs of the real executable in its own Node process (exit codes,
  * standard input), and the rest in process through `Cli.run`, which is what the executable runs.
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Either, Exit } from "effect"
+import { Console, Effect, Exit, Result } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -17,18 +17,18 @@ import { binPath, makeTempDir, readDir, removeDir, repoRoot, vectorPath } from "
 const vectorsFile = vectorPath("event-definitions.json")
 
 const expectedFiles = (options?: Generator.Options): Record<string, string> => {
-  const definitions = Either.getOrThrow(EventDefinition.decodeJson(fs.readFileSync(vectorsFile, "utf8")))
-  return Object.fromEntries(Either.getOrThrow(Generator.generate(definitions, options)))
+  const definitions = Result.getOrThrow(EventDefinition.decodeJson(fs.readFileSync(vectorsFile, "utf8")))
+  return Object.fromEntries(Result.getOrThrow(Generator.generate(definitions, options)))
 }
 
-interface Result {
+interface ProcessResult {
   readonly code: number | null
   readonly stdout: string
   readonly stderr: string
 }
 
 /** Runs the `stellanow` executable (`node --import tsx src/bin.ts`), feeding `stdin`. */
-const stellanow = (args: ReadonlyArray<string>, stdin = ""): Promise<Result> =>
+const stellanow = (args: ReadonlyArray<string>, stdin = ""): Promise<ProcessResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", binPath, ...args], {
       cwd: repoRoot,
@@ -49,18 +49,18 @@ const run = (...args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const out: Array<string> = []
     const err: Array<string> = []
-    const base = yield* Effect.console
-    const console = {
+    const base = yield* Console.Console
+    const console: Console.Console = {
       ...base,
-      log: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(parts.join(" "))),
-      error: (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void err.push(parts.join(" ")))
+      log: (...parts: ReadonlyArray<unknown>) => void out.push(parts.join(" ")),
+      error: (...parts: ReadonlyArray<unknown>) => void err.push(parts.join(" "))
     }
     const exit = yield* Cli.run(["node", "stellanow", ...args], { version: "0.0.0" }).pipe(
-      Effect.withConsole(console),
+      Effect.provideService(Console.Console, console),
       Effect.exit
     )
     return { ok: Exit.isSuccess(exit), stdout: out.join("\n"), stderr: err.join("\n") }
-  }).pipe(Effect.provide(NodeContext.layer))
+  }).pipe(Effect.provide(NodeServices.layer))
 
 describe("stellanow generate", () => {
   let root: string
@@ -201,9 +201,10 @@ describe("examples", () => {
   it.effect("examples/src/messages is what examples/definitions/events.json generates", () =>
     Effect.gen(function*() {
       const text = fs.readFileSync(path.join(repoRoot, "examples/definitions/events.json"), "utf8")
-      const files = yield* Generator.generate(yield* EventDefinition.decodeJson(text))
+      const definitions = yield* Effect.fromResult(EventDefinition.decodeJson(text))
+      const files = yield* Effect.fromResult(Generator.generate(definitions))
       assert.deepStrictEqual([...files.keys()], ["index.ts", "phone-number-model.ts", "user-details-update-message.ts"])
       const plan = yield* Output.plan(path.join(repoRoot, "examples/src/messages"), files)
       assert.isTrue(Output.isUpToDate(plan), "run `pnpm --filter @stellanow/examples generate`")
-    }).pipe(Effect.provide(NodeContext.layer)))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
