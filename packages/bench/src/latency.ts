@@ -4,7 +4,7 @@
  * of its own (see `main.ts`).
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
-import { Deferred, Effect, Exit, Stream } from "effect"
+import { Deferred, Effect, Stream } from "effect"
 import * as mqtt from "mqtt"
 import { project, sample } from "./messages.js"
 import { cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
@@ -72,7 +72,7 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
             if (at === undefined) throw new Error(`an acknowledgement of an unknown message ${event.messageId}`)
             sentAt.delete(event.messageId)
             latencies.push(performance.now() - at)
-            if (latencies.length === total) Deferred.unsafeDone(done, Exit.void)
+            if (latencies.length === total) Deferred.doneUnsafe(done, Effect.void)
           })
         ),
         Effect.forkScoped

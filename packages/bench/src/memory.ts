@@ -3,7 +3,7 @@
  * with `--expose-gc`, so the heap is measured after full collections and nothing else is in it.
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
-import { Effect, Either, Fiber, Stream } from "effect"
+import { Effect, Fiber, Result, Stream } from "effect"
 import { startMosquitto } from "../../sdk/test/support/Mosquitto.js"
 import { project, sample } from "./messages.js"
 import { progress, round, run, sdkLayer } from "./support.js"
@@ -28,8 +28,8 @@ export const envelopeBytes = (): number => {
     messageId: globalThis.crypto.randomUUID(),
     originDate: "2025-04-25T12:34:56.789012Z"
   })
-  if (Either.isLeft(envelope)) throw envelope.left
-  return Buffer.byteLength(envelope.right.body)
+  if (Result.isFailure(envelope)) throw envelope.failure
+  return Buffer.byteLength(envelope.success.body)
 }
 
 /** Connects, stops the broker, then queues `count` messages and measures what the heap grew by. */
@@ -43,7 +43,7 @@ export const measure = async (count: number): Promise<MemoryRun> => {
         const down = yield* (yield* sdk.subscribe).pipe(
           Stream.filter((event) => event._tag === "ConnectionChanged" && event.state._tag === "Disconnected"),
           Stream.runHead,
-          Effect.fork
+          Effect.forkChild
         )
         yield* Effect.promise(() => broker.stop())
         yield* Fiber.join(down)

@@ -3,13 +3,13 @@
  * error, small statistics, timing and CPU helpers.
  */
 import { Environment, StellaNowLive } from "@stellanow/sdk"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Effect, Layer, Logger, References } from "effect"
 import { project } from "./messages.js"
 
 /** The SDK's warnings and errors go to standard error, so `--json` keeps standard output clean. */
 export const quietLogs: Layer.Layer<never> = Layer.merge(
-  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
-  Logger.minimumLogLevel(LogLevel.Error)
+  Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
+  Layer.succeed(References.MinimumLogLevel, "Error")
 )
 
 /** The SDK, as a user would set it up, against `brokerUrl`. */

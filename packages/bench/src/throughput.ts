@@ -4,7 +4,7 @@
  * so a change of load on the machine hits both.
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
-import { Effect, Either } from "effect"
+import { Effect, Result } from "effect"
 import * as mqtt from "mqtt"
 import { project, sample, type UserDetailsUpdateMessage } from "./messages.js"
 import { cpuMicros, median, progress, round, run, sdkLayer } from "./support.js"
@@ -136,8 +136,8 @@ export const bodiesOf = (messages: ReadonlyArray<UserDetailsUpdateMessage>): Arr
       messageId: globalThis.crypto.randomUUID(),
       originDate: new Date().toISOString().replace("Z", "000Z")
     })
-    if (Either.isLeft(envelope)) throw envelope.left
-    return envelope.right.body
+    if (Result.isFailure(envelope)) throw envelope.failure
+    return envelope.success.body
   })
 
 export const throughput = async (
