@@ -6,14 +6,15 @@
  * Effect spans and metrics: provide `NodeSdk.layer` and they reach any OpenTelemetry exporter. Here the
  * exporters print to the console; for a collector, swap them for `OTLPTraceExporter` and
  * `OTLPMetricExporter` from `@opentelemetry/exporter-*-otlp-http`, or use `Otlp.layer` of
- * `@effect/opentelemetry`, which needs no OpenTelemetry SDK at all.
+ * `effect/observability` (Effect's own OTLP exporter over `effect/http`), which needs no OpenTelemetry
+ * SDK at all.
  *
  * It runs against an embedded broker and exits by itself: closing the telemetry layer flushes the last
  * spans and does a final metrics export.
  */
-import * as OtelMetrics from "@effect/opentelemetry/Metrics"
+import * as OtelMetrics from "@effect/opentelemetry/OtelMetrics"
+import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import * as OtelResource from "@effect/opentelemetry/Resource"
-import * as OtelTracer from "@effect/opentelemetry/Tracer"
 import { ConsoleMetricExporter, PeriodicExportingMetricReader, type ResourceMetrics } from "@opentelemetry/sdk-metrics"
 import { BatchSpanProcessor, ConsoleSpanExporter } from "@opentelemetry/sdk-trace-base"
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node"
@@ -22,7 +23,10 @@ import { Effect, Layer } from "effect"
 import { startEmbeddedBroker } from "./embedded-broker.js"
 import { PhoneNumberModel, UserDetailsUpdateMessage } from "./messages/index.js"
 
-/** The console exporter, showing the SDK's `stellanow_*` metrics only, not Effect's own `effect_fiber_*`. */
+/**
+ * The console exporter, showing the SDK's `stellanow_*` metrics only: not the other metrics of the
+ * registry (Effect's fiber runtime metrics, when enabled, or the application's own).
+ */
 class StellaNowMetricExporter extends ConsoleMetricExporter {
   override export(metrics: ResourceMetrics, resultCallback: Parameters<ConsoleMetricExporter["export"]>[1]): void {
     const scopeMetrics = metrics.scopeMetrics.map((scope) => ({
@@ -47,21 +51,23 @@ class StellaNowMetricExporter extends ConsoleMetricExporter {
  * builds, spelled out: `@effect/opentelemetry/NodeSdk` also loads its log bridge, which needs the
  * `@opentelemetry/sdk-logs` peer dependency, and this example does not install it.
  */
-const TracerProviderLive = Layer.scoped(
+const TracerProviderLive = Layer.effect(
   OtelTracer.OtelTracerProvider,
-  Effect.flatMap(OtelResource.Resource, (resource) =>
-    Effect.acquireRelease(
+  Effect.gen(function*() {
+    const resource = yield* OtelResource.Resource
+    return yield* Effect.acquireRelease(
       Effect.sync(() =>
         new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new ConsoleSpanExporter())] })
       ),
       // Flushes the batch of spans not yet exported, within a deadline.
       (provider) =>
         Effect.tryPromise(() => provider.forceFlush().then(() => provider.shutdown())).pipe(
-          Effect.ignoreLogged,
+          Effect.ignore({ log: true }),
           Effect.interruptible,
           Effect.timeoutOption("3 seconds")
         )
-    ))
+    )
+  })
 )
 
 const TelemetryLive: Layer.Layer<OtelTracer.OtelTracer> = Layer.mergeAll(
