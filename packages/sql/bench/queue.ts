@@ -47,7 +47,7 @@ const enqueue = (name: string, layer: QueueLayer) =>
     for (let i = 0; i < sequentialCount; i++) yield* queue.offer(envelope(i))
     const sequential = Date.now() - start
     console.log(
-      `enqueue  ${name.padEnd(22)} burst ${rate(N, burst).padStart(10)}   one at a time ${
+      `enqueue  ${name.padEnd(26)} burst ${rate(N, burst).padStart(10)}   one at a time ${
         rate(sequentialCount, sequential).padStart(9)
       }`
     )
@@ -77,7 +77,7 @@ const send = (name: string, brokerUrl: string, layer: QueueLayer) =>
     const start = Date.now()
     yield* Effect.forEach(messages, (m) => sdk.sendMessage(m), { concurrency: 1_000, discard: true })
     console.log(
-      `send     ${name.padEnd(22)} ${rate(N, Date.now() - start).padStart(10)}   (sendMessage, 1,000 concurrent)`
+      `send     ${name.padEnd(26)} ${rate(N, Date.now() - start).padStart(10)}   (sendMessage, 1,000 concurrent)`
     )
   }).pipe(Effect.provide(sdkLayer(brokerUrl, layer)))
 
@@ -100,7 +100,7 @@ const deliver = (name: string, brokerUrl: string, layer: QueueLayer) =>
     yield* sdk.start
     yield* done.await
     const ms = Date.now() - start
-    console.log(`deliver  ${name.padEnd(22)} ${rate(N, ms).padStart(10)}   (${N} messages in ${ms} ms)`)
+    console.log(`deliver  ${name.padEnd(26)} ${rate(N, ms).padStart(10)}   (${N} messages in ${ms} ms)`)
     yield* sdk.stop()
   }).pipe(Effect.scoped, Effect.provide(sdkLayer(brokerUrl, layer)))
 
