@@ -45,7 +45,7 @@ export interface UserLogger {
   debug(message: string, ...rest: Array<unknown>): void
   /** State changes: connected, started, stopped. */
   info(message: string, ...rest: Array<unknown>): void
-  /** Drops, refusals, retries. */
+  /** Drops, refusals, retries, messages left unsent at close. */
   warn(message: string, ...rest: Array<unknown>): void
   /** The SDK gave up (refused credentials, duplicate client id). */
   error(message: string, ...rest: Array<unknown>): void

@@ -30,7 +30,10 @@ const subscriberOn = (url: string) =>
 const warningsLogger = () => {
   const warnings: Array<string> = []
   const ignore = () => {}
-  return { warnings, logger: { debug: ignore, info: ignore, warn: (text: string) => void warnings.push(text), error: ignore } }
+  return {
+    warnings,
+    logger: { debug: ignore, info: ignore, warn: (text: string) => void warnings.push(text), error: ignore }
+  }
 }
 
 describe("closing against mosquitto", () => {
@@ -48,26 +51,30 @@ describe("closing against mosquitto", () => {
       assert.deepStrictEqual(subscriber.messages.map((m) => messageIdOf(m.payload)), [id])
     }))
 
-  it.scopedLive("the front door: 5,000 sendMessage, then close() delivers every one and leaves none", () =>
-    Effect.gen(function*() {
-      const broker = yield* mosquittoResource()
-      const subscriber = yield* subscriberOn(broker.url("mqtt"))
-      const { logger, warnings } = warningsLogger()
-      const result = yield* Effect.promise(async () => {
-        const sdk = configureSdk({ ...settings(broker.url("mqtt")), logger, logLevel: "warn" })
-        await sdk.start()
-        const ids: Array<string> = []
-        for (let i = 0; i < 5_000; i++) ids.push(await sdk.sendMessage(message(i)))
-        return { ids, closed: await sdk.close() }
-      })
-      assert.deepStrictEqual(result.closed, { remaining: 0 })
-      yield* Effect.promise(() => subscriber.waitFor(5_000, 20_000))
-      const received = new Set(subscriber.messages.map((m) => messageIdOf(m.payload)))
-      assert.strictEqual(received.size, 5_000)
-      assert.isTrue(result.ids.every((id) => received.has(id)))
-      assert.isTrue(subscriber.messages.every((m) => m.qos === 1))
-      assert.deepStrictEqual(warnings, [])
-    }), 60_000)
+  it.scopedLive(
+    "the front door: 5,000 sendMessage, then close() delivers every one and leaves none",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* mosquittoResource()
+        const subscriber = yield* subscriberOn(broker.url("mqtt"))
+        const { logger, warnings } = warningsLogger()
+        const result = yield* Effect.promise(async () => {
+          const sdk = configureSdk({ ...settings(broker.url("mqtt")), logger, logLevel: "warn" })
+          await sdk.start()
+          const ids: Array<string> = []
+          for (let i = 0; i < 5_000; i++) ids.push(await sdk.sendMessage(message(i)))
+          return { ids, closed: await sdk.close() }
+        })
+        assert.deepStrictEqual(result.closed, { remaining: 0 })
+        yield* Effect.promise(() => subscriber.waitFor(5_000, 20_000))
+        const received = new Set(subscriber.messages.map((m) => messageIdOf(m.payload)))
+        assert.strictEqual(received.size, 5_000)
+        assert.isTrue(result.ids.every((id) => received.has(id)))
+        assert.isTrue(subscriber.messages.every((m) => m.qos === 1))
+        assert.deepStrictEqual(warnings, [])
+      }),
+    60_000
+  )
 
   it.scopedLive("await using delivers what is queued at the end of the block", () =>
     Effect.gen(function*() {
@@ -85,37 +92,45 @@ describe("closing against mosquitto", () => {
       assert.deepStrictEqual(new Set(subscriber.messages.map((m) => messageIdOf(m.payload))), new Set(ids))
     }))
 
-  it.scopedLive("with the broker stopped, close() returns after its deadline with what is left", () =>
-    Effect.gen(function*() {
-      const broker = yield* mosquittoResource()
-      const { logger, warnings } = warningsLogger()
-      const sdk = configureSdk({ ...settings(broker.url("mqtt")), logger, logLevel: "warn" })
-      yield* Effect.promise(() => sdk.start())
-      yield* Effect.promise(() => broker.stop())
-      for (let i = 0; i < 5; i++) yield* Effect.promise(() => sdk.sendMessage(message(i)))
-      const started = Date.now()
-      const closed = yield* Effect.promise(() => sdk.close({ timeoutMs: 1_000 }))
-      const elapsed = Date.now() - started
-      assert.deepStrictEqual(closed, { remaining: 5 })
-      // The deadline, then at most the stop grace period (5 s) and the disconnect.
-      assert.isAtLeast(elapsed, 1_000)
-      assert.isBelow(elapsed, 4_000)
-      assert.isTrue(warnings.some((w) => w.includes("5 message(s) not sent within 1s") && w.includes("lost")))
-    }), 30_000)
+  it.scopedLive(
+    "with the broker stopped, close() returns after its deadline with what is left",
+    () =>
+      Effect.gen(function*() {
+        const broker = yield* mosquittoResource()
+        const { logger, warnings } = warningsLogger()
+        const sdk = configureSdk({ ...settings(broker.url("mqtt")), logger, logLevel: "warn" })
+        yield* Effect.promise(() => sdk.start())
+        yield* Effect.promise(() => broker.stop())
+        for (let i = 0; i < 5; i++) yield* Effect.promise(() => sdk.sendMessage(message(i)))
+        const started = Date.now()
+        const closed = yield* Effect.promise(() => sdk.close({ timeoutMs: 1_000 }))
+        const elapsed = Date.now() - started
+        assert.deepStrictEqual(closed, { remaining: 5 })
+        // The deadline, then at most the stop grace period (5 s) and the disconnect.
+        assert.isAtLeast(elapsed, 1_000)
+        assert.isBelow(elapsed, 4_000)
+        assert.isTrue(warnings.some((w) => w.includes("5 message(s) not sent within 1s") && w.includes("lost")))
+      }),
+    30_000
+  )
 
-  it.scopedLive("closing while start still waits for a broker nobody runs returns at once with what is left", () =>
-    Effect.gen(function*() {
-      const [port] = yield* Effect.promise(() => freePorts(1))
-      const sdk = configureSdk({ ...settings(`mqtt://127.0.0.1:${port}`), logLevel: "none" })
-      const starting = sdk.start().then(() => Either.right(undefined), (error) => Either.left(error))
-      for (let i = 0; i < 3; i++) yield* Effect.promise(() => sdk.sendMessage(message(i)))
-      const started = Date.now()
-      const closed = yield* Effect.promise(() => sdk.close())
-      assert.deepStrictEqual(closed, { remaining: 3 })
-      assert.isBelow(Date.now() - started, 3_000)
-      const start = yield* Effect.promise(() => starting)
-      assert.isTrue(Either.isLeft(start) && (start.left as { reason?: string }).reason === "Closed")
-    }), 30_000)
+  it.scopedLive(
+    "closing while start still waits for a broker nobody runs returns at once with what is left",
+    () =>
+      Effect.gen(function*() {
+        const [port] = yield* Effect.promise(() => freePorts(1))
+        const sdk = configureSdk({ ...settings(`mqtt://127.0.0.1:${port}`), logLevel: "none" })
+        const starting = sdk.start().then(() => Either.right(undefined), (error) => Either.left(error))
+        for (let i = 0; i < 3; i++) yield* Effect.promise(() => sdk.sendMessage(message(i)))
+        const started = Date.now()
+        const closed = yield* Effect.promise(() => sdk.close())
+        assert.deepStrictEqual(closed, { remaining: 3 })
+        assert.isBelow(Date.now() - started, 3_000)
+        const start = yield* Effect.promise(() => starting)
+        assert.isTrue(Either.isLeft(start) && (start.left as { reason?: string }).reason === "Closed")
+      }),
+    30_000
+  )
 
   it.scopedLive("an SDK never started is not connected by closing", () =>
     Effect.gen(function*() {

@@ -30,7 +30,10 @@ const buildIn = (layer: Layer.Layer<StellaNow.StellaNow | Testing.MemorySink, un
 
 /** Whether the fiber has ended, after letting every fiber that can run do so. */
 const ended = (fiber: Fiber.Fiber<unknown, unknown>) =>
-  Effect.zipRight(Effect.yieldNow({ priority: 1 }).pipe(Effect.repeatN(50)), Effect.map(Fiber.poll(fiber), Option.isSome))
+  Effect.zipRight(
+    Effect.yieldNow({ priority: 1 }).pipe(Effect.repeatN(50)),
+    Effect.map(Fiber.poll(fiber), Option.isSome)
+  )
 
 describe("closing the SDK", () => {
   it.effect("closing the scope sends what is queued, with no clock needed while the broker is up", () =>
@@ -149,7 +152,10 @@ describe("closing the SDK", () => {
           Effect.map(MessageQueue.makeMemory("fifo"), (queue) => ({ ...queue, persistent: true }))
         )
         const layer = StellaNow.layer({
-          project: { organizationId: "00000000-0000-4000-8000-000000000001", projectId: "00000000-0000-4000-8000-000000000002" }
+          project: {
+            organizationId: "00000000-0000-4000-8000-000000000001",
+            projectId: "00000000-0000-4000-8000-000000000002"
+          }
         }).pipe(Layer.provideMerge(Layer.merge(Testing.layerMemorySink(), persistent)))
         const { scope, sdk } = yield* buildIn(layer)
         yield* sdk.sendMessage(message(0))
@@ -187,7 +193,10 @@ describe("closing the Promise front door", () => {
   const recorder = () => {
     const warnings: Array<string> = []
     const ignore = () => {}
-    return { warnings, logger: { debug: ignore, info: ignore, warn: (text: string) => void warnings.push(text), error: ignore } }
+    return {
+      warnings,
+      logger: { debug: ignore, info: ignore, warn: (text: string) => void warnings.push(text), error: ignore }
+    }
   }
 
   it.live("close() resolves with what it left, warns once, and a second close gives the same answer", () =>
