@@ -5,7 +5,7 @@
  * const sdk = configureLocalNanomqBasicMqttFifoSdk()
  * await sdk.start()
  * await sdk.sendMessage(message)
- * await sdk.stop()
+ * await sdk.close() // sends what is queued (up to 5 s), then releases everything
  * ```
  *
  * Failures reject with the SDK's own error classes (`ValidationError`, `QueueFullError`,
@@ -14,7 +14,20 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Cause, Effect, Exit, Fiber, Layer, Logger, LogLevel, ManagedRuntime, Scope, Stream } from "effect"
+import {
+  Cause,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  ManagedRuntime,
+  Option,
+  Scope,
+  Stream
+} from "effect"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -32,7 +45,7 @@ export interface UserLogger {
   debug(message: string, ...rest: Array<unknown>): void
   /** State changes: connected, started, stopped. */
   info(message: string, ...rest: Array<unknown>): void
-  /** Drops, refusals, retries. */
+  /** Drops, refusals, retries, messages left unsent at close. */
   warn(message: string, ...rest: Array<unknown>): void
   /** The SDK gave up (refused credentials, duplicate client id). */
   error(message: string, ...rest: Array<unknown>): void
@@ -76,13 +89,16 @@ const toUserLogger = (logger: UserLogger) =>
 /**
  * The SDK behind Promises. Make it with a `configure…Sdk` preset, or from any layer with
  * {@link StellaNowSDK.fromLayer}. Nothing happens until the first call; `close()` (or `await using`)
- * stops the SDK and releases every socket and timer.
+ * sends what is queued, for up to `closeTimeout`, then stops the SDK and releases every socket and timer.
  *
  * @since 0.1.0
  * @category constructors
  */
 export class StellaNowSDK implements AsyncDisposable {
   private readonly runtime: ManagedRuntime.ManagedRuntime<StellaNow.StellaNow, ConfigurationError>
+  /** Whether the layer may have been built: a facade never used has nothing to close. */
+  private used = false
+  private closing: Promise<StellaNow.StopResult> | undefined
 
   constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
     const logging = Layer.merge(
@@ -107,6 +123,7 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 
   private run<A, E>(effect: Effect.Effect<A, E, StellaNow.StellaNow>): Promise<A> {
+    this.used = true
     return this.runtime.runPromiseExit(effect).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw Cause.squash(exit.cause)
@@ -119,8 +136,9 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 
   /**
-   * Stops sending and disconnects; queued messages stay queued for the next `start`. With
-   * `drainTimeoutMs`, keeps sending until the queue is empty or the deadline passes.
+   * Stops sending at once and disconnects; queued messages stay queued for the next `start`. With
+   * `drainTimeoutMs`, keeps sending until the queue is empty or the deadline passes first. The SDK is not
+   * closed: `start` again, or `close()` to release it.
    */
   stop(options?: { readonly drainTimeoutMs?: number | undefined }): Promise<StellaNow.StopResult> {
     const drainTimeoutMs = options?.drainTimeoutMs
@@ -167,12 +185,34 @@ export class StellaNowSDK implements AsyncDisposable {
     return () => void this.runtime.runFork(Effect.zipRight(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
   }
 
-  /** Stops the SDK and releases everything it holds. Queued messages of an in-memory queue are lost. */
-  close(): Promise<void> {
-    return this.runtime.dispose()
+  /**
+   * Closes the SDK: keeps sending what is queued until the queue is empty or the deadline passes
+   * (`timeoutMs`, else the `closeTimeout` option, 5 s by default; 0 sends nothing more), stops, and
+   * releases every socket and timer. Resolves with the number of messages left unsent, which are also
+   * logged at warn: with an in-memory queue they are lost, a persistent queue keeps them. An SDK never
+   * started is not connected just to send them. Closing again returns the first close's result; any
+   * other call after it rejects.
+   */
+  close(options?: { readonly timeoutMs?: number | undefined }): Promise<StellaNow.StopResult> {
+    this.closing ??= this.closeOnce(options?.timeoutMs)
+    return this.closing
   }
 
-  /** `await using sdk = configure…Sdk()` closes the SDK at the end of the block. */
+  private async closeOnce(timeoutMs: number | undefined): Promise<StellaNow.StopResult> {
+    const closeOptions = timeoutMs === undefined ? undefined : { timeout: Duration.millis(timeoutMs) }
+    const exit = this.used
+      ? await this.runtime.runPromiseExit(StellaNow.close(closeOptions))
+      : Exit.succeed({ remaining: 0 })
+    await this.runtime.dispose()
+    if (Exit.isSuccess(exit)) return exit.value
+    // A layer that failed to build held no SDK, so nothing was queued; anything else is a real failure.
+    if (Cause.failureOption(exit.cause).pipe(Option.exists((error) => error._tag === "ConfigurationError"))) {
+      return { remaining: 0 }
+    }
+    throw Cause.squash(exit.cause)
+  }
+
+  /** `await using sdk = configure…Sdk()` closes the SDK at the end of the block, as `close()` does. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

@@ -11,8 +11,11 @@ export const duration = (
   fallback: Duration.DurationInput,
   name: string,
   options: { readonly allowZero?: boolean } = {}
-): Either.Either<Duration.Duration, ConfigurationError> =>
-  Either.flatMap(
+): Either.Either<Duration.Duration, ConfigurationError> => {
+  const mustBe = `${name} must be a ${options.allowZero === true ? "" : "positive, "}finite duration`
+  // Effect reads a negative or NaN number of milliseconds as zero, which an option allowing zero would take.
+  if (typeof value === "number" && !(value >= 0)) return Either.left(invalid(`${mustBe}, got ${value}`))
+  return Either.flatMap(
     Either.try({
       try: () => Duration.decode(value ?? fallback),
       catch: () => invalid(`${name} is not a duration: ${String(value)}`)
@@ -20,14 +23,9 @@ export const duration = (
     (d) =>
       Duration.isFinite(d) && (options.allowZero === true || Duration.greaterThan(d, Duration.zero))
         ? Either.right(d)
-        : Either.left(
-          invalid(
-            `${name} must be a ${options.allowZero === true ? "" : "positive, "}finite duration, got ${
-              Duration.format(d)
-            }`
-          )
-        )
+        : Either.left(invalid(`${mustBe}, got ${Duration.format(d)}`))
   )
+}
 
 /** A count option: a whole number of at least 1. */
 export const count = (
