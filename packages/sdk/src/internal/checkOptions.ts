@@ -63,18 +63,18 @@ export const boolean: Check = schema(Schema.Boolean, "true or false")
 export const count: Check = schema(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)), "a whole number of at least 1")
 
 /** A finite duration that Effect reads (`"5 seconds"`, milliseconds, a `Duration`); positive unless `allowZero`. */
-export const duration = (options: { readonly allowZero?: boolean } = {}): Check =>
-  schema(
+export const duration = (options: { readonly allowZero?: boolean } = {}): Check => {
+  const allowZero = options.allowZero === true
+  return schema(
     Schema.declare((u): u is Duration.DurationInput =>
       Option.exists(
         Duration.decodeUnknown(u),
-        (d) => Duration.isFinite(d) && (options.allowZero === true || Duration.greaterThan(d, Duration.zero))
+        (d) => Duration.isFinite(d) && (allowZero || Duration.greaterThan(d, Duration.zero))
       )
     ),
-    `a ${
-      options.allowZero === true ? "" : "positive, "
-    }finite duration ("5 seconds", a number of milliseconds or a Duration)`
+    `a ${allowZero ? "" : "positive, "}finite duration ("5 seconds", a number of milliseconds or a Duration)`
   )
+}
 
 /** An Effect `Schedule`. */
 export const schedule: Check = schema(Schema.declare(Schedule.isSchedule), "an Effect Schedule")
