@@ -9,7 +9,9 @@
  * ```
  *
  * Failures reject with the SDK's own error classes (`ValidationError`, `QueueFullError`,
- * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`.
+ * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`. Options are
+ * checked where they enter: `configure…Sdk(…)` and `new StellaNowSDK(…)` throw a `ConfigurationError`
+ * at once for an unknown option name or a value that is not acceptable, naming each.
  *
  * @since 0.1.0
  * @packageDocumentation
@@ -18,6 +20,7 @@ import {
   Cause,
   Duration,
   Effect,
+  Either,
   Exit,
   Fiber,
   Layer,
@@ -28,6 +31,7 @@ import {
   Scope,
   Stream
 } from "effect"
+import * as PresetOptions from "./internal/presetOptions.js"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -52,7 +56,8 @@ export interface UserLogger {
 }
 
 /**
- * Options of the Promise front door.
+ * Options of the Promise front door. An unknown name or a value that is not acceptable (say
+ * `logLevel: "warning"`) throws a `ConfigurationError` naming it and what it accepts.
  *
  * @since 0.1.0
  * @category models
@@ -86,6 +91,10 @@ const toUserLogger = (logger: UserLogger) =>
     logger[method](`[stellanow] ${text}`, context)
   })
 
+/** The value, or its error thrown: the options' errors are thrown where the options enter. */
+const orThrow = <A>(checked: Either.Either<A, ConfigurationError>): A =>
+  Either.getOrThrowWith(checked, (error) => error)
+
 /**
  * The SDK behind Promises. Make it with a `configure…Sdk` preset, or from any layer with
  * {@link StellaNowSDK.fromLayer}. Nothing happens until the first call; `close()` (or `await using`)
@@ -101,6 +110,7 @@ export class StellaNowSDK implements AsyncDisposable {
   private closing: Promise<StellaNow.StopResult> | undefined
 
   constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
+    orThrow(PresetOptions.checkFacade(options))
     const logging = Layer.merge(
       options.logger === undefined
         ? Layer.empty
@@ -218,14 +228,21 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 }
 
+/** A Promise preset: the options checked at once, the front door's own kept for the facade. */
+const presetSdk =
+  (preset: (options: StellaNowLive.Options) => Layer.Layer<StellaNow.StellaNow, ConfigurationError>) =>
+  (options: StellaNowLive.Options & FacadeOptions = {}): StellaNowSDK => {
+    const { logLevel, logger, ...live } = orThrow(PresetOptions.checkFacadePreset(options))
+    return new StellaNowSDK(preset(live), { logLevel, logger })
+  }
+
 /**
  * Dev environment, OIDC, MQTT, FIFO (`configure_dev_oidc_mqtt_fifo_sdk`).
  *
  * @since 0.1.0
  * @category presets
  */
-export const configureDevOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devOidcMqttFifo(options), options)
+export const configureDevOidcMqttFifoSdk = presetSdk(StellaNowLive.devOidcMqttFifo)
 
 /**
  * Dev environment, no auth, MQTT, FIFO (`configure_dev_no_auth_mqtt_fifo_sdk`).
@@ -233,8 +250,7 @@ export const configureDevOidcMqttFifoSdk = (options?: StellaNowLive.Options & Fa
  * @since 0.1.0
  * @category presets
  */
-export const configureDevNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devNoAuthMqttFifo(options), options)
+export const configureDevNoAuthMqttFifoSdk = presetSdk(StellaNowLive.devNoAuthMqttFifo)
 
 /**
  * Dev environment, username/password, MQTT, LIFO (`configure_dev_basic_mqtt_lifo_sdk`).
@@ -242,8 +258,7 @@ export const configureDevNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & 
  * @since 0.1.0
  * @category presets
  */
-export const configureDevBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devBasicMqttLifo(options), options)
+export const configureDevBasicMqttLifoSdk = presetSdk(StellaNowLive.devBasicMqttLifo)
 
 /**
  * A local broker, username/password, FIFO (`configure_local_nanomq_basic_mqtt_fifo_sdk`).
@@ -251,8 +266,7 @@ export const configureDevBasicMqttLifoSdk = (options?: StellaNowLive.Options & F
  * @since 0.1.0
  * @category presets
  */
-export const configureLocalNanomqBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttFifo(options), options)
+export const configureLocalNanomqBasicMqttFifoSdk = presetSdk(StellaNowLive.localNanomqBasicMqttFifo)
 
 /**
  * A local broker, username/password, LIFO (`configure_local_nanomq_basic_mqtt_lifo_sdk`).
@@ -260,8 +274,7 @@ export const configureLocalNanomqBasicMqttFifoSdk = (options?: StellaNowLive.Opt
  * @since 0.1.0
  * @category presets
  */
-export const configureLocalNanomqBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttLifo(options), options)
+export const configureLocalNanomqBasicMqttLifoSdk = presetSdk(StellaNowLive.localNanomqBasicMqttLifo)
 
 /**
  * Production, OIDC, MQTT, FIFO (`configure_prod_oidc_mqtt_fifo_sdk`).
@@ -269,8 +282,7 @@ export const configureLocalNanomqBasicMqttLifoSdk = (options?: StellaNowLive.Opt
  * @since 0.1.0
  * @category presets
  */
-export const configureProdOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodOidcMqttFifo(options), options)
+export const configureProdOidcMqttFifoSdk = presetSdk(StellaNowLive.prodOidcMqttFifo)
 
 /**
  * Production, no auth, MQTT, FIFO (`configure_prod_no_auth_mqtt_fifo_sdk`).
@@ -278,8 +290,7 @@ export const configureProdOidcMqttFifoSdk = (options?: StellaNowLive.Options & F
  * @since 0.1.0
  * @category presets
  */
-export const configureProdNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodNoAuthMqttFifo(options), options)
+export const configureProdNoAuthMqttFifoSdk = presetSdk(StellaNowLive.prodNoAuthMqttFifo)
 
 /**
  * Alias of {@link configureProdNoAuthMqttFifoSdk}, as the Python SDK's README names it.
@@ -295,8 +306,7 @@ export const configureProdNoneMqttFifoSdk = configureProdNoAuthMqttFifoSdk
  * @since 0.1.0
  * @category presets
  */
-export const configureProdBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodBasicMqttFifo(options), options)
+export const configureProdBasicMqttFifoSdk = presetSdk(StellaNowLive.prodBasicMqttFifo)
 
 /**
  * The generic preset (`configure_sdk(auth, env, queue)`): any auth, environment and queue.
@@ -304,5 +314,7 @@ export const configureProdBasicMqttFifoSdk = (options?: StellaNowLive.Options & 
  * @since 0.1.0
  * @category presets
  */
-export const configureSdk = (settings: StellaNowLive.Settings & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.layer(settings), settings)
+export const configureSdk = (settings: StellaNowLive.Settings & FacadeOptions): StellaNowSDK => {
+  const { logLevel, logger, ...live } = orThrow(PresetOptions.checkFacadeSettings(settings))
+  return new StellaNowSDK(StellaNowLive.layer(live), { logLevel, logger })
+}

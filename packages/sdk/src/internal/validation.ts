@@ -8,7 +8,10 @@ export interface Context {
   readonly model?: string | undefined
 }
 
-/** Turns a schema's parse error into the SDK's one validation error, naming the event, field and rule. */
+/**
+ * Turns a schema's parse error into the SDK's one validation error: who refused the value (the event or
+ * the model), the dotted path of the field, and the rule, in the words of the schema.
+ */
 export const fromParseError = (
   error: ParseResult.ParseError,
   context: Context
@@ -16,8 +19,6 @@ export const fromParseError = (
   const [first] = ParseResult.ArrayFormatter.formatErrorSync(error)
   const path = first?.path.map(String) ?? []
   const field = path.length === 0 ? undefined : path.join(".")
-  const message = first?.message ?? error.message
-  const detail = context.model === undefined ? message : `in model ${context.model}: ${message}`
   const reason = field === "messageOriginDateUTC"
     ? "InvalidOriginDate"
     : path.length === 1 && context.entityNames?.includes(path[0]!)
@@ -25,8 +26,9 @@ export const fromParseError = (
     : "InvalidField"
   return new ValidationError({
     reason,
-    detail: reason === "InvalidEntity" || reason === "MissingEntity" ? `entity id: ${detail}` : detail,
+    detail: first?.message ?? error.message,
     ...(context.event === undefined ? {} : { event: context.event }),
+    ...(context.model === undefined ? {} : { model: context.model }),
     ...(field === undefined ? {} : { field })
   })
 }
