@@ -10,10 +10,12 @@
  *   their original message ids, so the platform can de-duplicate.
  * - Capacity counts the whole table, across instances.
  *
+ * Driver: `@effect/sql-pg` (an optional peer dependency), imported when a queue is opened; without it
+ * the layer fails with reason `"MissingDriver"`, naming the command that installs it.
+ *
  * @since 0.1.0
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
 import { MessageQueue as Queue } from "@stellanow/sdk"
@@ -21,6 +23,7 @@ import { Config, Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import type { ConnectionOptions } from "node:tls"
 import { toQueueError } from "./internal/classify.js"
 import * as Core from "./internal/core.js"
+import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
 import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
@@ -100,6 +103,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
     const connectTimeout = yield* Core.positiveDuration(options.connectTimeout, "5 seconds", "connectTimeout")
     const url = redacted(options.url)
     const password = redacted(options.password)
+    const PgClient = yield* Drivers.load(Drivers.pg, store)
     const client = yield* PgClient.make({
       ...(url === undefined ? {} : { url }),
       ...(options.host === undefined ? {} : { host: options.host }),

@@ -21,6 +21,9 @@ import { Schema } from "effect"
  * - `"Unreachable"`: the database server cannot be reached, or a directory is missing.
  * - `"Refused"`: the server refused the connection (credentials, database, privileges).
  * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL.
+ * - `"MissingDriver"`: the store's driver package (`@effect/sql-sqlite-node` for SQLite,
+ *   `@effect/sql-pg` for PostgreSQL, optional peer dependencies) is not installed; the detail gives the
+ *   command that installs it.
  * - `"InvalidOption"`: an option of the queue is invalid.
  * - `"Failed"`: anything else.
  *
@@ -37,6 +40,7 @@ export const Reason = Schema.Literal(
   "Unreachable",
   "Refused",
   "Unsupported",
+  "MissingDriver",
   "InvalidOption",
   "Failed"
 )

@@ -12,10 +12,12 @@
  * process opening it fails with a `ConfigurationError` (reason `"Locked"` in its `SqlQueueError`
  * cause) after `lockTimeout`. To share a queue between processes, use `PgQueue`.
  *
+ * Driver: `@effect/sql-sqlite-node` (an optional peer dependency), imported when a queue is opened;
+ * without it the layer fails with reason `"MissingDriver"`, naming the command that installs it.
+ *
  * @since 0.1.0
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
 import { MessageQueue as Queue } from "@stellanow/sdk"
@@ -23,6 +25,7 @@ import { Config, Duration, Effect, Layer, type Scope } from "effect"
 import * as path from "node:path"
 import { toQueueError } from "./internal/classify.js"
 import * as Core from "./internal/core.js"
+import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
 import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
@@ -71,6 +74,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
       })
     const filename = path.resolve(options.filename)
     const store = `SQLite file ${filename}`
+    const SqliteClient = yield* Drivers.load(Drivers.sqlite, store)
     const client = yield* SqliteClient.make({ filename, disableWAL: true }).pipe(
       Effect.provide(Reactivity.layer),
       // better-sqlite3 throws when it cannot open the file at all (a missing directory, no permission).
