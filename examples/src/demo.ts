@@ -30,7 +30,12 @@ const connect = async (): Promise<{ sdk: StellaNowSDK; close: () => Promise<void
     const sdk = oidc
       ? (prod ? configureProdOidcMqttFifoSdk() : configureDevOidcMqttFifoSdk())
       : (prod ? configureProdBasicMqttFifoSdk() : configureDevBasicMqttLifoSdk())
-    return { sdk, close: () => sdk.close() }
+    return {
+      sdk,
+      close: async () => {
+        await sdk.close()
+      }
+    }
   }
   const broker = await startEmbeddedBroker()
   console.log(`No StellaNow credentials set: using an embedded broker at ${broker.url}`)

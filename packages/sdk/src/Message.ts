@@ -132,7 +132,7 @@ const reservedKeys = new Set(["messageOriginDateUTC"])
  *
  * The constructor takes each entity's id under the entity's name, each field under its wire name, and
  * optionally `messageOriginDateUTC`. A bad value throws a `ValidationError` that names the event, the
- * field and the rule.
+ * field's dotted path and the rule: `event "user_details_update", field "user_id": Expected string, actual 42`.
  *
  * @since 0.1.0
  * @category constructors
@@ -240,19 +240,41 @@ export const raw = (options: {
   readonly payload: string
   readonly messageOriginDateUTC?: OriginDate.Input | undefined
 }): RawMessage => {
+  // Checked for callers without TypeScript too: whatever they pass, the answer is a ValidationError.
+  if (!Predicate.isObject(options)) {
+    throw new ValidationError({
+      reason: "InvalidPayload",
+      detail: "Message.raw takes an object: { eventName, entities, payload, messageOriginDateUTC? }"
+    })
+  }
+  const event = typeof options.eventName === "string" && options.eventName.length > 0 ? options.eventName : undefined
   const fail = (reason: ValidationError["reason"], detail: string, field?: string) =>
-    new ValidationError({ reason, event: options.eventName, detail, ...(field === undefined ? {} : { field }) })
-  if (typeof options.eventName !== "string" || options.eventName.length === 0) {
+    new ValidationError({
+      reason,
+      detail,
+      ...(event === undefined ? {} : { event }),
+      ...(field === undefined ? {} : { field })
+    })
+  if (event === undefined) {
     throw fail("InvalidField", "the event name must be a non-empty string", "eventName")
+  }
+  if (!Array.isArray(options.entities)) {
+    throw fail("InvalidEntity", "entities must be an array of { entityTypeDefinitionId, entityId }", "entities")
   }
   if (options.entities.length === 0) {
     throw fail("MissingEntity", "a message must be about at least one entity")
   }
   options.entities.forEach((entity, i) => {
-    if (!Schema.is(EntityId)(entity.entityId) || !Schema.is(EntityId)(entity.entityTypeDefinitionId)) {
+    if (
+      !Predicate.isObject(entity) || !Schema.is(EntityId)(entity.entityId) ||
+      !Schema.is(EntityId)(entity.entityTypeDefinitionId)
+    ) {
       throw fail("InvalidEntity", "an entity needs a non-empty entityTypeDefinitionId and entityId", `entities.${i}`)
     }
   })
+  if (typeof options.payload !== "string") {
+    throw fail("InvalidPayload", "the payload must be a string of JSON", "payload")
+  }
   let parsed: unknown
   try {
     parsed = JSON.parse(options.payload)

@@ -51,6 +51,11 @@ export interface Service {
   /** The overflow policy, for metrics and logs. */
   readonly overflow?: OverflowPolicy | undefined
   /**
+   * Whether queued messages outlive the process (a persistent store), so that closing the SDK can say
+   * whether the messages it leaves behind are lost. Left out: unknown.
+   */
+  readonly persistent?: boolean | undefined
+  /**
    * Adds a message. Succeeds with the message the overflow policy dropped to make room (possibly the
    * new one), if any; fails with `QueueFullError` under the `"fail"` policy.
    */

@@ -19,7 +19,8 @@ import * as Validation from "./internal/validation.js"
  * }) {}
  * ```
  *
- * Making one with a bad value throws a `ValidationError` naming the field and the rule.
+ * Making one with a bad value throws a `ValidationError` naming the model, the field's dotted path and
+ * the rule: `model "PhoneNumberModel", field "country_code": Expected an integer, actual 1.5`.
  *
  * @since 0.1.0
  * @category constructors

@@ -59,7 +59,21 @@ export interface StopOptions {
 }
 
 /**
- * What `stop` reports.
+ * Options of `close`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CloseOptions {
+  /**
+   * How long to keep sending what is queued before stopping. Default: the service's `closeTimeout`
+   * option (5 s). Zero stops at once, sending nothing more.
+   */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * What `stop` and `close` report.
  *
  * @since 0.1.0
  * @category models
@@ -92,10 +106,19 @@ export interface Service {
    */
   readonly start: Effect.Effect<void, StartError>
   /**
-   * Halts draining and disconnects. Messages not yet acknowledged stay queued and go out after the next
+   * Halts draining at once and disconnects; with `drainTimeout`, keeps sending until the queue is empty
+   * or the deadline passes first. Messages not yet acknowledged stay queued and go out after the next
    * `start` (with a persistent queue, even after a restart of the process).
    */
   readonly stop: (options?: StopOptions) => Effect.Effect<StopResult>
+  /**
+   * What closing the SDK's scope does, with a deadline of your choice and the count it leaves: keeps
+   * sending what is queued until the queue is empty or the deadline passes (`closeTimeout`, 5 s by
+   * default; zero sends nothing more), then stops as `stop` does. If messages remain, it logs at warn how
+   * many and whether they are lost (an in-memory queue) or kept (a persistent one). An SDK that is not
+   * started is not connected just to send them. The SDK can be started again afterwards.
+   */
+  readonly close: (options?: CloseOptions) => Effect.Effect<StopResult>
   /**
    * Validates the message, wraps it (message id, origin date) and queues it; returns the message id.
    * Works before `start`: the message waits in the queue.
@@ -148,10 +171,16 @@ export interface Options {
   readonly startTimeout?: Duration.Input | undefined
   /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */
   readonly stopGracePeriod?: Duration.Input | undefined
+  /**
+   * How long closing the SDK (its scope, or `close`) keeps sending what is queued before it stops.
+   * Default 5 s; zero stops at once, leaving what is queued unsent.
+   */
+  readonly closeTimeout?: Duration.Input | undefined
 }
 
 /**
- * Makes the SDK service; stopping it is tied to the scope.
+ * Makes the SDK service. Closing the scope closes the SDK: it sends what is queued, for up to
+ * `closeTimeout`, then stops (see `Service.close`).
  *
  * @since 0.1.0
  * @category constructors
@@ -198,3 +227,12 @@ export const start: Effect.Effect<void, StartError, StellaNow> = StellaNow.use((
  */
 export const stop = (options?: StopOptions): Effect.Effect<StopResult, never, StellaNow> =>
   StellaNow.use((sdk) => sdk.stop(options))
+
+/**
+ * Closes the SDK in context: sends what is queued until the deadline, then stops, reporting what is left.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const close = (options?: CloseOptions): Effect.Effect<StopResult, never, StellaNow> =>
+  StellaNow.use((sdk) => sdk.close(options))

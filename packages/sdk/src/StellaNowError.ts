@@ -11,8 +11,10 @@ import { Schema } from "effect"
 // ("@stellanow/sdk/ValidationError"), which is what stack traces and logs would then print.
 
 /**
- * A message, its fields, its entities or its origin date broke a rule of the wire contract. Raised
- * before anything is queued, so a bad message never reaches the queue.
+ * A message, a model, their fields, entities or origin date broke a rule of the wire contract. Raised
+ * by the constructor the bad value was given to, or by `sendMessage` before anything is queued, so a bad
+ * message never reaches the queue. The message reads `event "<event>", field "<dotted.path>": <rule>`,
+ * or `model "<Model>", field "<dotted.path>": <rule>` when a model's constructor refused the value.
  *
  * @since 0.1.0
  * @category errors
@@ -23,6 +25,8 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("@stell
     reason: Schema.Literals(["MissingEntity", "InvalidEntity", "InvalidField", "InvalidOriginDate", "InvalidPayload"]),
     /** The event's name, when known. */
     event: Schema.optional(Schema.String),
+    /** The model's name, when a model's constructor refused the value. */
+    model: Schema.optional(Schema.String),
     /** The dotted path of the offending field, when there is one. */
     field: Schema.optional(Schema.String),
     /** What rule was broken, in words. */
@@ -36,6 +40,7 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("@stell
   override get message(): string {
     const where = [
       this.event === undefined ? undefined : `event "${this.event}"`,
+      this.model === undefined ? undefined : `model "${this.model}"`,
       this.field === undefined ? undefined : `field "${this.field}"`
     ].filter((part) => part !== undefined).join(", ")
     return where === "" ? this.detail : `${where}: ${this.detail}`

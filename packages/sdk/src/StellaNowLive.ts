@@ -9,6 +9,7 @@ import { Config, Effect, Layer, type Redacted } from "effect"
 import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
 import * as Environment from "./Environment.js"
+import * as PresetOptions from "./internal/presetOptions.js"
 import * as MessageQueue from "./MessageQueue.js"
 import * as Sink from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -16,8 +17,9 @@ import * as StellaNowConfig from "./StellaNowConfig.js"
 import type { ConfigurationError } from "./StellaNowError.js"
 
 /**
- * Options shared by every preset. Each one left out falls back to the environment (for the variables
- * of WIRE.md §6) or to the documented default.
+ * Options shared by every preset. Each one left out (or `undefined`) falls back to the environment (for
+ * the variables of WIRE.md §6) or to the documented default. Unknown names and values of the wrong type
+ * or outside their range fail the layer with one `ConfigurationError` naming each.
  *
  * @since 0.1.0
  * @category models
@@ -73,53 +75,73 @@ const overridesOf = (options: Options) =>
     OIDC_CLIENT_ID: options.oidcClientId
   })
 
+/** The layers the settings ask for, composed; the settings are checked already. */
+const build = (
+  settings: Settings
+): Effect.Effect<Layer.Layer<StellaNow.StellaNow, ConfigurationError>, ConfigurationError> =>
+  Effect.gen(function*() {
+    const withOverrides = overridesOf(settings)
+    const environment = typeof settings.environment === "string"
+      ? Environment.byName(settings.environment)
+      : settings.environment
+    // The project's variables and the auth mode's are read together, so one error names every
+    // missing or malformed variable.
+    const credentialsConfig = settings.auth === "basic"
+      ? StellaNowConfig.basic
+      : settings.auth === "oidc"
+      ? StellaNowConfig.oidc
+      : Config.succeed(undefined)
+    const [project, credentials] = yield* withOverrides(
+      StellaNowConfig.load(StellaNowConfig.all([StellaNowConfig.project, credentialsConfig]))
+    )
+    const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
+      ? settings.auth
+      : settings.auth === "none"
+      ? Auth.layerNone
+      : settings.auth === "basic"
+      ? Auth.layerBasic(credentials as StellaNowConfig.BasicCredentials)
+      : AuthOidc.layer({
+        ...settings.oidc,
+        credentials: credentials as StellaNowConfig.OidcCredentials,
+        organizationId: project.organizationId,
+        apiBaseUrl: environment.apiBaseUrl
+      })
+    const queueOptions = { capacity: settings.queueCapacity, overflow: settings.overflow }
+    const queue = settings.queue === undefined || settings.queue === "fifo"
+      ? MessageQueue.layerFifo(queueOptions)
+      : settings.queue === "lifo"
+      ? MessageQueue.layerLifo(queueOptions)
+      : settings.queue
+    const { auth: _auth, environment: _environment, oidc: _oidc, queue: _queue, ...rest } = settings
+    const sink = Sink.layerMqtt({ ...rest, brokerUrl: settings.brokerUrl ?? environment.brokerUrl })
+    return StellaNow.layer({ ...rest, project }).pipe(
+      Layer.provide(Layer.merge(Layer.provide(sink, auth), queue))
+    )
+  })
+
 /**
- * The SDK as a layer: auth, sink, queue and the service, composed as the settings say.
+ * The SDK as a layer: auth, sink, queue and the service, composed as the settings say. Settings that
+ * are not acceptable (an unknown name, a value of the wrong type or outside its range) fail the layer
+ * with one `ConfigurationError` naming each of them.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
+  Layer.unwrap(Effect.flatMap(Effect.fromResult(PresetOptions.checkSettings(settings)), build))
+
+/** A preset: its auth, environment and queue order, with the caller's options checked first. */
+const preset = (
+  auth: StellaNowConfig.AuthMode,
+  environment: "prod" | "dev" | "local",
+  order: "fifo" | "lifo" = "fifo"
+) =>
+(options: Options = {}): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
   Layer.unwrap(
-    Effect.gen(function*() {
-      const withOverrides = overridesOf(settings)
-      const environment = typeof settings.environment === "string"
-        ? Environment.byName(settings.environment)
-        : settings.environment
-      // The project's variables and the auth mode's are read together, so one error names every
-      // missing or malformed variable.
-      const credentialsConfig = settings.auth === "basic"
-        ? StellaNowConfig.basic
-        : settings.auth === "oidc"
-        ? StellaNowConfig.oidc
-        : Config.succeed(undefined)
-      const [project, credentials] = yield* withOverrides(
-        StellaNowConfig.load(StellaNowConfig.all([StellaNowConfig.project, credentialsConfig]))
-      )
-      const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
-        ? settings.auth
-        : settings.auth === "none"
-        ? Auth.layerNone
-        : settings.auth === "basic"
-        ? Auth.layerBasic(credentials as StellaNowConfig.BasicCredentials)
-        : AuthOidc.layer({
-          ...settings.oidc,
-          credentials: credentials as StellaNowConfig.OidcCredentials,
-          organizationId: project.organizationId,
-          apiBaseUrl: environment.apiBaseUrl
-        })
-      const queueOptions = { capacity: settings.queueCapacity, overflow: settings.overflow }
-      const queue = settings.queue === undefined || settings.queue === "fifo"
-        ? MessageQueue.layerFifo(queueOptions)
-        : settings.queue === "lifo"
-        ? MessageQueue.layerLifo(queueOptions)
-        : settings.queue
-      const { auth: _auth, environment: _environment, oidc: _oidc, queue: _queue, ...rest } = settings
-      const sink = Sink.layerMqtt({ ...rest, brokerUrl: settings.brokerUrl ?? environment.brokerUrl })
-      return StellaNow.layer({ ...rest, project }).pipe(
-        Layer.provide(Layer.merge(Layer.provide(sink, auth), queue))
-      )
-    })
+    Effect.flatMap(
+      Effect.fromResult(PresetOptions.checkPreset(options)),
+      (checked) => build({ ...checked, queue: checked.queue ?? order, auth, environment })
+    )
   )
 
 /**
@@ -128,7 +150,7 @@ export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, Conf
  * @since 0.1.0
  * @category presets
  */
-export const devOidcMqttFifo = (options: Options = {}) => layer({ ...options, auth: "oidc", environment: "dev" })
+export const devOidcMqttFifo = preset("oidc", "dev")
 
 /**
  * Dev environment, no auth, MQTT, FIFO.
@@ -136,7 +158,7 @@ export const devOidcMqttFifo = (options: Options = {}) => layer({ ...options, au
  * @since 0.1.0
  * @category presets
  */
-export const devNoAuthMqttFifo = (options: Options = {}) => layer({ ...options, auth: "none", environment: "dev" })
+export const devNoAuthMqttFifo = preset("none", "dev")
 
 /**
  * Dev environment, username/password, MQTT, LIFO.
@@ -144,8 +166,7 @@ export const devNoAuthMqttFifo = (options: Options = {}) => layer({ ...options, 
  * @since 0.1.0
  * @category presets
  */
-export const devBasicMqttLifo = (options: Options = {}) =>
-  layer({ queue: "lifo", ...options, auth: "basic", environment: "dev" })
+export const devBasicMqttLifo = preset("basic", "dev", "lifo")
 
 /**
  * A local broker (NanoMQ, mosquitto), username/password, FIFO.
@@ -153,8 +174,7 @@ export const devBasicMqttLifo = (options: Options = {}) =>
  * @since 0.1.0
  * @category presets
  */
-export const localNanomqBasicMqttFifo = (options: Options = {}) =>
-  layer({ ...options, auth: "basic", environment: "local" })
+export const localNanomqBasicMqttFifo = preset("basic", "local")
 
 /**
  * A local broker (NanoMQ, mosquitto), username/password, LIFO.
@@ -162,8 +182,7 @@ export const localNanomqBasicMqttFifo = (options: Options = {}) =>
  * @since 0.1.0
  * @category presets
  */
-export const localNanomqBasicMqttLifo = (options: Options = {}) =>
-  layer({ queue: "lifo", ...options, auth: "basic", environment: "local" })
+export const localNanomqBasicMqttLifo = preset("basic", "local", "lifo")
 
 /**
  * Production, OIDC, MQTT, FIFO.
@@ -171,7 +190,7 @@ export const localNanomqBasicMqttLifo = (options: Options = {}) =>
  * @since 0.1.0
  * @category presets
  */
-export const prodOidcMqttFifo = (options: Options = {}) => layer({ ...options, auth: "oidc", environment: "prod" })
+export const prodOidcMqttFifo = preset("oidc", "prod")
 
 /**
  * Production, no auth, MQTT, FIFO.
@@ -179,7 +198,7 @@ export const prodOidcMqttFifo = (options: Options = {}) => layer({ ...options, a
  * @since 0.1.0
  * @category presets
  */
-export const prodNoAuthMqttFifo = (options: Options = {}) => layer({ ...options, auth: "none", environment: "prod" })
+export const prodNoAuthMqttFifo = preset("none", "prod")
 
 /**
  * Alias of {@link prodNoAuthMqttFifo}, under the name the Python SDK's README uses.
@@ -195,4 +214,4 @@ export const prodNoneMqttFifo = prodNoAuthMqttFifo
  * @since 0.1.0
  * @category presets
  */
-export const prodBasicMqttFifo = (options: Options = {}) => layer({ ...options, auth: "basic", environment: "prod" })
+export const prodBasicMqttFifo = preset("basic", "prod")

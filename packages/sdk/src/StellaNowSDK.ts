@@ -5,17 +5,20 @@
  * const sdk = configureLocalNanomqBasicMqttFifoSdk()
  * await sdk.start()
  * await sdk.sendMessage(message)
- * await sdk.stop()
+ * await sdk.close() // sends what is queued (up to 5 s), then releases everything
  * ```
  *
  * Failures reject with the SDK's own error classes (`ValidationError`, `QueueFullError`,
- * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`.
+ * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`. Options are
+ * checked where they enter: `configure…Sdk(…)` and `new StellaNowSDK(…)` throw a `ConfigurationError`
+ * at once for an unknown option name or a value that is not acceptable, naming each.
  *
  * @since 0.1.0
  * @packageDocumentation
  */
 import {
   Cause,
+  Duration,
   Effect,
   Exit,
   Fiber,
@@ -23,10 +26,13 @@ import {
   Logger,
   type LogLevel,
   ManagedRuntime,
+  Option,
   References,
+  Result,
   Scope,
   Stream
 } from "effect"
+import * as PresetOptions from "./internal/presetOptions.js"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -44,14 +50,15 @@ export interface UserLogger {
   debug(message: string, ...rest: Array<unknown>): void
   /** State changes: connected, started, stopped. */
   info(message: string, ...rest: Array<unknown>): void
-  /** Drops, refusals, retries. */
+  /** Drops, refusals, retries, messages left unsent at close. */
   warn(message: string, ...rest: Array<unknown>): void
   /** The SDK gave up (refused credentials, duplicate client id). */
   error(message: string, ...rest: Array<unknown>): void
 }
 
 /**
- * Options of the Promise front door.
+ * Options of the Promise front door. An unknown name or a value that is not acceptable (say
+ * `logLevel: "warning"`) throws a `ConfigurationError` naming it and what it accepts.
  *
  * @since 0.1.0
  * @category models
@@ -89,18 +96,26 @@ const toUserLogger = (logger: UserLogger) =>
     logger[methods[logLevel]](`[stellanow] ${text}`, context)
   })
 
+/** The value, or its error thrown: the options' errors are thrown where the options enter. */
+const orThrow = <A>(checked: Result.Result<A, ConfigurationError>): A =>
+  Result.getOrThrowWith(checked, (error) => error)
+
 /**
  * The SDK behind Promises. Make it with a `configure…Sdk` preset, or from any layer with
  * {@link StellaNowSDK.fromLayer}. Nothing happens until the first call; `close()` (or `await using`)
- * stops the SDK and releases every socket and timer.
+ * sends what is queued, for up to `closeTimeout`, then stops the SDK and releases every socket and timer.
  *
  * @since 0.1.0
  * @category constructors
  */
 export class StellaNowSDK implements AsyncDisposable {
   private readonly runtime: ManagedRuntime.ManagedRuntime<StellaNow.StellaNow, ConfigurationError>
+  /** Whether the layer may have been built: a facade never used has nothing to close. */
+  private used = false
+  private closing: Promise<StellaNow.StopResult> | undefined
 
   constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
+    orThrow(PresetOptions.checkFacade(options))
     const logging = Layer.merge(
       options.logger === undefined ? Layer.empty : Logger.layer([toUserLogger(options.logger)]),
       Layer.succeed(References.MinimumLogLevel, levels[options.logLevel ?? "info"])
@@ -121,6 +136,7 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 
   private run<A, E>(effect: Effect.Effect<A, E, StellaNow.StellaNow>): Promise<A> {
+    this.used = true
     return this.runtime.runPromiseExit(effect).then((exit) => {
       if (Exit.isSuccess(exit)) return exit.value
       throw Cause.squash(exit.cause)
@@ -133,8 +149,9 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 
   /**
-   * Stops sending and disconnects; queued messages stay queued for the next `start`. With
-   * `drainTimeoutMs`, keeps sending until the queue is empty or the deadline passes.
+   * Stops sending at once and disconnects; queued messages stay queued for the next `start`. With
+   * `drainTimeoutMs`, keeps sending until the queue is empty or the deadline passes first. The SDK is not
+   * closed: `start` again, or `close()` to release it.
    */
   stop(options?: { readonly drainTimeoutMs?: number | undefined }): Promise<StellaNow.StopResult> {
     const drainTimeoutMs = options?.drainTimeoutMs
@@ -181,16 +198,46 @@ export class StellaNowSDK implements AsyncDisposable {
     return () => void this.runtime.runFork(Effect.andThen(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
   }
 
-  /** Stops the SDK and releases everything it holds. Queued messages of an in-memory queue are lost. */
-  close(): Promise<void> {
-    return this.runtime.dispose()
+  /**
+   * Closes the SDK: keeps sending what is queued until the queue is empty or the deadline passes
+   * (`timeoutMs`, else the `closeTimeout` option, 5 s by default; 0 sends nothing more), stops, and
+   * releases every socket and timer. Resolves with the number of messages left unsent, which are also
+   * logged at warn: with an in-memory queue they are lost, a persistent queue keeps them. An SDK never
+   * started is not connected just to send them. Closing again returns the first close's result; any
+   * other call after it rejects.
+   */
+  close(options?: { readonly timeoutMs?: number | undefined }): Promise<StellaNow.StopResult> {
+    this.closing ??= this.closeOnce(options?.timeoutMs)
+    return this.closing
   }
 
-  /** `await using sdk = configure…Sdk()` closes the SDK at the end of the block. */
+  private async closeOnce(timeoutMs: number | undefined): Promise<StellaNow.StopResult> {
+    const closeOptions = timeoutMs === undefined ? undefined : { timeout: Duration.millis(timeoutMs) }
+    const exit = this.used
+      ? await this.runtime.runPromiseExit(StellaNow.close(closeOptions))
+      : Exit.succeed({ remaining: 0 })
+    await this.runtime.dispose()
+    if (Exit.isSuccess(exit)) return exit.value
+    // A layer that failed to build held no SDK, so nothing was queued; anything else is a real failure.
+    if (Cause.findErrorOption(exit.cause).pipe(Option.exists((error) => error._tag === "ConfigurationError"))) {
+      return { remaining: 0 }
+    }
+    throw Cause.squash(exit.cause)
+  }
+
+  /** `await using sdk = configure…Sdk()` closes the SDK at the end of the block, as `close()` does. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }
 }
+
+/** A Promise preset: the options checked at once, the front door's own kept for the facade. */
+const presetSdk =
+  (preset: (options: StellaNowLive.Options) => Layer.Layer<StellaNow.StellaNow, ConfigurationError>) =>
+  (options: StellaNowLive.Options & FacadeOptions = {}): StellaNowSDK => {
+    const { logLevel, logger, ...live } = orThrow(PresetOptions.checkFacadePreset(options))
+    return new StellaNowSDK(preset(live), { logLevel, logger })
+  }
 
 /**
  * Dev environment, OIDC, MQTT, FIFO (`configure_dev_oidc_mqtt_fifo_sdk`).
@@ -198,8 +245,7 @@ export class StellaNowSDK implements AsyncDisposable {
  * @since 0.1.0
  * @category presets
  */
-export const configureDevOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devOidcMqttFifo(options), options)
+export const configureDevOidcMqttFifoSdk = presetSdk(StellaNowLive.devOidcMqttFifo)
 
 /**
  * Dev environment, no auth, MQTT, FIFO (`configure_dev_no_auth_mqtt_fifo_sdk`).
@@ -207,8 +253,7 @@ export const configureDevOidcMqttFifoSdk = (options?: StellaNowLive.Options & Fa
  * @since 0.1.0
  * @category presets
  */
-export const configureDevNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devNoAuthMqttFifo(options), options)
+export const configureDevNoAuthMqttFifoSdk = presetSdk(StellaNowLive.devNoAuthMqttFifo)
 
 /**
  * Dev environment, username/password, MQTT, LIFO (`configure_dev_basic_mqtt_lifo_sdk`).
@@ -216,8 +261,7 @@ export const configureDevNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & 
  * @since 0.1.0
  * @category presets
  */
-export const configureDevBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.devBasicMqttLifo(options), options)
+export const configureDevBasicMqttLifoSdk = presetSdk(StellaNowLive.devBasicMqttLifo)
 
 /**
  * A local broker, username/password, FIFO (`configure_local_nanomq_basic_mqtt_fifo_sdk`).
@@ -225,8 +269,7 @@ export const configureDevBasicMqttLifoSdk = (options?: StellaNowLive.Options & F
  * @since 0.1.0
  * @category presets
  */
-export const configureLocalNanomqBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttFifo(options), options)
+export const configureLocalNanomqBasicMqttFifoSdk = presetSdk(StellaNowLive.localNanomqBasicMqttFifo)
 
 /**
  * A local broker, username/password, LIFO (`configure_local_nanomq_basic_mqtt_lifo_sdk`).
@@ -234,8 +277,7 @@ export const configureLocalNanomqBasicMqttFifoSdk = (options?: StellaNowLive.Opt
  * @since 0.1.0
  * @category presets
  */
-export const configureLocalNanomqBasicMqttLifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.localNanomqBasicMqttLifo(options), options)
+export const configureLocalNanomqBasicMqttLifoSdk = presetSdk(StellaNowLive.localNanomqBasicMqttLifo)
 
 /**
  * Production, OIDC, MQTT, FIFO (`configure_prod_oidc_mqtt_fifo_sdk`).
@@ -243,8 +285,7 @@ export const configureLocalNanomqBasicMqttLifoSdk = (options?: StellaNowLive.Opt
  * @since 0.1.0
  * @category presets
  */
-export const configureProdOidcMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodOidcMqttFifo(options), options)
+export const configureProdOidcMqttFifoSdk = presetSdk(StellaNowLive.prodOidcMqttFifo)
 
 /**
  * Production, no auth, MQTT, FIFO (`configure_prod_no_auth_mqtt_fifo_sdk`).
@@ -252,8 +293,7 @@ export const configureProdOidcMqttFifoSdk = (options?: StellaNowLive.Options & F
  * @since 0.1.0
  * @category presets
  */
-export const configureProdNoAuthMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodNoAuthMqttFifo(options), options)
+export const configureProdNoAuthMqttFifoSdk = presetSdk(StellaNowLive.prodNoAuthMqttFifo)
 
 /**
  * Alias of {@link configureProdNoAuthMqttFifoSdk}, as the Python SDK's README names it.
@@ -269,8 +309,7 @@ export const configureProdNoneMqttFifoSdk = configureProdNoAuthMqttFifoSdk
  * @since 0.1.0
  * @category presets
  */
-export const configureProdBasicMqttFifoSdk = (options?: StellaNowLive.Options & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.prodBasicMqttFifo(options), options)
+export const configureProdBasicMqttFifoSdk = presetSdk(StellaNowLive.prodBasicMqttFifo)
 
 /**
  * The generic preset (`configure_sdk(auth, env, queue)`): any auth, environment and queue.
@@ -278,5 +317,7 @@ export const configureProdBasicMqttFifoSdk = (options?: StellaNowLive.Options & 
  * @since 0.1.0
  * @category presets
  */
-export const configureSdk = (settings: StellaNowLive.Settings & FacadeOptions): StellaNowSDK =>
-  new StellaNowSDK(StellaNowLive.layer(settings), settings)
+export const configureSdk = (settings: StellaNowLive.Settings & FacadeOptions): StellaNowSDK => {
+  const { logLevel, logger, ...live } = orThrow(PresetOptions.checkFacadeSettings(settings))
+  return new StellaNowSDK(StellaNowLive.layer(live), { logLevel, logger })
+}

@@ -46,7 +46,14 @@ export * as StellaNowLive from "./StellaNowLive.js"
  */
 export * from "./StellaNowSDK.js"
 
+/**
+ * The error classes, exported by name as well as through the `StellaNowError` namespace, so plain
+ * async code can `import { ValidationError } from "@stellanow/sdk"` and match with `instanceof`.
+ *
+ * @since 0.1.0
+ */
 export {
+  AuthError,
   ConfigurationError,
   ConnectionError,
   LifecycleError,

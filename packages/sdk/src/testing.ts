@@ -148,6 +148,10 @@ export const layerMemorySink = (options?: { readonly mode?: Mode | undefined }):
 /**
  * The whole SDK on the in-memory sink and an in-memory queue: what users' unit tests provide.
  *
+ * Closing it behaves as in production: it keeps sending what is queued for up to `closeTimeout`
+ * (5 s). That needs no clock while the sink is up; with the sink down and the SDK started, the deadline
+ * is measured by Effect's `Clock`, so under `TestClock` adjust the clock or pass `closeTimeout: 0`.
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -157,13 +161,15 @@ export const layer = (options: {
   readonly queue?: "fifo" | "lifo" | undefined
   readonly queueOptions?: MessageQueue.Options | undefined
   readonly maxInFlight?: number | undefined
+  readonly closeTimeout?: Duration.Input | undefined
 } = {}): Layer.Layer<StellaNow.StellaNow | MemorySink, ConfigurationError> =>
   StellaNow.layer({
     project: options.project ?? {
       organizationId: "00000000-0000-4000-8000-000000000001",
       projectId: "00000000-0000-4000-8000-000000000002"
     },
-    maxInFlight: options.maxInFlight
+    maxInFlight: options.maxInFlight,
+    closeTimeout: options.closeTimeout
   }).pipe(
     Layer.provideMerge(
       Layer.merge(

@@ -9,10 +9,10 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const binPath = path.join(repoRoot, "packages/cli/src/bin.ts")
 
 /**
- * The wire contract's test vectors live in `shared/spec/vectors`, beside the repository (as CI lays it
- * out). `STELLANOW_VECTORS_DIR` points elsewhere. A missing file fails the test: vectors are never skipped.
+ * The wire contract's test vectors, in the repository's `spec/vectors` (see `spec/WIRE.md`). A missing
+ * file fails the test: vectors are never skipped.
  */
-export const vectorsDir = process.env.STELLANOW_VECTORS_DIR ?? path.resolve(repoRoot, "../shared/spec/vectors")
+export const vectorsDir = path.join(repoRoot, "spec/vectors")
 
 export const vectorPath = (name: string): string => path.join(vectorsDir, name)
 

@@ -81,6 +81,7 @@ export const make = (
     return {
       order,
       overflow: options.overflow,
+      persistent: false,
       offer,
       take,
       ack: (lease) => Effect.sync(() => void taken.delete(lease.sequence)),

@@ -20,6 +20,7 @@ import type { Envelope } from "../Envelope.js"
 import * as Metrics from "../Metrics.js"
 import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Service } from "../Sink.js"
 import { type AuthError, ConfigurationError, ConnectionError, PublishError } from "../StellaNowError.js"
+import * as ConnectionLog from "./connectionLog.js"
 import * as MetricSeries from "./metricSeries.js"
 import * as Check from "./options.js"
 
@@ -46,7 +47,11 @@ export const publishCallback = (sink: Service): PublishCallback | undefined =>
 
 const publishOptions = { qos: 1, retain: false } as const
 
-/** Whether DEBUG is set (as for `DEBUG=mqttjs*`), so mqtt.js keeps its own debug logging. */
+/**
+ * Whether DEBUG is set (as for `DEBUG=mqttjs*`), so mqtt.js keeps its own debug logging. That prints
+ * each CONNECT packet whole, password or token included: the SDK's own debug logs say what a connection
+ * did without them (see `connectionLog.ts`).
+ */
 const mqttDebugWanted = (): boolean => typeof process !== "undefined" && (process.env?.["DEBUG"] ?? "").length > 0
 
 /** One live broker connection. */
@@ -62,6 +67,10 @@ interface Connection {
   retiring: boolean
   /** Why the broker ended it, when it said (DISCONNECT reason code) or an error was seen. */
   endReason: ConnectionError | undefined
+  /** The broker's CONNACK, for the debug log. */
+  connack: mqtt.IConnackPacket | undefined
+  /** Publishes and their outcomes on this connection, for the debug log. */
+  readonly stats: ConnectionLog.Stats
 }
 
 export const make = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
@@ -178,7 +187,9 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           onIdle: undefined,
           closed,
           retiring: false,
-          endReason: undefined
+          endReason: undefined,
+          connack: undefined,
+          stats: ConnectionLog.makeStats()
         }
         let settled = false
         const settle = (exit: Exit.Exit<Connection, ConnectionError>) => {
@@ -187,7 +198,10 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           if (Exit.isFailure(exit)) client.end(true)
           resume(exit)
         }
-        client.once("connect", () => settle(Exit.succeed(connection)))
+        client.once("connect", (packet) => {
+          connection.connack = packet
+          settle(Exit.succeed(connection))
+        })
         client.on("error", (error) => {
           if (!settled) return settle(Exit.fail(classify(error)))
           connection.endReason ??= classify(error)
@@ -200,7 +214,8 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
             })
             : new ConnectionError({
               reason: "Closed",
-              detail: `the broker at ${destination} disconnected (reason code ${packet.reasonCode ?? 0})`
+              detail: `the broker at ${destination} disconnected (reason code ${packet.reasonCode ?? 0}` +
+                `${packet.properties?.reasonString === undefined ? "" : `: ${packet.properties.reasonString}`})`
             })
         })
         client.on("close", () => {
@@ -315,6 +330,15 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           yield* waitToRetry(credentials.failure)
           continue
         }
+        yield* Effect.logDebug(ConnectionLog.attempt({
+          attempt,
+          destination,
+          clientId,
+          protocolVersion: options.protocolVersion ?? 5,
+          keepAliveSeconds: Math.max(1, Math.round(Duration.toSeconds(keepAlive))),
+          credentials: credentials.success,
+          now: yield* Clock.currentTimeMillis
+        }))
         const connected = yield* Effect.result(connectTraced(credentials.success))
         if (Result.isFailure(connected)) {
           const error = connected.failure
@@ -340,9 +364,14 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         Metrics.connected.updateUnsafe(1, clientSeries)
         yield* SubscriptionRef.set(state, ConnectionState.Connected({ since }))
         yield* Effect.logInfo(`connected to ${destination}`)
+        yield* Effect.logDebug(ConnectionLog.connack(destination, connection.connack))
+        const logSummary = Effect.suspend(() =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.logDebug(ConnectionLog.summary(destination, connection.stats, now - since)))
+        )
 
         const outcome = yield* Effect.raceFirst(Deferred.await(connection.closed), awaitRenewal(credentials.success))
-          .pipe(Effect.onInterrupt(() => disconnect(connection, false)))
+          .pipe(Effect.onInterrupt(() => Effect.andThen(disconnect(connection, false), logSummary)))
         if (outcome === "renew") {
           // Move to fresh credentials before these expire: no new publishes on this connection, let
           // the in-flight ones get their PUBACK, then reconnect at once.
@@ -350,12 +379,14 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
           stopUsing(connection)
           yield* settleInFlight(connection, connectTimeout)
           yield* disconnect(connection, true)
+          yield* logSummary
           // The connection served until we retired it: it counts as a good one.
           yield* resetBackoff
           takeovers = 0
           attempt = 0
           continue
         }
+        yield* logSummary
         const lived = (yield* Clock.currentTimeMillis) - since
         const stable = lived >= Duration.toMillis(stableAfter)
         if (stable) {
@@ -422,15 +453,19 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       // Called with the PUBACK, or by `retire` when the connection ends first.
       const settle = (exit: Exit.Exit<void, PublishError>) => {
         if (forget(connection, settle)) {
+          if (Exit.isSuccess(exit)) connection.stats.acknowledged++
+          else connection.stats.unacknowledged++
           done(Exit.isSuccess(exit) ? exit : lost("the connection was lost before the broker acknowledged the message"))
         }
       }
       connection.pending.add(settle)
+      connection.stats.sent++
       connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => {
         if (error === undefined || error === null) return settle(Exit.void)
         if (!forget(connection, settle)) return
         if (typeof (error as { code?: unknown }).code === "number") {
           // A reason code in the PUBACK: the broker itself refused the message.
+          connection.stats.refused++
           return done(Exit.fail(
             new PublishError({
               reason: "Rejected",
@@ -443,6 +478,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         // mqtt.js fails the publishes still awaiting their PUBACK with a plain Error ("Connection closed")
         // as the connection goes down under them, before its "close" event: the connection is lost, the
         // broker refused nothing.
+        connection.stats.unacknowledged++
         stopUsing(connection)
         done(lost(`the connection was lost before the broker acknowledged the message: ${error.message}`, error))
       })

@@ -11,20 +11,20 @@ export const duration = (
   fallback: Duration.Input,
   name: string,
   options: { readonly allowZero?: boolean } = {}
-): Effect.Effect<Duration.Duration, ConfigurationError> =>
-  Option.match(Duration.fromInput(value ?? fallback), {
+): Effect.Effect<Duration.Duration, ConfigurationError> => {
+  const allowZero = options.allowZero === true
+  const mustBe = `${name} must be a ${allowZero ? "" : "positive, "}finite duration`
+  // Effect reads a NaN number of milliseconds as zero, which an option allowing zero would take.
+  if (typeof value === "number" && !(value >= 0)) return Effect.fail(invalid(`${mustBe}, got ${value}`))
+  return Option.match(Duration.fromInput(value ?? fallback), {
     onNone: () => Effect.fail(invalid(`${name} is not a duration: ${String(value)}`)),
+    // Effect 4 durations may be negative ("-5 seconds"): refused as well as the infinite ones.
     onSome: (d) =>
-      Duration.isFinite(d) && (options.allowZero === true || Duration.isGreaterThan(d, Duration.zero))
+      Duration.isFinite(d) && (allowZero ? !Duration.isNegative(d) : Duration.isPositive(d))
         ? Effect.succeed(d)
-        : Effect.fail(
-          invalid(
-            `${name} must be a ${options.allowZero === true ? "" : "positive, "}finite duration, got ${
-              Duration.format(d)
-            }`
-          )
-        )
+        : Effect.fail(invalid(`${mustBe}, got ${Duration.format(d)}`))
   })
+}
 
 /** A count option: a whole number of at least 1. */
 export const count = (

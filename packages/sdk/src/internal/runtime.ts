@@ -23,7 +23,7 @@ import type * as Message from "../Message.js"
 import { type Lease, MessageQueue } from "../MessageQueue.js"
 import * as Metrics from "../Metrics.js"
 import { Sink } from "../Sink.js"
-import type { Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
+import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
 import { type AuthError, type ConnectionError, LifecycleError, type PublishError } from "../StellaNowError.js"
 import * as MetricSeries from "./metricSeries.js"
@@ -55,6 +55,7 @@ export const make = (options: Options) =>
     const maxInFlight = yield* Check.count(options.maxInFlight, 1000, "maxInFlight")
     const startTimeout = yield* Check.duration(options.startTimeout, "30 seconds", "startTimeout")
     const stopGracePeriod = yield* Check.duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod")
+    const closeTimeout = yield* Check.duration(options.closeTimeout, "5 seconds", "closeTimeout", { allowZero: true })
     const project = options.project
 
     const events = yield* PubSub.unbounded<EventType>()
@@ -79,6 +80,10 @@ export const make = (options: Options) =>
     let running: Running | undefined
     /** Set while `start` waits for a connection; `stop` completes it. */
     let abandonStart: Deferred.Deferred<"stopped"> | undefined
+    /** Opened by every acknowledgement, so a drain waiting for the queue to empty looks again. */
+    const progress = yield* Latch.make(false)
+    /** Set once `close` reported what it left; a start or a new message makes the next close report again. */
+    let closeReported = false
 
     yield* SubscriptionRef.changes(sink.state).pipe(
       Stream.runForEach((state) => PubSub.publish(events, Event.ConnectionChanged({ state }))),
@@ -156,6 +161,7 @@ export const make = (options: Options) =>
                 return Event.Acknowledged({ messageId, eventName })
               })
               Metrics.messagesAcked.updateUnsafe(acknowledged.length, clientSeries)
+              progress.openUnsafe()
               Metrics.queueDepth.updateUnsafe(depth, clientSeries)
               Metrics.queueBytes.updateUnsafe(bytes, clientSeries)
               counted()
@@ -271,13 +277,15 @@ export const make = (options: Options) =>
     const halt = (run: Running) =>
       Effect.gen(function*() {
         yield* Fiber.interrupt(run.drain.taking)
-        yield* run.drain.idle.pipe(Effect.timeoutOption(stopGracePeriod))
+        // Interruptible, or the deadline could not cut the wait short inside a finalizer.
+        yield* run.drain.idle.pipe(Effect.interruptible, Effect.timeoutOption(stopGracePeriod))
         // Disconnecting ends the publishes still in flight; `finish` puts their messages back.
         yield* Scope.close(run.scope, Exit.void)
         yield* run.drain.finish
       })
 
     const begin = Effect.gen(function*() {
+      closeReported = false
       const scope = yield* Scope.make()
       const connection = yield* Effect.forkIn(sink.run, scope)
       const drain = yield* startDrain(scope)
@@ -333,11 +341,30 @@ export const make = (options: Options) =>
       })
     ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.start"))
 
+    /**
+     * Waits until the queue is empty. It looks again after each acknowledgement, and every 100 ms for a
+     * queue that other processes drain too; it needs no clock while this SDK does the sending.
+     */
     const waitUntilEmpty = Effect.gen(function*() {
-      while ((yield* queue.size) > 0) yield* Effect.sleep("10 millis")
+      while (true) {
+        progress.closeUnsafe()
+        if ((yield* queue.size) === 0) return
+        yield* Effect.timeoutOption(progress.await, "100 millis")
+      }
     })
 
-    const stop = (stopOptions?: StopOptions) =>
+    /**
+     * Lets the drain send until the queue is empty, the connection gives up, or the deadline passes.
+     * Interruptible, so that the deadline holds inside a finalizer too.
+     */
+    const drainFor = (run: Running, deadline: Duration.Duration) =>
+      Effect.raceFirst(waitUntilEmpty, Effect.asVoid(Fiber.await(run.connection))).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption(deadline)
+      )
+
+    /** Stops, after draining until `deadline` if one is given; reports what is left and whether it ran. */
+    const halting = (deadline: Option.Option<Duration.Duration>) =>
       Effect.suspend(() => {
         // A start still waiting for the broker gives up at once, rather than holding the lock until
         // its timeout: stopping (and closing the SDK) must not hang on a broker that is away.
@@ -346,22 +373,58 @@ export const make = (options: Options) =>
           Effect.gen(function*() {
             const run = running
             if (run !== undefined) {
-              if (stopOptions?.drainTimeout !== undefined) {
-                yield* Effect.timeoutOption(waitUntilEmpty, stopOptions.drainTimeout)
-              }
+              if (Option.isSome(deadline)) yield* drainFor(run, deadline.value)
               yield* halt(run)
               running = undefined
             }
             const remaining = yield* queue.size
             if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
-            return { remaining }
+            return { remaining, started: run !== undefined }
           })
         )
-      }).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }), Effect.withSpan("StellaNow.stop"))
+      })
+
+    const stop = (stopOptions?: StopOptions) =>
+      halting(Option.map(Option.fromNullishOr(stopOptions?.drainTimeout), Duration.fromInputUnsafe)).pipe(
+        Effect.map(({ remaining }) => ({ remaining })),
+        Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }),
+        Effect.withSpan("StellaNow.stop")
+      )
+
+    /** What becomes of the messages a close leaves behind. */
+    const fate = queue.persistent === true
+      ? "they stay in the persistent queue for the next start"
+      : queue.persistent === false
+      ? "they are lost with the in-memory queue"
+      : "whether they are kept depends on the queue"
+
+    const leftBehind = (remaining: number, started: boolean, timeout: Duration.Duration) =>
+      !started
+        ? `closed before start: ${remaining} queued message(s) were not sent; ${fate}`
+        : Duration.isZero(timeout)
+        ? `closed without sending what is queued (close timeout 0): ${remaining} message(s) were not sent; ${fate}`
+        : `closed with ${remaining} message(s) not sent within ${Duration.format(timeout)}; ${fate}`
+
+    const close = (closeOptions?: CloseOptions) =>
+      Effect.gen(function*() {
+        const timeout = closeOptions?.timeout === undefined ? closeTimeout : Duration.fromInputUnsafe(closeOptions.timeout)
+        const flush = Duration.isPositive(timeout) ? Option.some(timeout) : Option.none()
+        const { remaining, started } = yield* halting(flush)
+        // An SDK closed twice in a row (the Promise front door's `close`, then its scope) warns once.
+        if (remaining > 0 && (started || !closeReported)) {
+          yield* Effect.logWarning(leftBehind(remaining, started, timeout))
+        }
+        closeReported = true
+        return { remaining }
+      }).pipe(
+        Effect.annotateLogs({ module: "StellaNow", clientId: sink.clientId }),
+        Effect.withSpan("StellaNow.close")
+      )
 
     /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
     const enqueue = (envelope: Envelope.Envelope) =>
       Effect.flatMap(queue.offer(envelope), (dropped) => {
+        closeReported = false
         Metrics.messagesQueued.updateUnsafe(1, clientSeries)
         bytes += envelope.body.length
         if (Option.isNone(dropped)) depth++
@@ -427,9 +490,11 @@ export const make = (options: Options) =>
           : Effect.flatMap(Envelope.wrap(message, project), enqueueAndWait)
       )
 
+    // Bounded: `close` gives the drain `closeTimeout`, then `stop` gives in-flight publishes
+    // `stopGracePeriod` and the disconnect its own timeout.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        yield* stop()
+        yield* close()
         const closed = Exit.fail(new LifecycleError({ reason: "Closed", detail: "the SDK was closed" }))
         for (const id of [...waiters.keys()]) settleWaiter(id, closed)
         // Ends every events stream, so listeners finish with the SDK.
@@ -441,6 +506,7 @@ export const make = (options: Options) =>
       clientId: sink.clientId,
       start,
       stop,
+      close,
       sendMessage,
       sendMessageAndWait,
       queueSize: queue.size,

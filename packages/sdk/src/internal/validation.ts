@@ -49,7 +49,10 @@ const reword = (message: string): string => {
   return got === null ? message : `${got[1]}, actual ${got[2]}`
 }
 
-/** Turns a schema issue into the SDK's one validation error, naming the event, field and rule. */
+/**
+ * Turns a schema issue into the SDK's one validation error: who refused the value (the event or the
+ * model), the dotted path of the field, and the rule, in the words of the schema.
+ */
 export const fromIssue = (issue: SchemaIssue.Issue, context: Context): ValidationError => {
   const problem = firstProblem(issue, [])
   const [first] = formatter(problem.issue).issues
@@ -57,7 +60,6 @@ export const fromIssue = (issue: SchemaIssue.Issue, context: Context): Validatio
     .map(String)
   const field = path.length === 0 ? undefined : path.join(".")
   const message = first === undefined ? Formatter.format(issue) : reword(first.message)
-  const detail = context.model === undefined ? message : `in model ${context.model}: ${message}`
   const reason = field === "messageOriginDateUTC"
     ? "InvalidOriginDate"
     : path.length === 1 && context.entityNames?.includes(path[0]!)
@@ -65,8 +67,9 @@ export const fromIssue = (issue: SchemaIssue.Issue, context: Context): Validatio
     : "InvalidField"
   return new ValidationError({
     reason,
-    detail: reason === "InvalidEntity" || reason === "MissingEntity" ? `entity id: ${detail}` : detail,
+    detail: message,
     ...(context.event === undefined ? {} : { event: context.event }),
+    ...(context.model === undefined ? {} : { model: context.model }),
     ...(field === undefined ? {} : { field })
   })
 }

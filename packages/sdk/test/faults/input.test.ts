@@ -210,9 +210,9 @@ describe("bad input", () => {
   it.live("bad options are a ConfigurationError naming the option", () =>
     Effect.gen(function*() {
       const options: ReadonlyArray<readonly [Partial<StellaNowLive.Settings>, string]> = [
-        [{ queueCapacity: -1 }, "capacity"],
-        [{ queueCapacity: 0 }, "capacity"],
-        [{ queueCapacity: 1.5 }, "capacity"],
+        [{ queueCapacity: -1 }, "queueCapacity"],
+        [{ queueCapacity: 0 }, "queueCapacity"],
+        [{ queueCapacity: 1.5 }, "queueCapacity"],
         [{ overflow: "dropSome" as MessageQueue.OverflowPolicy }, "overflow"],
         [{ maxInFlight: 0 }, "maxInFlight"],
         [{ maxInFlight: Number.NaN }, "maxInFlight"],

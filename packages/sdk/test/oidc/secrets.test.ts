@@ -119,6 +119,9 @@ describe("OIDC secrets", () => {
       assert.include(all, "refused the refresh token")
       assert.include(all, "renewing the connection before its credentials expire")
       assert.include(all, "refused the login of")
+      // The connection's debug lines (the access token is the MQTT username) were searched too.
+      assert.include(all, "a username (not shown), expiring in")
+      assert.include(all, "CONNACK from")
       assert.isAbove(userLines.length, 0)
       const names = spans.spans.map((span) => span.name)
       assert.includeMembers(names, ["AuthOidc.login", "AuthOidc.refresh", "AuthOidc.credentials"])

@@ -140,11 +140,20 @@ describe("the packed packages", () => {
         const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
           readonly inMemory: number
           readonly validationError: boolean
+          readonly errorTags: ReadonlyArray<string>
           readonly internalImport: string
           readonly messageId: string
         }
         expect(result.inMemory).toBe(1)
         expect(result.validationError).toBe(true)
+        expect(result.errorTags).toEqual([
+          "ValidationError",
+          "ConfigurationError",
+          "ConnectionError",
+          "AuthError",
+          "QueueFullError",
+          "LifecycleError"
+        ])
         expect(result.internalImport).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
 
         await subscriber.waitFor(1)

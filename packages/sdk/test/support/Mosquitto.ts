@@ -11,12 +11,16 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
+import * as Programs from "./Programs.js"
 
 const execFileAsync = promisify(execFile)
 
-const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? "/usr/sbin/mosquitto"
-const MOSQUITTO_PASSWD_BIN = process.env.MOSQUITTO_PASSWD_BIN ?? "mosquitto_passwd"
-const OPENSSL_BIN = process.env.OPENSSL_BIN ?? "openssl"
+/**
+ * A program's path: its `*_BIN` variable when set, else found on PATH (mosquitto also in /usr/sbin).
+ * Looked up before anything is spawned, so a missing program fails with what to install.
+ */
+const programPath = (variable: string, program: Programs.Program): string =>
+  process.env[variable] ?? Programs.findProgram(program)
 
 const HOST = "127.0.0.1"
 const READY_TIMEOUT_MS = 10_000
@@ -146,10 +150,11 @@ authorityKeyIdentifier = keyid
 
 /** A throwaway CA and a server certificate for 127.0.0.1 / localhost signed by it (EC P-256: fast). */
 const generateCertificates = async (dir: string): Promise<Certificates> => {
+  const openssl = programPath("OPENSSL_BIN", Programs.openssl)
   const cnf = path.join(dir, "openssl.cnf")
   await fs.writeFile(cnf, OPENSSL_CONFIG)
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-  await run(OPENSSL_BIN, [
+  await run(openssl, [
     "req",
     "-x509",
     ...ec,
@@ -166,7 +171,7 @@ const generateCertificates = async (dir: string): Promise<Certificates> => {
     "-out",
     "ca.crt"
   ], dir)
-  await run(OPENSSL_BIN, [
+  await run(openssl, [
     "req",
     "-new",
     ...ec,
@@ -180,7 +185,7 @@ const generateCertificates = async (dir: string): Promise<Certificates> => {
     "server.csr"
   ], dir)
   const serial = `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`
-  await run(OPENSSL_BIN, [
+  await run(openssl, [
     "x509",
     "-req",
     "-in",
@@ -263,6 +268,7 @@ export const startMosquitto = async (options: MosquittoOptions = {}): Promise<Mo
 const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto> => {
   const tls = options.tls === true
   const websockets = options.websockets === true
+  const mosquittoBin = programPath("MOSQUITTO_BIN", Programs.mosquitto)
   const ports = await freePorts(1 + (tls ? 1 : 0) + (websockets ? 1 : 0) + (tls && websockets ? 1 : 0))
   const tcpPort = ports.shift()!
   const tlsPort = tls ? ports.shift()! : undefined
@@ -291,10 +297,11 @@ const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto
   }
   const users = options.users
   if (users !== undefined) {
+    const passwd = programPath("MOSQUITTO_PASSWD_BIN", Programs.mosquittoPasswd)
     const passwordFile = path.join(dir, "passwd")
     await fs.writeFile(passwordFile, "", { mode: 0o600 })
     for (const [username, password] of Object.entries(users)) {
-      await run(MOSQUITTO_PASSWD_BIN, ["-b", passwordFile, username, password], dir)
+      await run(passwd, ["-b", passwordFile, username, password], dir)
     }
     lines.push("allow_anonymous false", `password_file ${passwordFile}`)
   } else {
@@ -323,7 +330,7 @@ const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto
 
   /** One attempt: spawn and wait until every listener accepts, or the process dies, or the timeout passes. */
   const spawnOnce = async (deadline: number): Promise<{ ok: true } | { ok: false; reason: string; log: string }> => {
-    const proc = spawn(MOSQUITTO_BIN, ["-c", confPath], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    const proc = spawn(mosquittoBin, ["-c", confPath], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
     const current: Child = {
       proc,
       closed: new Promise((resolve) => proc.once("close", () => resolve()))
@@ -347,7 +354,7 @@ const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto
       if (!isAlive(proc) || spawnError !== undefined) {
         await current.closed
         const reason = spawnError
-          ? `failed to spawn ${MOSQUITTO_BIN}: ${spawnError.message}`
+          ? `failed to spawn ${mosquittoBin}: ${spawnError.message}`
           : `exited with ${proc.exitCode ?? proc.signalCode}`
         return { ok: false, reason, log }
       }

@@ -1,7 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Envelope, Field, Message, OriginDate, ValidationError } from "@stellanow/sdk"
-import { DateTime, Effect, Exit, Result } from "effect"
+import { Envelope, Field, Message, Model, OriginDate, ValidationError } from "@stellanow/sdk"
+import { DateTime, Effect, Exit, Result, Schema } from "effect"
 import { TestClock } from "effect/testing"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Messages from "../fixtures/messages.js"
 
 const project = { organizationId: "o", projectId: "p" }
@@ -46,7 +49,7 @@ describe("Message.Class", () => {
     )
     assert.strictEqual(
       thrown(() => new Messages.UserDetailsUpdateMessage({ user_id: "u" } as any)).message,
-      `event "user_details_update", field "patron": entity id: is missing`
+      `event "user_details_update", field "patron": is missing`
     )
   })
 
@@ -144,6 +147,117 @@ describe("Message.Class", () => {
   })
 })
 
+/** A message whose model was changed after it was made (plain JavaScript can; TypeScript says readonly). */
+const changedAfterMaking = () => {
+  const message = new Messages.UserDetailsUpdateMessage({
+    patron: "12345",
+    user_id: "user_0",
+    phone_number: new Messages.PhoneNumberModel({ country_code: 44 })
+  })
+  ;(message.phone_number as { country_code: unknown }).country_code = 1.5
+  return message
+}
+
+const refusedAtSend = (message: Message.Message): ValidationError =>
+  Result.match(Effect.runSync(Effect.result(Envelope.wrap(message, project))), {
+    onFailure: (error) => error,
+    onSuccess: () => assert.fail("expected the message to be refused")
+  })
+
+/** Each of the README's examples, with the code that produces it. */
+const readmeExamples: ReadonlyArray<readonly [string, () => ValidationError]> = [
+  [
+    `model "PhoneNumberModel", field "country_code": Expected an integer, actual 1.5`,
+    () => thrown(() => new Messages.PhoneNumberModel({ country_code: 1.5 }))
+  ],
+  [
+    `event "user_details_update", field "user_id": Expected string, actual 42`,
+    // @ts-expect-error plain JavaScript could pass a number
+    () => thrown(() => new Messages.UserDetailsUpdateMessage({ patron: "12345", user_id: 42 }))
+  ],
+  [
+    `event "user_details_update", field "patron": is missing`,
+    // @ts-expect-error the primary entity is required
+    () => thrown(() => new Messages.UserDetailsUpdateMessage({ user_id: "user_0" }))
+  ],
+  [
+    `event "user_details_update", field "phone_number.country_code": Expected an integer, actual 1.5`,
+    () => refusedAtSend(changedAfterMaking())
+  ]
+]
+
+/** The backquoted error messages of the README's paragraph on bad values. */
+const readmeMessages = (): ReadonlyArray<string> => {
+  const readme = fs.readFileSync(
+    path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../README.md"),
+    "utf8"
+  )
+  const start = readme.indexOf("A bad value throws a `ValidationError`")
+  assert.isAbove(start, -1)
+  const end = readme.indexOf("**Origin date.**", start)
+  return [...readme.slice(start, end).matchAll(/`((?:event|model) "[^`]*)`/g)].map((match) => match[1]!)
+}
+
+describe("validation errors", () => {
+  it("every example of the README is produced verbatim", () => {
+    assert.deepStrictEqual(readmeMessages(), readmeExamples.map(([message]) => message))
+    for (const [message, produce] of readmeExamples) assert.strictEqual(produce().message, message)
+  })
+
+  it("carry who refused the value, the field and the reason as fields", () => {
+    const model = thrown(() => new Messages.PhoneNumberModel({ country_code: 1.5 }))
+    assert.deepInclude(model, { reason: "InvalidField", model: "PhoneNumberModel", field: "country_code" })
+    assert.isUndefined(model.event)
+    // @ts-expect-error the primary entity is required
+    const missing = thrown(() => new Messages.UserDetailsUpdateMessage({ user_id: "user_0" }))
+    assert.deepInclude(missing, { reason: "MissingEntity", event: "user_details_update", field: "patron" })
+    assert.deepInclude(refusedAtSend(changedAfterMaking()), {
+      reason: "InvalidField",
+      event: "user_details_update",
+      field: "phone_number.country_code"
+    })
+  })
+
+  it("give the dotted path into nested models and structures", () => {
+    class ContactModel extends Model.Class<ContactModel>("ContactModel")({
+      phone: Messages.PhoneNumberModel,
+      postcodes: Schema.Struct({ home: Schema.Array(Field.Integer) })
+    }) {}
+    assert.strictEqual(
+      thrown(() => new ContactModel({ phone: new Messages.PhoneNumberModel({}), postcodes: { home: [1, 2.5] } }))
+        .message,
+      `model "ContactModel", field "postcodes.home.1": Expected an integer, actual 2.5`
+    )
+    class ContactMessage extends Message.Class<ContactMessage>("ContactMessage")({
+      event: "contact",
+      entities: ["patron"],
+      fields: { contact: ContactModel }
+    }) {}
+    const message = new ContactMessage({
+      patron: "1",
+      contact: new ContactModel({ phone: new Messages.PhoneNumberModel({ number: 7 }), postcodes: { home: [] } })
+    })
+    ;(message.contact.phone as { number: unknown }).number = "7"
+    assert.strictEqual(
+      refusedAtSend(message).message,
+      `event "contact", field "contact.phone.number": Expected number, actual "7"`
+    )
+  })
+
+  it("a model given as a plain object is refused, naming the model expected", () => {
+    assert.strictEqual(
+      thrown(() =>
+        new Messages.UserDetailsUpdateMessage({
+          patron: "1",
+          user_id: "u",
+          phone_number: { country_code: 44 } as Messages.PhoneNumberModel
+        })
+      ).message,
+      `event "user_details_update", field "phone_number": Expected PhoneNumberModel, actual {"country_code":44}`
+    )
+  })
+})
+
 describe("Message.raw", () => {
   it("sends the payload as it is", () => {
     const message = Message.raw({
@@ -166,6 +280,26 @@ describe("Message.raw", () => {
       thrown(() => Message.raw({ ...ok, messageOriginDateUTC: "2025-04-25" })).reason,
       "InvalidOriginDate"
     )
+  })
+
+  it("answers whatever plain JavaScript passes with a ValidationError", () => {
+    const ok = { eventName: "e", entities: [{ entityTypeDefinitionId: "patron", entityId: "1" }], payload: "{}" }
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      [undefined, "Message.raw takes an object: { eventName, entities, payload, messageOriginDateUTC? }"],
+      [{ ...ok, eventName: 7 }, `field "eventName": the event name must be a non-empty string`],
+      [
+        { ...ok, entities: "patron" },
+        `event "e", field "entities": entities must be an array of { entityTypeDefinitionId, entityId }`
+      ],
+      [
+        { ...ok, entities: [null] },
+        `event "e", field "entities.0": an entity needs a non-empty entityTypeDefinitionId and entityId`
+      ],
+      [{ ...ok, payload: ["{}"] }, `event "e", field "payload": the payload must be a string of JSON`]
+    ]
+    for (const [options, message] of cases) {
+      assert.strictEqual(thrown(() => Message.raw(options as any)).message, message)
+    }
   })
 })
 

@@ -214,6 +214,7 @@ export const make = (
     return {
       order: options.order,
       overflow: options.overflow,
+      persistent: true,
       offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
       take,
       ack: (lease) =>

@@ -207,6 +207,7 @@ export const make = (
     return {
       order: options.order,
       overflow: options.overflow,
+      persistent: true,
       offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
       take,
       ack: (lease) => writer.ack(lease.sequence),

@@ -12,6 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { freePorts } from "../../../sdk/test/support/Mosquitto.js"
+import { notInstalled } from "../../../sdk/test/support/Programs.js"
 
 const execFileAsync = promisify(execFile)
 
@@ -26,9 +27,7 @@ export const binDir = (): string => {
     : []
   versions.sort((a, b) => Number(a) - Number(b))
   const newest = versions.at(-1)
-  if (newest === undefined) {
-    throw new Error("PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
-  }
+  if (newest === undefined) throw notInstalled("PostgreSQL (initdb)", "postgresql", "in /usr/lib/postgresql/*/bin")
   return path.join(root, newest, "bin")
 }
 
@@ -87,6 +86,7 @@ const installExitHook = () => {
 }
 
 export const startPostgres = async (): Promise<Postgres> => {
+  binDir() // a missing PostgreSQL fails here, with what to install, before anything is made
   installExitHook()
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "stellanow-pg-"))
   const data = path.join(dir, "data")

@@ -3,7 +3,19 @@
  * from its tarball: it imports every public entry point, declares a message, sends it through the testing
  * layer, then to the broker at `BROKER_URL`, and prints what happened as one line of JSON.
  */
-import { configureSdk, Environment, Field, Message, StellaNow, ValidationError } from "@stellanow/sdk"
+import {
+  AuthError,
+  ConfigurationError,
+  configureSdk,
+  ConnectionError,
+  Environment,
+  Field,
+  LifecycleError,
+  Message,
+  QueueFullError,
+  StellaNow,
+  ValidationError
+} from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
 import { Effect } from "effect"
 
@@ -41,6 +53,16 @@ try {
   validationError = error instanceof ValidationError
 }
 
+// Every error class the README lists, imported by name from the published declarations and module.
+const errorTags = [
+  new ValidationError({ reason: "InvalidField", detail: "d" }),
+  new ConfigurationError({ reason: "InvalidOption", detail: "d" }),
+  new ConnectionError({ reason: "Refused", detail: "d" }),
+  new AuthError({ reason: "Refused", detail: "d" }),
+  new QueueFullError({ capacity: 1, messageId: "m" }),
+  new LifecycleError({ reason: "Closed", detail: "d" })
+].map((error) => error instanceof Error ? error._tag : "not an Error")
+
 // The exports map hides the SDK's internals (a variable, so the compiler does not resolve it).
 const internal: string = "@stellanow/sdk/internal/runtime.js"
 const internalImport = await import(internal).then(
@@ -66,4 +88,4 @@ try {
   await sdk.close()
 }
 
-console.log(JSON.stringify({ inMemory, validationError, internalImport, messageId }))
+console.log(JSON.stringify({ inMemory, validationError, errorTags, internalImport, messageId }))

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/**
+ * The README's commands on a machine with nothing but Node.js: `npm run demo` and `npm test` come here.
+ * It finds pnpm (the `packageManager` version, through npx when it is not installed), installs the
+ * programs the tests run when they are missing (on Debian/Ubuntu, as root or with passwordless sudo),
+ * installs the workspace when node_modules is missing or was installed from another lockfile, then
+ * runs the demo or the tests. Plain Node, no
+ * dependencies, and quick when everything is already there.
+ *
+ *   node scripts/setup.mjs demo              the demo
+ *   node scripts/setup.mjs test [args…]      vitest run [args…]
+ *   node scripts/setup.mjs pnpm [args…]      pnpm [args…] at the workspace's version (for .ci/run)
+ */
+import { spawnSync } from "node:child_process"
+import { createHash } from "node:crypto"
+import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { delimiter, dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+
+const fail = (message) => {
+  console.error(`\n${message}\n`)
+  process.exit(1)
+}
+
+/** Runs a program with the terminal attached; its exit status. */
+const run = (command, args, options = {}) => {
+  const result = spawnSync(command, args, { stdio: "inherit", cwd: root, ...options })
+  if (result.error !== undefined) fail(`could not run ${command}: ${result.error.message}`)
+  return result.status ?? 1
+}
+
+// ---- Node.js -------------------------------------------------------------------------------------
+
+/**
+ * The environment pnpm and everything after it run in, with the Node.js they run on. Today that is
+ * this Node, which must satisfy `engines.node`. When the workspace needs a newer Node than the user
+ * has, this is the one place to fetch it and put it first on PATH.
+ */
+const nodeEnvironment = () => {
+  const minimum = Number(/>=\s*(\d+)/.exec(manifest.engines.node)?.[1] ?? 0)
+  const major = Number(process.versions.node.split(".")[0])
+  if (major < minimum) fail(`Node.js ${minimum} or later is needed; this is ${process.version}.`)
+  return process.env
+}
+
+// ---- pnpm ----------------------------------------------------------------------------------------
+
+/** pnpm at the version `packageManager` names: the installed one when it is that version, else npx's. */
+const findPnpm = (env) => {
+  const version = manifest.packageManager.replace(/^pnpm@/, "")
+  const installed = spawnSync("pnpm", ["--version"], { env, encoding: "utf8" })
+  if (installed.status === 0 && installed.stdout.trim() === version) return { command: "pnpm", prefix: [] }
+  console.log(`--- running pnpm ${version} through npx (the pnpm on PATH is missing or another version)`)
+  return { command: "npx", prefix: ["--yes", `pnpm@${version}`] }
+}
+
+const lockfileHash = () => createHash("sha256").update(readFileSync(join(root, "pnpm-lock.yaml"))).digest("hex")
+const installMarker = join(root, "node_modules", ".setup-lockfile-sha256")
+
+/** `pnpm install` unless node_modules was installed from this very lockfile. */
+const installWorkspace = (pnpm, env) => {
+  const hash = lockfileHash()
+  if (existsSync(installMarker) && readFileSync(installMarker, "utf8") === hash) return
+  console.log("--- pnpm install --frozen-lockfile")
+  const status = run(pnpm.command, [...pnpm.prefix, "install", "--frozen-lockfile"], { env })
+  if (status !== 0) fail(`pnpm install failed (exit ${status}).`)
+  writeFileSync(installMarker, hash)
+}
+
+// ---- The programs the tests run ------------------------------------------------------------------
+
+const onPath = (name, alsoIn = []) =>
+  [...(process.env.PATH ?? "").split(delimiter), ...alsoIn].some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+
+const postgresInstalled = () => {
+  const versions = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql") : []
+  return versions.some((version) => existsSync(join("/usr/lib/postgresql", version, "bin", "initdb")))
+}
+
+/** Each program the integration tests start, how to tell it is there, and its Debian/Ubuntu package. */
+const testPrograms = [
+  { name: "mosquitto", present: () => onPath("mosquitto", ["/usr/sbin"]), debianPackage: "mosquitto" },
+  { name: "mosquitto_passwd", present: () => onPath("mosquitto_passwd"), debianPackage: "mosquitto" },
+  { name: "openssl", present: () => onPath("openssl"), debianPackage: "openssl" },
+  { name: "PostgreSQL (initdb)", present: postgresInstalled, debianPackage: "postgresql" }
+]
+
+const succeeds = (command, args) => spawnSync(command, args, { stdio: "ignore" }).status === 0
+
+/** The prefix that runs apt-get as root, non-interactive: as we are, with passwordless sudo, or none. */
+const aptPrefix = () => {
+  if (!existsSync("/etc/debian_version") || !onPath("apt-get", ["/usr/bin"])) return undefined
+  const quiet = ["env", "DEBIAN_FRONTEND=noninteractive"]
+  if (process.getuid?.() === 0) return quiet
+  return succeeds("sudo", ["-n", "true"]) ? ["sudo", "-n", ...quiet] : undefined
+}
+
+/** Installs the missing programs with apt-get when allowed; otherwise stops, saying what to install. */
+const installPrograms = (programs) => {
+  const missing = programs.filter((program) => !program.present())
+  if (missing.length === 0) return
+  const packages = [...new Set(missing.map((program) => program.debianPackage))]
+  const names = missing.map((program) => program.name).join(", ")
+  const prefix = aptPrefix()
+  if (prefix === undefined) {
+    fail(
+      `The tests need programs this machine lacks: ${names}.\n` +
+        `On Debian or Ubuntu, install them with:\n\n  sudo apt-get install ${packages.join(" ")}\n\n` +
+        `(elsewhere, install ${packages.join(", ")} with the system's package manager), then run npm test again.`
+    )
+  }
+  console.log(`--- installing ${packages.join(" ")} (for ${names})`)
+  const apt = (...args) => {
+    const [command, ...rest] = [...prefix, "apt-get", ...args]
+    if (run(command, rest) !== 0) fail(`apt-get ${args.join(" ")} failed.`)
+  }
+  apt("update")
+  apt("install", "-y", "--no-install-recommends", ...packages)
+  const still = programs.filter((program) => !program.present()).map((program) => program.name)
+  if (still.length > 0) fail(`apt-get installed ${packages.join(" ")}, but ${still.join(", ")} is still missing.`)
+}
+
+// ---- Main ----------------------------------------------------------------------------------------
+
+/** What each command needs from the machine, and what it runs with pnpm. */
+const commands = {
+  demo: { programs: [], pnpmArgs: (args) => ["--filter", "@stellanow/examples", "demo", ...args] },
+  test: { programs: testPrograms, pnpmArgs: (args) => ["exec", "vitest", "run", ...args] },
+  pnpm: { programs: [], pnpmArgs: (args) => args }
+}
+
+const [name, ...args] = process.argv.slice(2)
+const command = Object.hasOwn(commands, name) ? commands[name] : undefined
+if (command === undefined) fail(`usage: node scripts/setup.mjs ${Object.keys(commands).join("|")} [args…]`)
+
+const env = nodeEnvironment()
+const pnpm = findPnpm(env)
+installPrograms(command.programs)
+installWorkspace(pnpm, env)
+process.exit(run(pnpm.command, [...pnpm.prefix, ...command.pnpmArgs(args)], { env }))
