@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The README's commands on a machine with nothing but Node.js: `npm run demo` and `npm test` come here.
- * It finds pnpm (the `packageManager` version, through npx when it is not installed), installs the
- * programs the tests run when they are missing (on Debian/Ubuntu, as root or with passwordless sudo),
- * installs the workspace when node_modules is missing or was installed from another lockfile, then
- * runs the demo or the tests. Plain Node, no
- * dependencies, and quick when everything is already there.
+ * It runs everything on a Node.js that `engines.node` accepts (when this one is older, as Node 20 is,
+ * it fetches Node.js 24 from the npm registry into `.tools/`), finds pnpm (the `packageManager`
+ * version, through npx when it is not installed), installs the programs the tests run when they are
+ * missing (on Debian/Ubuntu, as root or with passwordless sudo), installs the workspace when
+ * node_modules is missing or was installed from another lockfile, then runs the demo or the tests.
+ * Plain Node, no dependencies, and quick when everything is already there.
  *
  *   node scripts/setup.mjs demo              the demo
  *   node scripts/setup.mjs test [args…]      vitest run [args…]
@@ -34,16 +35,43 @@ const run = (command, args, options = {}) => {
 
 // ---- Node.js -------------------------------------------------------------------------------------
 
+/** The Node.js fetched from the npm registry when this one is too old: the current LTS line. */
+const fetchedNodeMajor = "24"
+const toolsDir = join(root, ".tools")
+
+const atLeast = (version, minimum) => {
+  const [major, minor = 0] = version.split(".").map(Number)
+  return major > minimum.major || (major === minimum.major && minor >= minimum.minor)
+}
+
 /**
- * The environment pnpm and everything after it run in, with the Node.js they run on. Today that is
- * this Node, which must satisfy `engines.node`. When the workspace needs a newer Node than the user
- * has, this is the one place to fetch it and put it first on PATH.
+ * A Node.js at least `minimum`: this one when it is recent enough, else the registry's `node` package
+ * (a plain npm install, a few seconds, no root), kept in `.tools/` for the next run. Its `bin` folder.
+ */
+const newerNode = (minimum) => {
+  const prefix = join(toolsDir, `node-${fetchedNodeMajor}`)
+  const bin = join(prefix, "node_modules", "node", "bin")
+  const probe = () => spawnSync(join(bin, "node"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? ""
+  if (!atLeast(probe().replace(/^v/, "") || "0", minimum)) {
+    console.log(`--- this is Node.js ${process.version}; fetching Node.js ${fetchedNodeMajor} from the npm registry into .tools/`)
+    const status = run("npm", ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `node@${fetchedNodeMajor}`])
+    if (status !== 0 || !atLeast(probe().replace(/^v/, "") || "0", minimum)) {
+      fail(`Node.js ${minimum.major}.${minimum.minor} or later is needed, and fetching it failed: install Node.js ${fetchedNodeMajor} and run this again.`)
+    }
+  }
+  console.log(`--- running on Node.js ${probe()} (.tools/)`)
+  return bin
+}
+
+/**
+ * The environment pnpm and everything after it run in: this Node when it satisfies `engines.node`,
+ * otherwise a newer one put first on PATH, so that pnpm, vitest and the demo run on it.
  */
 const nodeEnvironment = () => {
-  const minimum = Number(/>=\s*(\d+)/.exec(manifest.engines.node)?.[1] ?? 0)
-  const major = Number(process.versions.node.split(".")[0])
-  if (major < minimum) fail(`Node.js ${minimum} or later is needed; this is ${process.version}.`)
-  return process.env
+  const [, major = "0", minor = "0"] = /(\d+)(?:\.(\d+))?/.exec(manifest.engines.node) ?? []
+  const minimum = { major: Number(major), minor: Number(minor) }
+  if (atLeast(process.versions.node, minimum)) return process.env
+  return { ...process.env, PATH: `${newerNode(minimum)}${delimiter}${process.env.PATH ?? ""}` }
 }
 
 // ---- pnpm ----------------------------------------------------------------------------------------
