@@ -125,6 +125,23 @@ describe("PostgreSQL queue", () => {
       assert.strictEqual(yield* b.size, 10)
     }))
 
+  it.live("size leaves acknowledged messages out while their deletes are being committed", () =>
+    Effect.gen(function*() {
+      const table = freshTable()
+      const queue = yield* instance(table, { capacity: 2_000 })
+      yield* Effect.forEach(Array.from({ length: 1_500 }, (_, i) => envelope(i)), (e) => queue.offer(e), {
+        concurrency: "unbounded"
+      })
+      const taken: Array<MessageQueue.Lease> = []
+      while (taken.length < 1_500) taken.push(...(yield* queue.take(1_500 - taken.length)))
+      // The thousandth acknowledgement starts a commit of a thousand deletes at once; the rest wait.
+      yield* Effect.forEach(taken, (lease) => queue.ack(lease), { discard: true })
+      const sizes: Array<number> = []
+      while ((yield* psql(`SELECT count(*) FROM "${table}"`)) !== "0") sizes.push(yield* queue.size)
+      sizes.push(yield* queue.size)
+      assert.deepStrictEqual([...new Set(sizes)], [0])
+    }).pipe(Effect.timeout("30 seconds")))
+
   it.live("an idle instance sees messages queued by another", () =>
     Effect.gen(function*() {
       const table = freshTable()
