@@ -170,6 +170,7 @@ export const Class =
       messageOriginDateUTC: OriginDateField
     }
     const encodePayload = Payload.make(fields)
+    const modelFields = Payload.modelFieldsOf(fields)
     const context = { event, entityNames }
     /** What the SDK reads from an instance; its methods live on the prototype, made once per class. */
     class ClassDescriptor implements Descriptor {
@@ -201,6 +202,8 @@ export const Class =
       static readonly eventFields = fields
 
       constructor(props: unknown, options?: Schema.MakeOptions) {
+        const notModel = Validation.notModels(modelFields, props)
+        if (notModel !== undefined) throw Validation.fromIssue(notModel, context)
         try {
           super(props, Validation.makeOptions(options))
         } catch (error) {

@@ -30,12 +30,16 @@ export const Class = <Self = never>(identifier: string) =>
   fields: Fields
 ): Schema.Class<Self, Schema.Struct<Fields>, {}> => {
   const Base: any = Schema.Class<unknown>(identifier)(fields)
+  const modelFields = Payload.modelFieldsOf(fields)
+  const context = { model: identifier }
   const Model = class extends Base {
     constructor(props: unknown, options?: Schema.MakeOptions) {
+      const notModel = Validation.notModels(modelFields, props)
+      if (notModel !== undefined) throw Validation.fromIssue(notModel, context)
       try {
         super(props, Validation.makeOptions(options))
       } catch (error) {
-        throw Validation.rethrow(error, { model: identifier })
+        throw Validation.rethrow(error, context)
       }
     }
   }

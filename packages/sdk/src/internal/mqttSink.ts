@@ -371,7 +371,9 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
         )
 
         const outcome = yield* Effect.raceFirst(Deferred.await(connection.closed), awaitRenewal(credentials.success))
-          .pipe(Effect.onInterrupt(() => Effect.andThen(disconnect(connection, false), logSummary)))
+          .pipe(Effect.onInterrupt(() =>
+            Effect.andThen(disconnect(connection, false), logSummary)
+          ))
         if (outcome === "renew") {
           // Move to fresh credentials before these expire: no new publishes on this connection, let
           // the in-flight ones get their PUBACK, then reconnect at once.

@@ -34,6 +34,34 @@ const modelFields = (field: object): Schema.Struct.Fields | undefined => {
   return undefined
 }
 
+/** Whether a class is a `Model.Class` or a subclass of one. */
+const isModel = (field: object): boolean => {
+  for (let c: object | null = field; c !== null; c = Object.getPrototypeOf(c)) {
+    if (models.has(c)) return true
+  }
+  return false
+}
+
+/** A field that holds a model: `Model.Class`, or `Field.optional` of one. */
+export interface ModelField {
+  readonly name: string
+  readonly model: Schema.Top
+  /** Whether a value is an instance of the model. */
+  readonly is: (value: unknown) => boolean
+  /** Whether it may be left out (`undefined` or `null`). */
+  readonly optional: boolean
+}
+
+/** The fields among `fields` that hold a model. */
+export const modelFieldsOf = (fields: Schema.Struct.Fields): ReadonlyArray<ModelField> =>
+  Object.entries(fields).flatMap(([name, field]) => {
+    const inner = optionals.get(field)
+    const model = inner ?? field
+    return typeof model === "function" && isModel(model)
+      ? [{ name, model, is: Schema.is(model), optional: inner !== undefined }]
+      : []
+  })
+
 /** Records what `Field.optional` wrapped, so its encoder can be made. */
 export const registerOptional = (signature: object, field: Schema.Top): void => {
   optionals.set(signature, field)

@@ -407,7 +407,9 @@ export const make = (options: Options) =>
 
     const close = (closeOptions?: CloseOptions) =>
       Effect.gen(function*() {
-        const timeout = closeOptions?.timeout === undefined ? closeTimeout : Duration.fromInputUnsafe(closeOptions.timeout)
+        const timeout = closeOptions?.timeout === undefined
+          ? closeTimeout
+          : Duration.fromInputUnsafe(closeOptions.timeout)
         const flush = Duration.isPositive(timeout) ? Option.some(timeout) : Option.none()
         const { remaining, started } = yield* halting(flush)
         // An SDK closed twice in a row (the Promise front door's `close`, then its scope) warns once.

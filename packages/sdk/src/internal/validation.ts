@@ -1,5 +1,6 @@
-import { Formatter, type Schema, SchemaIssue } from "effect"
+import { Formatter, type Schema, SchemaAST, SchemaIssue } from "effect"
 import { ValidationError } from "../StellaNowError.js"
+import type * as Payload from "./payload.js"
 
 /** Where a schema issue happened: in an event (with its entity names) or in a model. */
 export interface Context {
@@ -26,13 +27,35 @@ const firstProblem = (
   switch (issue._tag) {
     case "Pointer":
       return firstProblem(issue.issue, [...path, ...issue.path])
+    case "Encoding":
+      return firstProblem(issue.issue, path)
     case "Composite":
       return firstProblem(issue.issues[0], path)
     case "AnyOf":
-      return issue.issues.length > 0 ? firstProblem(issue.issues[0]!, path) : { issue, path }
+      return issue.issues.length > 0 ? firstProblem(issue.issues[0]!, path) : { issue: withoutAbsence(issue), path }
     default:
       return { issue, path }
   }
+}
+
+/** The members of a union, nested unions flattened, but for `null` and `undefined`. */
+const presentMembers = (ast: SchemaAST.AST): ReadonlyArray<SchemaAST.AST> =>
+  SchemaAST.isUnion(ast)
+    ? ast.types.flatMap(presentMembers)
+    : SchemaAST.isNull(ast) || SchemaAST.isUndefined(ast)
+    ? []
+    : [ast]
+
+/**
+ * An optional field's value of no accepted type, refused as its kind alone refuses it: "Expected number",
+ * not "Expected number | null | undefined", since `null` and `undefined` only stand for the field left out.
+ */
+const withoutAbsence = (issue: SchemaIssue.AnyOf): SchemaIssue.Issue => {
+  const members = presentMembers(issue.ast)
+  if (members.length !== 1 || members.length === issue.ast.types.length) return issue
+  return "input" in issue
+    ? new SchemaIssue.InvalidType(members[0]!, issue.input, reportingInput.parseOptions)
+    : new SchemaIssue.InvalidType(members[0]!)
 }
 
 /**
@@ -72,6 +95,26 @@ export const fromIssue = (issue: SchemaIssue.Issue, context: Context): Validatio
     ...(context.model === undefined ? {} : { model: context.model }),
     ...(field === undefined ? {} : { field })
   })
+}
+
+/**
+ * A value given where a model is declared that is not that model, as the issue the schema would report.
+ * Effect 4's class constructors make a nested class from a plain object of its fields; a model field
+ * takes the model itself (`new PhoneNumberModel(…)`), as its type says and as the SDK has always
+ * checked, so that the error names the model expected.
+ */
+export const notModels = (fields: ReadonlyArray<Payload.ModelField>, props: unknown): SchemaIssue.Issue | undefined => {
+  if (fields.length === 0 || typeof props !== "object" || props === null) return undefined
+  for (const { is, model, name, optional } of fields) {
+    const value = (props as Record<string, unknown>)[name]
+    if (optional && (value === undefined || value === null)) continue
+    // Left out when required: the schema reports the missing key.
+    if (!optional && value === undefined) continue
+    if (!is(value)) {
+      return new SchemaIssue.Pointer([name], new SchemaIssue.InvalidType(model.ast, value, reportingInput.parseOptions))
+    }
+  }
+  return undefined
 }
 
 /**

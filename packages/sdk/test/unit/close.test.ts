@@ -5,7 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MessageQueue, StellaNow, StellaNowSDK } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Option, Scope, TestClock } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
 
 const message = (i: number) => new UserDetailsUpdateMessage({ patron: "p", user_id: `user_${i}` })
@@ -15,9 +16,9 @@ const withWarnings = <A, E, R>(body: (warnings: ReadonlyArray<string>) => Effect
   Effect.suspend(() => {
     const warnings: Array<string> = []
     const capture = Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning") warnings.push((Array.isArray(message) ? message : [message]).join(" "))
+      if (logLevel === "Warn") warnings.push((Array.isArray(message) ? message : [message]).join(" "))
     })
-    return Effect.provide(body(warnings), Logger.replace(Logger.defaultLogger, capture))
+    return Effect.provide(body(warnings), Logger.layer([capture]))
   })
 
 /** Builds the SDK in a scope of its own, to close it as the test says. */
@@ -30,9 +31,9 @@ const buildIn = (layer: Layer.Layer<StellaNow.StellaNow | Testing.MemorySink, un
 
 /** Whether the fiber has ended, after letting every fiber that can run do so. */
 const ended = (fiber: Fiber.Fiber<unknown, unknown>) =>
-  Effect.zipRight(
-    Effect.yieldNow({ priority: 1 }).pipe(Effect.repeatN(50)),
-    Effect.map(Fiber.poll(fiber), Option.isSome)
+  Effect.andThen(
+    Effect.repeat(Effect.yieldNowWith(1), { times: 50 }),
+    Effect.sync(() => fiber.pollUnsafe() !== undefined)
   )
 
 describe("closing the SDK", () => {
@@ -56,7 +57,7 @@ describe("closing the SDK", () => {
         yield* sdk.start
         yield* sink.setMode("down")
         for (let i = 0; i < 3; i++) yield* sdk.sendMessage(message(i))
-        const closing = yield* Effect.fork(sdk.close())
+        const closing = yield* Effect.forkChild(sdk.close())
         yield* TestClock.adjust("4900 millis")
         assert.isFalse(yield* ended(closing))
         yield* TestClock.adjust("100 millis")
@@ -77,7 +78,7 @@ describe("closing the SDK", () => {
         yield* sdk.start
         yield* sink.setMode("down")
         yield* sdk.sendMessage(message(0))
-        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
         yield* TestClock.adjust("1900 millis")
         assert.isFalse(yield* ended(closing))
         yield* TestClock.adjust("100 millis")
@@ -93,7 +94,7 @@ describe("closing the SDK", () => {
       yield* sink.setDelay("1 hour")
       yield* sdk.start
       yield* sdk.sendMessage(message(0))
-      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
       // 1 s of close timeout, then 5 s of grace for the publish in flight.
       yield* TestClock.adjust("5900 millis")
       assert.isFalse(yield* ended(closing))

@@ -15,7 +15,7 @@ import {
   type StellaNowSDK as Facade
 } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Effect, Either, Layer, Redacted, Schedule } from "effect"
+import { Effect, Layer, Redacted, Result, Schedule } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -239,9 +239,9 @@ describe("the Effect presets' options", () => {
         () => Sdk.configureSdk({ ...settings, environment: Environment.custom({ brokerUrl: ftp }) } as any)
       ]
     ) {
-      const error = Either.flip(Either.try(make))
-      assert.isTrue(Either.isRight(error))
-      const thrownError = (error as Either.Right<unknown, ConfigurationError>).right
+      const error = Result.flip(Result.try(make))
+      assert.isTrue(Result.isSuccess(error))
+      const thrownError = Result.getOrThrow(error)
       assert.instanceOf(thrownError, ConfigurationError)
       assert.strictEqual(thrownError.reason, "InvalidBrokerUrl")
       assert.strictEqual(
@@ -287,7 +287,7 @@ describe("the Effect presets' options", () => {
         startTimeout: "1 second",
         stopGracePeriod: "1 second"
       })
-      const built = yield* Effect.either(Effect.scoped(Layer.build(layer)))
-      assert.isTrue(Either.isRight(built), Either.isLeft(built) ? built.left.message : "")
+      const built = yield* Effect.result(Effect.scoped(Layer.build(layer)))
+      assert.isTrue(Result.isSuccess(built), Result.isFailure(built) ? built.failure.message : "")
     }))
 })
