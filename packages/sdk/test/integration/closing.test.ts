@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { configureSdk, Environment, StellaNow, StellaNowLive } from "@stellanow/sdk"
-import { Effect, Either, Schedule } from "effect"
+import { Effect, Result, Schedule } from "effect"
 import * as net from "node:net"
 import * as Messages from "../fixtures/messages.js"
 import { freePorts, mosquittoResource, subscribe } from "../support/Mosquitto.js"
@@ -37,7 +37,7 @@ const warningsLogger = () => {
 }
 
 describe("closing against mosquitto", () => {
-  it.scopedLive("the README's Effect example delivers its message when the layer's scope closes", () =>
+  it.live("the README's Effect example delivers its message when the layer's scope closes", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource()
       const subscriber = yield* subscriberOn(broker.url("mqtt"))
@@ -51,7 +51,7 @@ describe("closing against mosquitto", () => {
       assert.deepStrictEqual(subscriber.messages.map((m) => messageIdOf(m.payload)), [id])
     }))
 
-  it.scopedLive(
+  it.live(
     "the front door: 5,000 sendMessage, then close() delivers every one and leaves none",
     () =>
       Effect.gen(function*() {
@@ -76,7 +76,7 @@ describe("closing against mosquitto", () => {
     60_000
   )
 
-  it.scopedLive("await using delivers what is queued at the end of the block", () =>
+  it.live("await using delivers what is queued at the end of the block", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource()
       const subscriber = yield* subscriberOn(broker.url("mqtt"))
@@ -92,7 +92,7 @@ describe("closing against mosquitto", () => {
       assert.deepStrictEqual(new Set(subscriber.messages.map((m) => messageIdOf(m.payload))), new Set(ids))
     }))
 
-  it.scopedLive(
+  it.live(
     "with the broker stopped, close() returns after its deadline with what is left",
     () =>
       Effect.gen(function*() {
@@ -114,25 +114,25 @@ describe("closing against mosquitto", () => {
     30_000
   )
 
-  it.scopedLive(
+  it.live(
     "closing while start still waits for a broker nobody runs returns at once with what is left",
     () =>
       Effect.gen(function*() {
         const [port] = yield* Effect.promise(() => freePorts(1))
         const sdk = configureSdk({ ...settings(`mqtt://127.0.0.1:${port}`), logLevel: "none" })
-        const starting = sdk.start().then(() => Either.right(undefined), (error) => Either.left(error))
+        const starting = sdk.start().then(() => Result.succeed(undefined), (error: unknown) => Result.fail(error))
         for (let i = 0; i < 3; i++) yield* Effect.promise(() => sdk.sendMessage(message(i)))
         const started = Date.now()
         const closed = yield* Effect.promise(() => sdk.close())
         assert.deepStrictEqual(closed, { remaining: 3 })
         assert.isBelow(Date.now() - started, 3_000)
         const start = yield* Effect.promise(() => starting)
-        assert.isTrue(Either.isLeft(start) && (start.left as { reason?: string }).reason === "Closed")
+        assert.isTrue(Result.isFailure(start) && (start.failure as { reason?: string }).reason === "Closed")
       }),
     30_000
   )
 
-  it.scopedLive("an SDK never started is not connected by closing", () =>
+  it.live("an SDK never started is not connected by closing", () =>
     Effect.gen(function*() {
       // A listener that counts connections: closing must make none.
       let connections = 0
@@ -141,8 +141,8 @@ describe("closing against mosquitto", () => {
         socket.destroy()
       })
       yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
-        () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+        Effect.callback<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.callback<void>((resume) => void server.close(() => resume(Effect.void)))
       )
       const { port } = server.address() as net.AddressInfo
       const { logger, warnings } = warningsLogger()
