@@ -401,7 +401,7 @@ export const make = (options: Options) =>
     const leftBehind = (remaining: number, started: boolean, timeout: Duration.Duration) =>
       !started
         ? `closed before start: ${remaining} queued message(s) were not sent; ${fate}`
-        : Duration.isZero(timeout)
+        : !Duration.isPositive(timeout)
         ? `closed without sending what is queued (close timeout 0): ${remaining} message(s) were not sent; ${fate}`
         : `closed with ${remaining} message(s) not sent within ${Duration.format(timeout)}; ${fate}`
 
@@ -410,6 +410,7 @@ export const make = (options: Options) =>
         const timeout = closeOptions?.timeout === undefined
           ? closeTimeout
           : Duration.fromInputUnsafe(closeOptions.timeout)
+        // Zero, or a negative duration (Effect 4 has them), sends nothing more.
         const flush = Duration.isPositive(timeout) ? Option.some(timeout) : Option.none()
         const { remaining, started } = yield* halting(flush)
         // An SDK closed twice in a row (the Promise front door's `close`, then its scope) warns once.

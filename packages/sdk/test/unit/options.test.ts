@@ -190,6 +190,24 @@ describe("the Promise front door's options", () => {
     assert.notInclude(error.message, "hunter2")
   })
 
+  it("a negative, NaN or made-up duration is refused, though Effect 4's Duration reads each", () => {
+    const error = thrown(() =>
+      Sdk.configureSdk({ ...settings, closeTimeout: "-5 seconds", keepAlive: Number.NaN, stableAfter: {} } as any)
+    )
+    const duration = `finite duration ("5 seconds", a number of milliseconds or a Duration)`
+    assert.deepStrictEqual(error.message.replace("invalid StellaNow options: ", "").split("; "), [
+      `option "keepAlive" must be a positive, ${duration}, got NaN`,
+      `option "stableAfter" must be a positive, ${duration}, got an object`,
+      `option "closeTimeout" must be a ${duration}, got "-5 seconds"`
+    ])
+  })
+
+  it.effect("the service's own check refuses a negative duration too", () =>
+    Effect.gen(function*() {
+      const error = yield* buildError(Testing.layer({ closeTimeout: "-5 seconds" }))
+      assert.strictEqual(error.message, "closeTimeout must be a finite duration, got -5s")
+    }))
+
   it("undefined is an option left out", () => {
     const sdk = Sdk.configureDevBasicMqttLifoSdk({ logLevel: undefined, queue: undefined, keepAlive: undefined })
     return sdk.close()
