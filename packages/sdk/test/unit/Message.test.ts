@@ -252,6 +252,13 @@ describe("validation errors", () => {
       ).message,
       `event "user_details_update", field "phone_number": Expected PhoneNumberModel, actual {"country_code":44}`
     )
+    // Effect 4's class constructors would make the model from its fields; a model's own model fields refuse too.
+    class ContactModel extends Model.Class<ContactModel>("ContactModel")({ phone: Messages.PhoneNumberModel }) {}
+    assert.strictEqual(
+      thrown(() => new ContactModel({ phone: { number: 7 } as Messages.PhoneNumberModel })).message,
+      `model "ContactModel", field "phone": Expected PhoneNumberModel, actual {"number":7}`
+    )
+    assert.instanceOf(new ContactModel({ phone: new Messages.PhoneNumberModel({ number: 7 }) }), ContactModel)
   })
 })
 
