@@ -119,7 +119,10 @@ describe("OIDC presets and configuration", () => {
       for (
         const layer of [
           StellaNowLive.devOidcMqttFifo({ brokerUrl: broker.url }),
-          StellaNowLive.layer({ auth: "oidc", environment: Environment.custom({ brokerUrl: broker.url, apiBaseUrl: idp.baseUrl }) })
+          StellaNowLive.layer({
+            auth: "oidc",
+            environment: Environment.custom({ brokerUrl: broker.url, apiBaseUrl: idp.baseUrl })
+          })
         ]
       ) {
         const id = yield* Effect.withConfigProvider(
