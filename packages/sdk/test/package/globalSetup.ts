@@ -18,12 +18,11 @@ const pack = async (dir: string, destination: string): Promise<string> => {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-pack-"))
-  // In order: the SQL package's build reads the SDK's declarations from its `dist`.
-  const tarballs: Tarballs = {
-    sdk: await pack(packageDirs.sdk, path.join(tmp, "sdk")),
-    sql: await pack(packageDirs.sql, path.join(tmp, "sql")),
-    cli: await pack(packageDirs.cli, path.join(tmp, "cli"))
-  }
+  const packInto = (key: keyof Tarballs) => pack(packageDirs[key], path.join(tmp, key))
+  // The SQL package's build reads the SDK's declarations from its `dist`; the CLI's needs neither.
+  const sdkThenSql = packInto("sdk").then(async (sdk) => ({ sdk, sql: await packInto("sql") }))
+  const [{ sdk, sql }, cli] = await Promise.all([sdkThenSql, packInto("cli")])
+  const tarballs: Tarballs = { sdk, sql, cli }
   project.provide("tarballs", tarballs)
   return () => fs.rm(tmp, { recursive: true, force: true })
 }

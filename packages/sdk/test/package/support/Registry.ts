@@ -14,8 +14,6 @@ import { run } from "./Project.js"
 export interface Registry {
   /** `http://127.0.0.1:PORT/`. */
   readonly url: string
-  /** Every path requested, in order (to check npm came here). */
-  readonly requested: ReadonlyArray<string>
   close(): Promise<void>
 }
 
@@ -31,6 +29,9 @@ interface Manifest {
   readonly version: string
 }
 
+/** A tarball's `dist.integrity`, as npm records it in `package-lock.json`. */
+export const integrity = (tarball: Buffer): string => `sha512-${createHash("sha512").update(tarball).digest("base64")}`
+
 const publish = async (file: string): Promise<Published> => {
   const tarball = await fs.readFile(file)
   const manifest = JSON.parse(
@@ -38,7 +39,7 @@ const publish = async (file: string): Promise<Published> => {
   ) as Manifest
   const tarballPath = `/${manifest.name}/-/${path.basename(file)}`
   const dist = {
-    integrity: `sha512-${createHash("sha512").update(tarball).digest("base64")}`,
+    integrity: integrity(tarball),
     shasum: createHash("sha1").update(tarball).digest("hex")
   }
   return {
@@ -67,12 +68,10 @@ const send = (response: http.ServerResponse, status: number, type: string, body:
 /** Serves the tarballs until `close`. */
 export const startRegistry = async (files: ReadonlyArray<string>): Promise<Registry> => {
   const packages = await Promise.all(files.map(publish))
-  const requested: Array<string> = []
   let url = ""
   const server = http.createServer((request, response) => {
     // npm asks for `/@scope%2fname`.
     const pathname = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname)
-    requested.push(pathname)
     const byName = packages.find((p) => pathname === `/${p.name}`)
     if (byName !== undefined) return send(response, 200, "application/json", JSON.stringify(byName.packument(url)))
     const byTarball = packages.find((p) => pathname === p.tarballPath)
@@ -86,7 +85,6 @@ export const startRegistry = async (files: ReadonlyArray<string>): Promise<Regis
   url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`
   return {
     url,
-    requested,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve())
