@@ -5,7 +5,8 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, ConfigError, ConfigProvider, Effect, Redacted } from "effect"
+import { Config, ConfigError, ConfigProvider, Effect, Either, type Option, Redacted } from "effect"
+import * as BrokerUrl from "./BrokerUrl.js"
 import type { ProjectInfo } from "./Envelope.js"
 import { ConfigurationError } from "./StellaNowError.js"
 
@@ -88,6 +89,54 @@ export const oidc: Config.Config<OidcCredentials> = Config.all({
   username: nonEmpty("OIDC_USERNAME"),
   password: nonEmptySecret("OIDC_PASSWORD"),
   clientId: nonEmpty("OIDC_CLIENT_ID").pipe(Config.withDefault("event-ingestor"))
+})
+
+/**
+ * Endpoints set by the environment, overriding those of the named environment (a proxy, a staging
+ * broker).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Endpoints {
+  /** `STELLANOW_BROKER_URL`. */
+  readonly brokerUrl: Option.Option<string>
+  /** `STELLANOW_API_URL`: the API base URL, for OIDC. */
+  readonly apiBaseUrl: Option.Option<string>
+}
+
+const brokerUrl = (name: string) =>
+  Config.string(name).pipe(
+    // The parser's message quotes the URL with any user information masked, never a password.
+    Config.mapOrFail((url) =>
+      Either.match(BrokerUrl.parse(url), {
+        onLeft: (error) => Either.left(ConfigError.InvalidData([], error.detail)),
+        onRight: () => Either.right(url)
+      })
+    )
+  )
+
+const isHttpUrl = (text: string): boolean => {
+  try {
+    const { protocol } = new URL(text)
+    return protocol === "http:" || protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+const httpUrl = (name: string) =>
+  Config.string(name).pipe(Config.validate({ message: "expected an http:// or https:// URL", validation: isHttpUrl }))
+
+/**
+ * `STELLANOW_BROKER_URL` and `STELLANOW_API_URL`, both optional.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const endpoints: Config.Config<Endpoints> = Config.all({
+  brokerUrl: Config.option(brokerUrl("STELLANOW_BROKER_URL")),
+  apiBaseUrl: Config.option(httpUrl("STELLANOW_API_URL"))
 })
 
 const neededBy: Record<string, AuthMode> = {
