@@ -190,14 +190,24 @@ export const make = (
     )
     yield* Effect.forkScoped(renew)
 
-    const size = sql<{ n: number }>`SELECT count(*)::int AS n FROM ${table}`.pipe(
+    /**
+     * The messages in the table, across instances, less this instance's acknowledged ones whose deletes
+     * are not committed yet: counted in one query, leaving those rows out by sequence (one array
+     * parameter), so a commit under way can neither hide a message nor count an acknowledged one.
+     */
+    const size = Effect.suspend(() => {
+      const acknowledged = writer.acknowledged()
+      return acknowledged.length === 0
+        ? sql<{ n: number }>`SELECT count(*)::int AS n FROM ${table}`
+        : sql<{ n: number }>`SELECT count(*)::int AS n FROM ${table}
+            WHERE seq <> ALL(${`{${acknowledged.join(",")}}`}::bigint[])`
+    }).pipe(
       Effect.mapError((error) => toQueueError(store, "cannot count the queue", error)),
       Effect.retry({
         while: (error) => error.isTransient,
         schedule: Schedule.intersect(retrySchedule, Schedule.recurs(5))
       }),
-      // Acknowledged messages whose delete is not committed yet are gone already.
-      Effect.map(([row]) => Math.max(0, (row?.n ?? 0) - writer.pendingAcks())),
+      Effect.map(([row]) => row?.n ?? 0),
       Effect.orDie
     )
 

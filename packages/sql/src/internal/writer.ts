@@ -42,8 +42,11 @@ export interface Writer {
   readonly ack: (sequence: number) => Effect.Effect<void>
   /** Completes once the release is committed, or once it failed and was left to retry in the background. */
   readonly nack: (sequence: number) => Effect.Effect<void>
-  /** Acknowledgements recorded but not committed yet. */
-  readonly pendingAcks: () => number
+  /**
+   * The sequences acknowledged whose deletes are not committed yet, those of the commit under way
+   * included: their rows are still in the table, and no longer in the queue.
+   */
+  readonly acknowledged: () => ReadonlyArray<number>
 }
 
 /** Offers per transaction at most. */
@@ -84,6 +87,12 @@ export const make = (options: {
     let offers: Array<OfferRequest> = []
     let acks: Array<number> = []
     let nacks: Array<NackRequest> = []
+    /**
+     * The acknowledgements of the batch being committed: their rows stay in the table until the commit,
+     * so they are still reported as acknowledged (a count of the table that left them out was too high
+     * while a batch of deletes was under way).
+     */
+    let committingAcks: ReadonlyArray<number> = []
     let closing = false
     const signal = yield* Effect.makeLatch(false)
     const retryDriver = yield* Schedule.driver(backgroundRetry)
@@ -96,6 +105,7 @@ export const make = (options: {
       const taken = offers.length <= maxOffersPerBatch ? offers : offers.slice(0, maxOffersPerBatch)
       offers = taken === offers ? [] : offers.slice(maxOffersPerBatch)
       const batch = { offers: taken.filter((request) => !request.cancelled), acks, nacks }
+      committingAcks = acks
       acks = []
       nacks = []
       return batch
@@ -108,6 +118,7 @@ export const make = (options: {
       Effect.gen(function*() {
         for (const request of batch.nacks) request.resume?.(Effect.void)
         if (Exit.isSuccess(exit)) {
+          committingAcks = []
           batch.offers.forEach((request, i) => {
             const outcome = exit.value[i]!
             request.resume(
@@ -129,22 +140,26 @@ export const make = (options: {
               cause: Cause.squash(exit.cause)
             })
         )
+        // Kept and retried (unless closing): until they are committed their rows stay, so at worst a
+        // message is delivered again. Decided before anything yields, so they are never reported twice.
+        const retried = !closing && batch.acks.length + batch.nacks.length > 0
+        if (retried) {
+          acks = [...batch.acks, ...acks]
+          nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...nacks]
+        }
+        committingAcks = []
         for (const request of batch.offers) request.resume(Effect.die(error))
         if (batch.offers.length > 0) {
           yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
         }
         if (batch.acks.length + batch.nacks.length === 0) return
-        if (closing) {
+        if (!retried) {
           yield* Effect.logWarning(
             `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) could not be committed ` +
               `before closing (${error.message}): those messages may be delivered again`
           )
           return
         }
-        // Kept and retried: until they are committed their rows stay, so at worst a message is delivered
-        // again.
-        acks = [...batch.acks, ...acks]
-        nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...nacks]
         yield* Effect.logWarning(
           `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) will be retried: ` +
             error.message
@@ -228,6 +243,6 @@ export const make = (options: {
           nacks.push({ sequence, resume })
           signal.unsafeOpen()
         }),
-      pendingAcks: () => acks.length
+      acknowledged: () => committingAcks.length === 0 ? acks.slice() : [...committingAcks, ...acks]
     } satisfies Writer
   })
