@@ -1,4 +1,4 @@
-import { defineProject, mergeConfig } from "vitest/config"
+import { configDefaults, defineProject, mergeConfig } from "vitest/config"
 import { shared } from "../../vitest.shared.js"
 
 export default mergeConfig(
@@ -6,7 +6,9 @@ export default mergeConfig(
   defineProject({
     test: {
       name: "sdk",
-      include: ["test/**/*.test.ts"]
+      include: ["test/**/*.test.ts"],
+      // The packed-package tests are the `package` project (test/package/vitest.config.ts).
+      exclude: [...configDefaults.exclude, "test/package/**"]
     }
   })
 )

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { Config, ConfigProvider, Effect, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
+import * as BrokerUrl from "./BrokerUrl.js"
 import type { ProjectInfo } from "./Envelope.js"
 import { ConfigurationError } from "./StellaNowError.js"
 
@@ -147,6 +148,50 @@ export const oidc: Config.Config<OidcCredentials> = all({
   username: nonEmpty("OIDC_USERNAME"),
   password: nonEmptySecret("OIDC_PASSWORD"),
   clientId: Config.schema(NonEmpty, "OIDC_CLIENT_ID").pipe(Config.withDefault("event-ingestor"))
+})
+
+/**
+ * Endpoints set by the environment, overriding those of the named environment (a proxy, a staging
+ * broker).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Endpoints {
+  /** `STELLANOW_BROKER_URL`. */
+  readonly brokerUrl: Option.Option<string>
+  /** `STELLANOW_API_URL`: the API base URL, for OIDC. */
+  readonly apiBaseUrl: Option.Option<string>
+}
+
+/** A broker URL as the MQTT client takes it; the parser's message masks any user information, never quoting a password. */
+const BrokerUrlString = Schema.String.check(Schema.makeFilter((url: string) =>
+  Result.match(BrokerUrl.parse(url), { onFailure: (error) => error.detail, onSuccess: () => undefined })
+))
+
+const isHttpUrl = (text: string): boolean => {
+  try {
+    const { protocol } = new URL(text)
+    return protocol === "http:" || protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+const HttpUrlString = Schema.String.check(
+  Schema.makeFilter((text: string) => isHttpUrl(text) || "expected an http:// or https:// URL")
+)
+
+/**
+ * `STELLANOW_BROKER_URL` and `STELLANOW_API_URL`, both optional: an absent one is `None`, a malformed
+ * one an error (read through {@link all}, it is named with every other bad variable).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const endpoints: Config.Config<Endpoints> = all({
+  brokerUrl: Config.option(Config.schema(BrokerUrlString, "STELLANOW_BROKER_URL")),
+  apiBaseUrl: Config.option(Config.schema(HttpUrlString, "STELLANOW_API_URL"))
 })
 
 const neededBy: Record<string, AuthMode> = {

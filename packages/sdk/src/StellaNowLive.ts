@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, Effect, Layer, type Redacted } from "effect"
+import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
 import * as Environment from "./Environment.js"
@@ -29,7 +29,7 @@ export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<Stell
   readonly organizationId?: string | undefined
   /** Overrides `PROJECT_ID`. */
   readonly projectId?: string | undefined
-  /** Overrides the environment's broker URL. */
+  /** Overrides the environment's broker URL and `STELLANOW_BROKER_URL`. */
   readonly brokerUrl?: string | undefined
   /** Overrides `MQTT_USERNAME` (basic auth). */
   readonly mqttUsername?: string | undefined
@@ -60,8 +60,28 @@ export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<Stell
 export interface Settings extends Options {
   /** `"oidc"`, `"basic"`, `"none"`, or an `Auth` layer of your own. */
   readonly auth: StellaNowConfig.AuthMode | Layer.Layer<Auth.Auth, ConfigurationError>
-  /** `"prod"`, `"dev"`, `"local"`, or a custom environment. */
+  /**
+   * `"prod"`, `"dev"`, `"local"`, or a custom environment. `STELLANOW_BROKER_URL` and
+   * `STELLANOW_API_URL` override the endpoints of the named ones; a custom environment's are kept.
+   */
   readonly environment: "prod" | "dev" | "local" | Environment.Environment
+}
+
+/**
+ * The environment, its endpoints overridden by `STELLANOW_BROKER_URL` and `STELLANOW_API_URL`. A
+ * custom environment is code, and code wins over the variables.
+ */
+const withEndpoints = (
+  environment: Settings["environment"],
+  endpoints: StellaNowConfig.Endpoints
+): Environment.Environment => {
+  if (typeof environment !== "string" && environment.name === "custom") return environment
+  const named = typeof environment === "string" ? Environment.byName(environment) : environment
+  return {
+    ...named,
+    brokerUrl: Option.getOrElse(endpoints.brokerUrl, () => named.brokerUrl),
+    apiBaseUrl: Option.getOrElse(endpoints.apiBaseUrl, () => named.apiBaseUrl)
+  }
 }
 
 const overridesOf = (options: Options) =>
@@ -81,19 +101,19 @@ const build = (
 ): Effect.Effect<Layer.Layer<StellaNow.StellaNow, ConfigurationError>, ConfigurationError> =>
   Effect.gen(function*() {
     const withOverrides = overridesOf(settings)
-    const environment = typeof settings.environment === "string"
-      ? Environment.byName(settings.environment)
-      : settings.environment
-    // The project's variables and the auth mode's are read together, so one error names every
-    // missing or malformed variable.
+    // The project's variables, the auth mode's and the endpoints are read together, so one error
+    // names every missing or malformed variable.
     const credentialsConfig = settings.auth === "basic"
       ? StellaNowConfig.basic
       : settings.auth === "oidc"
       ? StellaNowConfig.oidc
       : Config.succeed(undefined)
-    const [project, credentials] = yield* withOverrides(
-      StellaNowConfig.load(StellaNowConfig.all([StellaNowConfig.project, credentialsConfig]))
+    const [project, credentials, endpoints] = yield* withOverrides(
+      StellaNowConfig.load(
+        StellaNowConfig.all([StellaNowConfig.project, credentialsConfig, StellaNowConfig.endpoints])
+      )
     )
+    const environment = withEndpoints(settings.environment, endpoints)
     const auth: Layer.Layer<Auth.Auth, ConfigurationError> = typeof settings.auth !== "string"
       ? settings.auth
       : settings.auth === "none"

@@ -6,7 +6,7 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { MessageQueue } from "@stellanow/sdk"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Result } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Schedule } from "effect"
 import { PgQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
 import { envelope } from "./support/conformance.js"
 import { openFailure } from "./support/files.js"
@@ -29,6 +29,18 @@ const instance = (table: string, options: Partial<PgQueue.Options> = {}) =>
     Layer.build(PgQueue.layer({ url, table, pollInterval: "50 millis", ...options })),
     (context) => Context.get(context, MessageQueue.MessageQueue)
   )
+
+/** Holds `table` in SHARE mode (writes wait, reads do not) from `locked` until `unlock`, in a session of its own. */
+const lockTable = (table: string, locked: Deferred.Deferred<void>, unlock: Deferred.Deferred<void>) =>
+  Effect.gen(function*() {
+    const sql = yield* PgClient.PgClient
+    yield* sql.withTransaction(
+      sql`LOCK TABLE ${sql(table)} IN SHARE MODE`.pipe(
+        Effect.andThen(Deferred.succeed(locked, undefined)),
+        Effect.andThen(Deferred.await(unlock))
+      )
+    )
+  }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })), Effect.orDie)
 
 const ids = (leases: ReadonlyArray<MessageQueue.Lease>) => leases.map((lease) => lease.envelope.messageId)
 const psql = (sql: string) => Effect.promise(() => server.psql(sql, "store"))
@@ -134,8 +146,20 @@ describe("PostgreSQL queue", () => {
       })
       const taken: Array<MessageQueue.Lease> = []
       while (taken.length < 1_500) taken.push(...(yield* queue.take(1_500 - taken.length)))
-      // The thousandth acknowledgement starts a commit of a thousand deletes at once; the rest wait.
+      // Another session holds the table in SHARE mode: the writer's deletes wait for it, counting does not.
+      const locked = yield* Deferred.make<void>()
+      const unlock = yield* Deferred.make<void>()
+      const holder = yield* Effect.forkScoped(lockTable(table, locked, unlock))
+      yield* Deferred.await(locked)
+      // The thousandth acknowledgement starts a commit of the deletes, which waits for the lock.
       yield* Effect.forEach(taken, (lease) => queue.ack(lease), { discard: true })
+      yield* psql(`SELECT count(*) FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM "${table}"%'`).pipe(
+        Effect.repeat({ until: (waiting) => waiting !== "0", schedule: Schedule.spaced("10 millis") })
+      )
+      assert.strictEqual(yield* queue.size, 0)
+      yield* Deferred.succeed(unlock, undefined)
+      yield* Fiber.join(holder)
       const sizes: Array<number> = []
       while ((yield* psql(`SELECT count(*) FROM "${table}"`)) !== "0") sizes.push(yield* queue.size)
       sizes.push(yield* queue.size)

@@ -188,6 +188,18 @@ describe("bad input", () => {
           "basic",
           "InvalidVariable",
           ["MQTT_USERNAME", "non-empty"]
+        ],
+        [
+          { ...asEnv(project), STELLANOW_BROKER_URL: `ftp://device:${secret}@broker.example` },
+          "none",
+          "InvalidVariable",
+          ["STELLANOW_BROKER_URL", "scheme"]
+        ],
+        [
+          { ...asEnv(project), STELLANOW_API_URL: `api.example.com/${secret}` },
+          "none",
+          "InvalidVariable",
+          ["STELLANOW_API_URL", "http"]
         ]
       ]
       for (const [variables, auth, reason, named] of cases) {

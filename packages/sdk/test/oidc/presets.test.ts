@@ -88,6 +88,54 @@ describe("OIDC presets and configuration", () => {
       assert.include(error.message, `realm "${realm}"`)
     }))
 
+  it.live("STELLANOW_BROKER_URL and STELLANOW_API_URL point a preset elsewhere; code wins over them", () =>
+    Effect.gen(function*() {
+      const { broker, idp } = yield* servers()
+      const environment = (vars: Record<string, string>) =>
+        ConfigProvider.fromEnvRecord({
+          ORGANIZATION_ID: realm,
+          PROJECT_ID: projectId,
+          OIDC_USERNAME: username,
+          OIDC_PASSWORD: password,
+          ...vars
+        })
+      const sendOne = (layer: ReturnType<typeof StellaNowLive.layer>) =>
+        Effect.gen(function*() {
+          const sdk = yield* StellaNow.StellaNow
+          yield* sdk.start
+          return yield* sdk.sendMessageAndWait(message(1))
+        }).pipe(Effect.provide(layer), Effect.provideService(References.MinimumLogLevel, "Warn"))
+      const unreachable = "mqtt://127.0.0.1:1"
+
+      // The dev preset, whose own endpoints are the platform's, reaches the local servers.
+      const viaVariables = yield* Effect.provideService(
+        sendOne(StellaNowLive.devOidcMqttFifo()),
+        ConfigProvider.ConfigProvider,
+        environment({ STELLANOW_BROKER_URL: broker.url, STELLANOW_API_URL: idp.baseUrl })
+      )
+      yield* until(() => broker.until((b) => b.recorded.counts.has(viaVariables), 5_000, "the message arrived"))
+      assert.strictEqual(idp.stats.logins, 1)
+
+      // The `brokerUrl` option and a custom environment are code: the variable does not move them.
+      for (
+        const layer of [
+          StellaNowLive.devOidcMqttFifo({ brokerUrl: broker.url }),
+          StellaNowLive.layer({
+            auth: "oidc",
+            environment: Environment.custom({ brokerUrl: broker.url, apiBaseUrl: idp.baseUrl })
+          })
+        ]
+      ) {
+        const id = yield* Effect.provideService(
+          sendOne(layer),
+          ConfigProvider.ConfigProvider,
+          environment({ STELLANOW_BROKER_URL: unreachable, STELLANOW_API_URL: idp.baseUrl })
+        )
+        yield* until(() => broker.until((b) => b.recorded.counts.has(id), 5_000, "the message arrived"))
+      }
+      assert.strictEqual(idp.stats.logins, 3)
+    }))
+
   it.live("the token endpoint is Keycloak's, as its discovery document names it", () =>
     Effect.gen(function*() {
       const { idp } = yield* servers()

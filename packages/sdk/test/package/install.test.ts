@@ -1,69 +1,33 @@
 /**
- * What a user gets from the registry: the SDK and the CLI are built and packed (`pnpm pack`), the
- * tarballs installed with npm into fresh projects outside the workspace, and there
+ * What a user gets from the registry: the SDK and the CLI, built and packed once by `globalSetup.ts`,
+ * installed from their tarballs with npm into fresh projects outside the workspace, and there
  * - a small program (`app/main.ts`) is type-checked against the published declaration files, compiled,
  *   and run with plain `node` against a real mosquitto;
  * - the `stellanow` executable generates message classes that compile against the installed SDK.
  * No workspace link, path alias or source file is reachable from those projects.
  */
-import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startMosquitto, subscribe } from "../support/Mosquitto.js"
+import {
+  env,
+  nodeTypesVersion,
+  packageDirs,
+  readJson,
+  repoRoot,
+  run,
+  tsc,
+  tsconfig,
+  workspaceVersion
+} from "./support/Project.js"
+import { tarballs } from "./support/Tarballs.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const sdkDir = path.resolve(here, "../..")
-const repoRoot = path.resolve(sdkDir, "../..")
-const cliDir = path.join(repoRoot, "packages/cli")
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
-
-/** The environment without what pnpm exports to the scripts it runs (`npm_config_*`, `npm_package_*`, …). */
-const env = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_)/.test(key))
-) as NodeJS.ProcessEnv
-
-const run = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv }
-): Promise<string> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd: options.cwd, env: options.env ?? env, maxBuffer: 16 * 1024 * 1024, timeout: 150_000 },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve(stdout)
-        reject(
-          new Error(`${command} ${args.join(" ")} (in ${options.cwd}) failed: ${error.message}\n${stdout}\n${stderr}`)
-        )
-      }
-    )
-  })
-
-const readJson = async <A>(file: string): Promise<A> => JSON.parse(await fs.readFile(file, "utf8")) as A
-
-/** What a user's tsconfig may well say; `skipLibCheck: false` so our declaration files are checked too. */
-const tsconfig = {
-  compilerOptions: {
-    target: "ES2022",
-    module: "NodeNext",
-    moduleResolution: "NodeNext",
-    strict: true,
-    skipLibCheck: false,
-    types: ["node"],
-    rootDir: "src",
-    outDir: "dist"
-  },
-  include: ["src"]
-}
 
 let tmp: string
-const tarballs = { sdk: "", cli: "" }
 
 /** A fresh project in the temp dir with the given packages installed by npm, as a user would. */
 const makeProject = async (name: string, packages: ReadonlyArray<string>): Promise<string> => {
@@ -75,10 +39,9 @@ const makeProject = async (name: string, packages: ReadonlyArray<string>): Promi
   )
   await fs.writeFile(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2))
   // The `effect` the SDK is built on (user code imports it) and the Node types, at the workspace's versions.
-  const sdk = await readJson<{ readonly devDependencies: Record<string, string> }>(path.join(sdkDir, "package.json"))
-  const nodeTypes = createRequire(path.join(repoRoot, "package.json"))("@types/node/package.json") as {
-    readonly version: string
-  }
+  const sdk = await readJson<{ readonly devDependencies: Record<string, string> }>(
+    path.join(packageDirs.sdk, "package.json")
+  )
   await run("npm", [
     "install",
     "--no-audit",
@@ -86,7 +49,7 @@ const makeProject = async (name: string, packages: ReadonlyArray<string>): Promi
     "--loglevel=error",
     ...packages,
     `effect@${sdk.devDependencies.effect}`,
-    `@types/node@${nodeTypes.version}`
+    `@types/node@${nodeTypesVersion()}`
   ], { cwd: dir })
   return dir
 }
@@ -96,7 +59,7 @@ const expectInstalled = async (project: string, name: string, workspaceDir: stri
   const installed = path.join(project, "node_modules", name)
   expect((await fs.lstat(installed)).isSymbolicLink()).toBe(false)
   const { version } = await readJson<{ readonly version: string }>(path.join(installed, "package.json"))
-  expect(version).toBe((await readJson<{ readonly version: string }>(path.join(workspaceDir, "package.json"))).version)
+  expect(version).toBe(await workspaceVersion(workspaceDir))
 }
 
 describe("the packed packages", () => {
@@ -105,15 +68,7 @@ describe("the packed packages", () => {
     expect(Number(process.versions.node.split(".")[0])).toBeGreaterThanOrEqual(22)
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-install-"))
     expect(path.relative(repoRoot, tmp).startsWith("..")).toBe(true)
-    // `pnpm pack` builds each package first (its `prepack` script).
-    for (const [key, dir] of [["sdk", sdkDir], ["cli", cliDir]] as const) {
-      const destination = path.join(tmp, "pack", key)
-      await run("pnpm", ["pack", "--pack-destination", destination], { cwd: dir })
-      const files = (await fs.readdir(destination)).filter((file) => file.endsWith(".tgz"))
-      expect(files).toHaveLength(1)
-      tarballs[key] = path.join(destination, files[0]!)
-    }
-  }, 180_000)
+  })
 
   afterAll(async () => {
     if (tmp !== undefined) await fs.rm(tmp, { recursive: true, force: true })
@@ -122,8 +77,8 @@ describe("the packed packages", () => {
   it("the SDK installs outside the workspace, type-checks, and sends a message", async () => {
     const broker = await startMosquitto()
     try {
-      const app = await makeProject("app", [tarballs.sdk])
-      await expectInstalled(app, "@stellanow/sdk", sdkDir)
+      const app = await makeProject("app", [tarballs().sdk])
+      await expectInstalled(app, "@stellanow/sdk", packageDirs.sdk)
       const effect = await readJson<{ readonly version: string }>(path.join(app, "node_modules/effect/package.json"))
       expect(effect.version).toMatch(/^4\./)
       for (const file of ["main.ts", "blocked.ts"]) {
@@ -173,11 +128,10 @@ describe("the packed packages", () => {
   }, 180_000)
 
   it("the CLI installs and generates classes that compile against the installed SDK", async () => {
-    const project = await makeProject("generated", [tarballs.sdk, tarballs.cli])
-    await expectInstalled(project, "@stellanow/cli", cliDir)
+    const project = await makeProject("generated", [tarballs().sdk, tarballs().cli])
+    await expectInstalled(project, "@stellanow/cli", packageDirs.cli)
     const stellanow = path.join(project, "node_modules/.bin/stellanow")
-    const { version } = await readJson<{ readonly version: string }>(path.join(cliDir, "package.json"))
-    expect((await run(stellanow, ["--version"], { cwd: project })).trim()).toBe(version)
+    expect((await run(stellanow, ["--version"], { cwd: project })).trim()).toBe(await workspaceVersion(packageDirs.cli))
 
     const definitions = path.join(repoRoot, "examples/definitions/events.json")
     await run(stellanow, ["generate", "--input", definitions, "--out", "src/messages"], { cwd: project })

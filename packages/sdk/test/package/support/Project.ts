@@ -1,0 +1,74 @@
+/**
+ * What the packed-package tests share: the workspace's paths, a child-process runner with a clean
+ * environment, and the tsconfig a careful user writes. (No `vitest` import: `globalSetup.ts` uses it.)
+ */
+import { execFile } from "node:child_process"
+import * as fs from "node:fs/promises"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const packageTestDir = path.resolve(here, "..")
+export const repoRoot = path.resolve(here, "../../../../..")
+export const packageDirs = {
+  sdk: path.join(repoRoot, "packages/sdk"),
+  sql: path.join(repoRoot, "packages/sql"),
+  cli: path.join(repoRoot, "packages/cli")
+} as const
+export const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+
+/** The environment without what pnpm exports to the scripts it runs (`npm_config_*`, `npm_package_*`, …). */
+export const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_)/.test(key))
+) as NodeJS.ProcessEnv
+
+/** Runs a command; rejects with its output when it fails or outlives `timeoutMs` (default 150 s). */
+export const run = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number }
+): Promise<string> =>
+  new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: options.env ?? env, maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 150_000 },
+      (error, stdout, stderr) => {
+        if (error === null) return resolve(stdout)
+        reject(
+          new Error(`${command} ${args.join(" ")} (in ${options.cwd}) failed: ${error.message}\n${stdout}\n${stderr}`)
+        )
+      }
+    )
+  })
+
+export const readJson = async <A>(file: string): Promise<A> => JSON.parse(await fs.readFile(file, "utf8")) as A
+
+/** The version of a workspace package (`sdk`, `sql`, `cli`). */
+export const workspaceVersion = async (dir: string): Promise<string> =>
+  (await readJson<{ readonly version: string }>(path.join(dir, "package.json"))).version
+
+/** The `@types/node` the workspace uses, for the temp projects (user code reads `process.env`). */
+export const nodeTypesVersion = (): string =>
+  (createRequire(path.join(repoRoot, "package.json"))("@types/node/package.json") as { readonly version: string })
+    .version
+
+/**
+ * What a careful user's tsconfig says: strict, exact optional properties, NodeNext, and
+ * `skipLibCheck: false` so our declaration files are checked too.
+ */
+export const tsconfig = {
+  compilerOptions: {
+    target: "ES2022",
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    skipLibCheck: false,
+    types: ["node"],
+    rootDir: "src",
+    outDir: "dist"
+  },
+  include: ["src"]
+}
