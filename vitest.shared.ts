@@ -1,11 +1,11 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import type { UserConfig } from "vitest/config"
+import type { ViteUserConfig } from "vitest/config"
 
 const root = path.dirname(fileURLToPath(import.meta.url))
 
 /** Settings every workspace project shares: workspace packages resolve to their sources. */
-export const shared: UserConfig = {
+export const shared: ViteUserConfig = {
   resolve: {
     alias: {
       "@stellanow/sdk/testing": path.join(root, "packages/sdk/src/testing.ts"),
