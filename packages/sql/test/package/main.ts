@@ -1,9 +1,10 @@
 /**
- * A user's program, compiled and run by `package.test.ts` in a project where the SDK, this package and
- * one driver only were installed with the README's install line. It imports both queues (so the
- * declaration files must type-check without the other driver), queues a message in the store named by
- * `STORE` (`sqlite`: the file `QUEUE_FILE`; `pg`: the database `QUEUE_URL`), then opens the other
- * store's queue, whose driver is missing, and prints both outcomes as one line of JSON.
+ * A user's program, compiled and run by `package.test.ts` in a project where the SDK and this package
+ * were installed with the README's install line for one store. It imports both queues (so the
+ * declaration files must type-check without PostgreSQL's driver), queues a message in the store named by
+ * `STORE` (`sqlite`: the file `QUEUE_FILE`; `pg`: the database `QUEUE_URL`), then, when `MISSING` names
+ * a store, opens that store's queue, whose driver is not installed, and prints the outcomes as one line
+ * of JSON.
  */
 import { type ConfigurationError, configureSdk, Environment, Message, type MessageQueue } from "@stellanow/sdk"
 import { PgQueue, SqliteQueue, SqlQueueError } from "@stellanow/sdk-sql"
@@ -62,7 +63,8 @@ const openFailure = async (queue: Layer.Layer<MessageQueue.MessageQueue, Configu
   }
 }
 
-const store = env("STORE")
-const queued = await queueOne(store === "sqlite" ? sqlite() : pg())
-const other = await openFailure(store === "sqlite" ? pg() : sqlite())
+const queueOf = (store: string) => store === "sqlite" ? sqlite() : pg()
+const queued = await queueOne(queueOf(env("STORE")))
+const missing = process.env.MISSING
+const other = missing === undefined ? undefined : await openFailure(queueOf(missing))
 console.log(JSON.stringify({ ...queued, other }))

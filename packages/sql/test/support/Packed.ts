@@ -23,6 +23,12 @@ export const userEnv = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_)/.test(key))
 ) as NodeJS.ProcessEnv
 
+/**
+ * The Node that runs the installed program: `STELLANOW_SMOKE_NODE` (a path to a `node` binary, e.g.
+ * Node 22's), or the one running vitest.
+ */
+export const smokeNode: string = process.env.STELLANOW_SMOKE_NODE || process.execPath
+
 /** Runs a program; resolves with its stdout, rejects with its output when it fails. */
 export const run = (
   command: string,
@@ -130,18 +136,18 @@ export const makeProject = async (dir: string, packages: ReadonlyArray<string>):
     "--loglevel=error",
     ...packages,
     `@types/node@${nodeTypes.version}`
-  ], {
-    cwd: dir,
-    // better-sqlite3 compiles its native module when no prebuilt binary can be downloaded: a minute or
-    // two on an idle machine, several on a busy one.
-    timeout: 540_000
-  })
+  ], { cwd: dir, timeout: 170_000 })
   return dir
 }
 
 /** Type-checks and compiles a project's `src` with the workspace's TypeScript. */
 export const compile = (dir: string): Promise<string> =>
   run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: dir })
+
+/** The version of this package's optional peer dependency `@effect/sql-pg` (`^4.0.5`). */
+export const pgDriverRange = async (): Promise<string> =>
+  (await readJson<{ readonly peerDependencies: Record<string, string> }>(path.join(sqlDir, "package.json")))
+    .peerDependencies["@effect/sql-pg"]!
 
 /** Whether a package is installed in a project, at any depth of its `node_modules`. */
 export const isInstalled = async (dir: string, name: string): Promise<boolean> =>
