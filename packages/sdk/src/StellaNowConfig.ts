@@ -164,10 +164,15 @@ export interface Endpoints {
   readonly apiBaseUrl: Option.Option<string>
 }
 
-/** A broker URL as the MQTT client takes it; the parser's message masks any user information, never quoting a password. */
-const BrokerUrlString = Schema.String.check(Schema.makeFilter((url: string) =>
-  Result.match(BrokerUrl.parse(url), { onFailure: (error) => error.detail, onSuccess: () => undefined })
-))
+/**
+ * A broker URL as the MQTT client takes it. The parser's message masks any user information: a password
+ * is never quoted.
+ */
+const BrokerUrlString = Schema.String.check(
+  Schema.makeFilter((url: string) =>
+    Result.match(BrokerUrl.parse(url), { onFailure: (error) => error.detail, onSuccess: () => undefined })
+  )
+)
 
 const isHttpUrl = (text: string): boolean => {
   try {

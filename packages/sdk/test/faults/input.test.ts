@@ -217,6 +217,16 @@ describe("bad input", () => {
       const error = yield* buildEnvError({ ORGANIZATION_ID: "not-a-uuid", PROJECT_ID: project.projectId }, "basic")
       for (const name of ["ORGANIZATION_ID", "MQTT_USERNAME", "MQTT_PASSWORD"]) assert.include(error.message, name)
       assert.include(error.message, `needed for auth mode "basic"`)
+      // The endpoint variables are read with them.
+      const endpoints = yield* buildEnvError({
+        PROJECT_ID: project.projectId,
+        STELLANOW_BROKER_URL: "ftp://broker.example",
+        STELLANOW_API_URL: "api.example.com"
+      }, "none")
+      assert.strictEqual(endpoints.reason, "MissingVariable")
+      for (const name of ["ORGANIZATION_ID", "STELLANOW_BROKER_URL", "STELLANOW_API_URL"]) {
+        assert.include(endpoints.message, name)
+      }
     }))
 
   it.live("bad options are a ConfigurationError naming the option", () =>
