@@ -24,6 +24,7 @@ import {
   pgDriverRange,
   run,
   smokeNode,
+  smokeNodeVersion,
   sqlDir,
   userEnv
 } from "./support/Packed.js"
@@ -83,7 +84,7 @@ const runApp = async (project: string, env: Record<string, string>): Promise<Out
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Outcome
 }
 
-describe("installed for one store", () => {
+describe(`installed for one store (run on Node ${smokeNodeVersion()})`, () => {
   beforeAll(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-sql-install-"))
     const lines = await installLines()

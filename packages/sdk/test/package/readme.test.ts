@@ -2,13 +2,13 @@
  * Every TypeScript snippet of `README.md` and `packages/*\/README.md`, the way a user meets it:
  *
  * 1. In a new project in a temp folder, the README's own install line (the first `sh` block of its
- *    `## Install` section) runs verbatim, then `packages/sql/README.md`'s (or, while it has none,
- *    `npm install @stellanow/sdk-sql`). A `.npmrc` sends the `@stellanow` scope to a registry on
+ *    `## Install` section) runs verbatim, then `packages/sql/README.md`'s (its first: SQLite's, which
+ *    on Node's built-in `node:sqlite` installs no driver). A `.npmrc` sends the `@stellanow` scope to a registry on
  *    loopback serving the freshly packed tarballs (`support/Registry.ts`); everything else comes from
  *    the usual registry.
  * 2. Each snippet is type-checked there by `tsc`: strict, `exactOptionalPropertyTypes`, NodeNext,
  *    `skipLibCheck: false`. Errors name the README and the line.
- * 3. The `run` snippets are run with `node` against a real mosquitto, with the environment a user sets
+ * 3. The `run` snippets are run with `node` (`STELLANOW_SMOKE_NODE` when set) against a real mosquitto, with the environment a user sets
  *    (`ORGANIZATION_ID`, `PROJECT_ID`, credentials) and `STELLANOW_BROKER_URL` / `STELLANOW_API_URL`
  *    pointing the presets at the local broker and at the test OIDC token server. A QoS 1 subscriber
  *    counts what arrives.
@@ -37,10 +37,21 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTokenServer, type TokenServer } from "../oidc/support/TokenServer.js"
 import { type Mosquitto, startMosquitto, subscribe } from "../support/Mosquitto.js"
-import { env, nodeTypesVersion, packageTestDir, readJson, repoRoot, run, tsc, tsconfig } from "./support/Project.js"
+import {
+  atLeast,
+  env,
+  nodeTypesVersion,
+  packageTestDir,
+  readJson,
+  repoRoot,
+  run,
+  smokeNode,
+  smokeNodeVersion,
+  tsc,
+  tsconfig
+} from "./support/Project.js"
 import { integrity, type Registry, startRegistry } from "./support/Registry.js"
 import { codeBlocks, installBlock, type Program, program, type Snippet, snippet } from "./support/Snippets.js"
-import { localSqlitePrebuild } from "./support/SqlitePrebuild.js"
 import { tarballs } from "./support/Tarballs.js"
 
 const readmes = [
@@ -70,9 +81,6 @@ const user = {
   MQTT_PASSWORD: "readme-mqtt-password"
 }
 
-/** Until `@stellanow/sdk-sql`'s README has an install line of its own. */
-const sqlInstallFallback = "npm install @stellanow/sdk-sql"
-
 const moduleName = (s: Snippet) => `${s.block.file.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}-${s.block.line}`
 
 let tmp: string
@@ -92,10 +100,10 @@ const install = async () => {
     JSON.stringify({ name: "readme-app", version: "1.0.0", private: true, type: "module" }, null, 2)
   )
   await fs.writeFile(path.join(app, ".npmrc"), `@stellanow:registry=${registry.url}\n`)
-  const installEnv = { ...env, ...(await localSqlitePrebuild(path.join(tmp, "prebuilds"))) }
-  const sqlLine = installBlock(blocksOf("packages/sql/README.md"))?.code ?? sqlInstallFallback
-  for (const line of [installBlock(blocksOf("README.md"))!.code, sqlLine]) {
-    await run("sh", ["-e", "-c", line], { cwd: app, env: installEnv, timeoutMs: 170_000 })
+  for (const file of ["README.md", "packages/sql/README.md"]) {
+    const line = installBlock(blocksOf(file))
+    if (line === undefined) throw new Error(`${file} has no sh block in its Install section`)
+    await run("sh", ["-e", "-c", line.code], { cwd: app, timeoutMs: 170_000 })
   }
   // Node's types, which a TypeScript project has (snippets read `process.env`).
   await run("npm", ["install", "--save-dev", "--no-audit", "--no-fund", `@types/node@${nodeTypesVersion()}`], {
@@ -132,7 +140,7 @@ const compile = async (): Promise<ReadonlyArray<string>> => {
 
 /** Runs a compiled snippet with `node`, in the environment a user sets, pointed at the local servers. */
 const runSnippet = (s: Snippet): Promise<string> =>
-  run(process.execPath, [`dist/${moduleName(s)}.js`], {
+  run(smokeNode, [`dist/${moduleName(s)}.js`], {
     cwd: app,
     env: { ...env, ...user, STELLANOW_BROKER_URL: broker.url("mqtt"), STELLANOW_API_URL: idp.baseUrl },
     timeoutMs: 60_000
@@ -151,7 +159,7 @@ const arrivals = async (expected: number, action: () => Promise<string>) => {
   }
 }
 
-describe("the README snippets, as a user meets them", () => {
+describe(`the README snippets, as a user meets them (run on Node ${smokeNodeVersion()})`, () => {
   beforeAll(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-readme-"))
     app = path.join(tmp, "app")
@@ -174,7 +182,7 @@ describe("the README snippets, as a user meets them", () => {
     expect(markers.filter((m): m is Error => m instanceof Error).map((e) => e.message)).toEqual([])
   })
 
-  it("the install lines install the packed packages, on Effect 3", async () => {
+  it("the install lines install the packed packages, on Effect 4", async () => {
     const lock = await readJson<{ readonly packages: Record<string, { version: string; integrity?: string }> }>(
       path.join(app, "package-lock.json")
     )
@@ -184,8 +192,15 @@ describe("the README snippets, as a user meets them", () => {
     for (const [name, tarball] of [["@stellanow/sdk", packed.sdk], ["@stellanow/sdk-sql", packed.sql]] as const) {
       expect(installed(name)?.integrity, name).toBe(integrity(await fs.readFile(tarball)))
     }
-    expect(installed("effect")?.version).toMatch(/^3\.(2[2-9]|[3-9]\d)\./)
-    expect(installed("@effect/platform")?.version).toMatch(/^0\.97\./)
+    // Effect 4.1 or later, and nothing of Effect 3's platform (its modules are part of `effect` now).
+    const effect = installed("effect")?.version ?? "none"
+    expect(effect).toMatch(/^4\./)
+    expect(atLeast(effect, "4.1"), effect).toBe(true)
+    expect(Object.keys(lock.packages).filter((key) => key.endsWith("node_modules/@effect/platform"))).toEqual([])
+    // SQLite runs on `node:sqlite`: its install line brings no driver, nor PostgreSQL's.
+    for (const driver of ["@effect/sql-pg", "@effect/sql-sqlite-node", "better-sqlite3"]) {
+      expect(Object.keys(lock.packages).filter((key) => key.endsWith(`node_modules/${driver}`)), driver).toEqual([])
+    }
     // The SDK's own README (its npm page) gives the same line.
     expect(installBlock(blocksOf("packages/sdk/README.md"))?.code).toBe(installBlock(blocksOf("README.md"))?.code)
   })

@@ -6,7 +6,7 @@
  * They are packed from a copy of the workspace in a temporary folder, not in place: `pnpm pack` rebuilds
  * a package's `dist` folder, which the SDK's own install test rebuilds at the same time in place.
  */
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -28,6 +28,12 @@ export const userEnv = Object.fromEntries(
  * Node 22's), or the one running vitest.
  */
 export const smokeNode: string = process.env.STELLANOW_SMOKE_NODE || process.execPath
+
+let smokeVersion: string | undefined
+
+/** The version of `smokeNode` (`22.23.3`). */
+export const smokeNodeVersion = (): string =>
+  smokeVersion ??= execFileSync(smokeNode, ["-p", "process.versions.node"], { encoding: "utf8" }).trim()
 
 /** Runs a program; resolves with its stdout, rejects with its output when it fails. */
 export const run = (

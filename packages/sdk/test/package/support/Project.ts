@@ -2,7 +2,7 @@
  * What the packed-package tests share: the workspace's paths, a child-process runner with a clean
  * environment, and the tsconfig a careful user writes. (No `vitest` import: `globalSetup.ts` uses it.)
  */
-import { execFile } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -22,6 +22,38 @@ export const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
 export const env = Object.fromEntries(
   Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_)/.test(key))
 ) as NodeJS.ProcessEnv
+
+/**
+ * The Node that runs the installed programs: `STELLANOW_SMOKE_NODE` (a path to a `node` binary, to
+ * check the packages on another Node than the one running vitest, e.g. Node 22), or this one.
+ */
+export const smokeNode: string = process.env.STELLANOW_SMOKE_NODE || process.execPath
+
+let smokeVersion: string | undefined
+
+/** The version of `smokeNode` (`22.23.3`). */
+export const smokeNodeVersion = (): string =>
+  smokeVersion ??= execFileSync(smokeNode, ["-p", "process.versions.node"], { encoding: "utf8" }).trim()
+
+/**
+ * The environment for an installed program run through its `#!/usr/bin/env node` line (the CLI):
+ * `smokeNode`'s folder first on the `PATH`.
+ */
+export const smokeEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...env,
+  ...extra,
+  PATH: [path.dirname(smokeNode), env.PATH].filter((part) => part !== undefined && part !== "").join(path.delimiter)
+})
+
+/** Whether `version` (`4.1.0`, `22.23.3`) is at least `minimum` (`4.1`, `22.19`), by major, minor, patch. */
+export const atLeast = (version: string, minimum: string): boolean => {
+  const parts = (text: string) => text.split(/[+-]/)[0]!.split(".").map(Number)
+  const [have, want] = [parts(version), parts(minimum)]
+  for (let i = 0; i < want.length; i++) {
+    if ((have[i] ?? 0) !== want[i]!) return (have[i] ?? 0) > want[i]!
+  }
+  return true
+}
 
 /** Runs a command; rejects with its output when it fails or outlives `timeoutMs` (default 150 s). */
 export const run = (
