@@ -53,10 +53,23 @@ const newerNode = (minimum) => {
   const bin = join(prefix, "node_modules", "node", "bin")
   const probe = () => spawnSync(join(bin, "node"), ["--version"], { encoding: "utf8" }).stdout?.trim() ?? ""
   if (!atLeast(probe().replace(/^v/, "") || "0", minimum)) {
-    console.log(`--- this is Node.js ${process.version}; fetching Node.js ${fetchedNodeMajor} from the npm registry into .tools/`)
-    const status = run("npm", ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `node@${fetchedNodeMajor}`])
+    console.log(
+      `--- this is Node.js ${process.version}; fetching Node.js ${fetchedNodeMajor} from the npm registry into .tools/`
+    )
+    const status = run("npm", [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-save",
+      "--no-package-lock",
+      "--no-audit",
+      "--no-fund",
+      `node@${fetchedNodeMajor}`
+    ])
     if (status !== 0 || !atLeast(probe().replace(/^v/, "") || "0", minimum)) {
-      fail(`Node.js ${minimum.major}.${minimum.minor} or later is needed, and fetching it failed: install Node.js ${fetchedNodeMajor} and run this again.`)
+      fail(
+        `Node.js ${minimum.major}.${minimum.minor} or later is needed, and fetching it failed: install Node.js ${fetchedNodeMajor} and run this again.`
+      )
     }
   }
   console.log(`--- running on Node.js ${probe()} (.tools/)`)
