@@ -1,6 +1,6 @@
 /**
- * The StellaNow CLI as a library: the console's definitions, the code generator, the output directory
- * and the command line.
+ * The StellaNow CLI as a library: the console's definitions, the code generator, the output directory,
+ * the command line, and the Node.js services it runs on.
  *
  * @since 0.1.0
  */
@@ -16,6 +16,9 @@ export * as Generator from "./Generator.js"
 
 /** @since 0.1.0 */
 export * as GeneratorError from "./GeneratorError.js"
+
+/** @since 0.2.0 */
+export * as NodeCli from "./NodeCli.js"
 
 /** @since 0.1.0 */
 export * as Output from "./Output.js"

@@ -1,9 +1,9 @@
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, FileSystem, Layer, PlatformError } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Generator from "../src/Generator.js"
+import * as NodeCli from "../src/NodeCli.js"
 import * as Output from "../src/Output.js"
 import { makeTempDir, readDir, removeDir } from "./support/paths.js"
 
@@ -64,7 +64,7 @@ describe("Output", () => {
         const again = yield* Output.plan(dir, files)
         assert.isTrue(Output.isUpToDate(again))
         assert.deepStrictEqual(again.unchanged, ["a-message.ts", "b-model.ts", "index.ts"])
-      })).pipe(Effect.provide(NodeServices.layer)))
+      })).pipe(Effect.provide(NodeCli.layer)))
 
   it.effect("updates changed files, removes stale generated files, and leaves the user's files alone", () =>
     withDir({
@@ -93,7 +93,7 @@ describe("Output", () => {
           "unchanged files are not rewritten"
         )
         assert.isTrue(Output.isUpToDate(yield* Output.plan(dir, files)))
-      })).pipe(Effect.provide(NodeServices.layer)))
+      })).pipe(Effect.provide(NodeCli.layer)))
 
   it.effect("treats a generated file the user edited as changed, and a file without the header as the user's", () =>
     withDir({
@@ -104,7 +104,7 @@ describe("Output", () => {
         const plan = yield* Output.plan(dir, files)
         assert.deepStrictEqual(plan.changed, ["a-message.ts"])
         assert.deepStrictEqual(plan.stale, [])
-      })).pipe(Effect.provide(NodeServices.layer)))
+      })).pipe(Effect.provide(NodeCli.layer)))
 
   it.effect("writes nothing when one file cannot be written", () => {
     const before = {
@@ -128,7 +128,7 @@ describe("Output", () => {
         // And the same plan goes through once writing works.
         yield* Output.apply(plan)
         assert.deepStrictEqual(readDir(dir), Object.fromEntries(files))
-      })).pipe(Effect.provide(NodeServices.layer))
+      })).pipe(Effect.provide(NodeCli.layer))
   })
 
   it.effect("creates no directory when a new one cannot be filled", () =>
@@ -138,5 +138,5 @@ describe("Output", () => {
         const exit = yield* Effect.exit(Output.apply(plan).pipe(Effect.provide(failingWrites(/^b-model\.ts$/))))
         assert.isTrue(Exit.isFailure(exit))
         assert.deepStrictEqual(fs.readdirSync(path.dirname(dir)), [])
-      })).pipe(Effect.provide(NodeServices.layer)))
+      })).pipe(Effect.provide(NodeCli.layer)))
 })

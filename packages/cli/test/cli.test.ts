@@ -2,7 +2,6 @@
  * The `stellanow` command line: a few runs of the real executable in its own Node process (exit codes,
  * standard input), and the rest in process through `Cli.run`, which is what the executable runs.
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Console, Effect, Exit, Result } from "effect"
 import { spawn } from "node:child_process"
@@ -11,6 +10,7 @@ import * as path from "node:path"
 import * as Cli from "../src/Cli.js"
 import * as EventDefinition from "../src/EventDefinition.js"
 import * as Generator from "../src/Generator.js"
+import * as NodeCli from "../src/NodeCli.js"
 import * as Output from "../src/Output.js"
 import { binPath, makeTempDir, readDir, removeDir, repoRoot, vectorPath } from "./support/paths.js"
 
@@ -60,7 +60,7 @@ const run = (...args: ReadonlyArray<string>) =>
       Effect.exit
     )
     return { ok: Exit.isSuccess(exit), stdout: out.join("\n"), stderr: err.join("\n") }
-  }).pipe(Effect.provide(NodeServices.layer))
+  }).pipe(Effect.provide(NodeCli.layer))
 
 describe("stellanow generate", () => {
   let root: string
@@ -206,5 +206,5 @@ describe("examples", () => {
       assert.deepStrictEqual([...files.keys()], ["index.ts", "phone-number-model.ts", "user-details-update-message.ts"])
       const plan = yield* Output.plan(path.join(repoRoot, "examples/src/messages"), files)
       assert.isTrue(Output.isUpToDate(plan), "run `pnpm --filter @stellanow/examples generate`")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeCli.layer)))
 })
