@@ -8,7 +8,7 @@
  *
  * The installed programs run on the Node running vitest, or on the `node` binary named by
  * `STELLANOW_SMOKE_NODE` (to check Node 22 too). The CLI needs Node 22.19 or later (its
- * `@effect/platform-node` does): on an older Node its case is skipped.
+ * `@effect/platform-node-shared` does): on an older Node its case is skipped.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -148,6 +148,10 @@ describe(`the packed packages, run on Node ${smokeNodeVersion()}`, () => {
     async () => {
       const project = await makeProject("generated", [tarballs().sdk, tarballs().cli])
       await expectInstalled(project, "@stellanow/cli", packageDirs.cli)
+      // Its Node services come from `@effect/platform-node-shared`: not `@effect/platform-node`, whose
+      // required `redis` peer npm would install too.
+      expect(await installedCopies(project, "@effect/platform-node")).toEqual([])
+      expect(await installedCopies(project, "redis")).toEqual([])
       // Run through its `#!/usr/bin/env node` line, on the smoke test's Node.
       const stellanow = path.join(project, "node_modules/.bin/stellanow")
       const cli = { cwd: project, env: smokeEnv() }
