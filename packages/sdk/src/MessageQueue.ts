@@ -10,7 +10,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { Envelope } from "./Envelope.js"
 import * as MemoryQueue from "./internal/memoryQueue.js"
 import * as Check from "./internal/options.js"
-import type { ConfigurationError, QueueFullError } from "./StellaNowError.js"
+import type { ConfigurationError, QueueError } from "./StellaNowError.js"
 
 /**
  * A message taken from the queue for publishing. It stays accounted for until it is acknowledged
@@ -29,7 +29,7 @@ export interface Lease {
  * What to do with a new message when the queue is full.
  * - `"dropOldest"`: make room by dropping the oldest waiting message (the default: fresh events win);
  * - `"dropNewest"`: drop the new message;
- * - `"fail"`: refuse the new message with a `QueueFullError`.
+ * - `"fail"`: refuse the new message with a `QueueError` (`"Full"`).
  *
  * Every drop is counted and logged at warn.
  *
@@ -57,9 +57,10 @@ export interface Service {
   readonly persistent?: boolean | undefined
   /**
    * Adds a message. Succeeds with the message the overflow policy dropped to make room (possibly the
-   * new one), if any; fails with `QueueFullError` under the `"fail"` policy.
+   * new one), if any; fails with a `QueueError`: `"Full"` under the `"fail"` policy, `"StoreFailed"`
+   * when a persistent queue cannot store it.
    */
-  readonly offer: (envelope: Envelope) => Effect.Effect<Option.Option<Envelope>, QueueFullError>
+  readonly offer: (envelope: Envelope) => Effect.Effect<Option.Option<Envelope>, QueueError>
   /** Takes up to `max` messages in queue order, waiting until there is at least one. */
   readonly take: (max: number) => Effect.Effect<ReadonlyArray<Lease>>
   /** The broker acknowledged the message: it leaves the queue for good. */

@@ -17,7 +17,7 @@ import type {
   ConfigurationError,
   ConnectionError,
   LifecycleError,
-  QueueFullError,
+  QueueError,
   ValidationError
 } from "./StellaNowError.js"
 
@@ -123,14 +123,15 @@ export interface Service {
    * Validates the message, wraps it (message id, origin date) and queues it; returns the message id.
    * Works before `start`: the message waits in the queue.
    */
-  readonly sendMessage: (message: Message.Message) => Effect.Effect<string, ValidationError | QueueFullError>
+  readonly sendMessage: (message: Message.Message) => Effect.Effect<string, ValidationError | QueueError>
   /**
-   * Like `sendMessage`, then waits until the broker acknowledged the message. Fails with a
-   * `LifecycleError` if the overflow policy dropped it first.
+   * Like `sendMessage`, then waits until the broker acknowledged the message. Fails with a `QueueError`
+   * (`"Dropped"`) if the overflow policy dropped it first, a `LifecycleError` (`"Closed"`) if the SDK
+   * closed first.
    */
   readonly sendMessageAndWait: (
     message: Message.Message
-  ) => Effect.Effect<string, ValidationError | QueueFullError | LifecycleError>
+  ) => Effect.Effect<string, ValidationError | QueueError | LifecycleError>
   /** Messages not yet acknowledged. */
   readonly queueSize: Effect.Effect<number>
   /** The connection state now. */
@@ -208,8 +209,7 @@ export const layer = (options: Options): Layer.Layer<StellaNow, ConfigurationErr
  */
 export const sendMessage = (
   message: Message.Message
-): Effect.Effect<string, ValidationError | QueueFullError, StellaNow> =>
-  StellaNow.use((sdk) => sdk.sendMessage(message))
+): Effect.Effect<string, ValidationError | QueueError, StellaNow> => StellaNow.use((sdk) => sdk.sendMessage(message))
 
 /**
  * Starts the SDK in context: connects and begins draining the queue.

@@ -1,6 +1,7 @@
 /**
  * The errors of the SDK: one tagged class per domain, each with a `reason` to match on and a message
- * built only from non-secret facts.
+ * built only from non-secret facts. Validation, configuration, connection, auth, delivery
+ * (`PublishError`), the queue, a persistent queue's store and the SDK's lifecycle.
  *
  * @since 0.1.0
  * @packageDocumentation
@@ -122,7 +123,9 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stell
 }
 
 /**
- * A publish was not acknowledged by the broker. The message goes back to the queue and is retried.
+ * A publish was not acknowledged by the broker (the delivery domain). What a `Sink` fails a publish
+ * with; the SDK puts the message back in the queue and sends it again, so callers of `sendMessage`
+ * never see it.
  *
  * @since 0.1.0
  * @category errors
@@ -143,29 +146,97 @@ export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/s
 }
 
 /**
- * The message queue is full and its overflow policy is `"fail"`: the new message was not queued.
+ * A message was not queued, or was dropped from the queue:
+ * - `"Full"`: the queue is full and its overflow policy is `"fail"`; the new message was not queued.
+ * - `"Dropped"`: the overflow policy dropped the message to make room for a newer one (reported to a
+ *   `sendMessageAndWait` waiting on it).
+ * - `"StoreFailed"`: a persistent queue could not store the message; `cause` is the {@link StoreError}.
+ * - `"Closed"`: the queue was closed before the message was stored.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
-export class QueueFullError extends Schema.TaggedError<QueueFullError>("@stellanow/sdk/QueueFullError")(
-  "QueueFullError",
-  {
-    capacity: Schema.Number,
-    messageId: Schema.String
-  }
-) {
+export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/QueueError")("QueueError", {
+  reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed"]),
+  /** The message concerned. */
+  messageId: Schema.String,
+  /** The queue's capacity, when it matters (`"Full"`, `"Dropped"`). */
+  capacity: Schema.optional(Schema.Number),
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
   override get name(): string {
     return this._tag
   }
 
   override get message(): string {
-    return `the message queue is full (capacity ${this.capacity}); message ${this.messageId} was not queued`
+    return this.detail
   }
 }
 
 /**
- * The SDK was asked to do something its lifecycle does not allow, or a deadline passed.
+ * The store of a persistent queue cannot be opened or used: what went wrong, in words that name the
+ * file or the server (never a password), with the driver's error kept as `cause`. A queue layer whose
+ * store cannot be opened fails with it; a message that cannot be stored later is a {@link QueueError}
+ * (`"StoreFailed"`) whose `cause` is one. Defined here, with the SDK's other errors, so the SDK's layers
+ * and front door can name it; `@stellanow/sdk-sql` raises it.
+ *
+ * Its `reason`:
+ * - `"Corrupt"`: the file is not a SQLite database, or its pages are damaged.
+ * - `"Foreign"`: the file or table holds something other than a StellaNow queue.
+ * - `"Incompatible"`: the queue was created by a newer version of the package.
+ * - `"Locked"`: another process holds the SQLite file.
+ * - `"ReadOnly"`: the file, its directory or the database cannot be written.
+ * - `"DiskFull"`: no room left to store.
+ * - `"Unreachable"`: the database server cannot be reached, or a directory is missing.
+ * - `"Refused"`: the server refused the connection (credentials, database, privileges).
+ * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL.
+ * - `"MissingDriver"`: the store's driver cannot be loaded; the detail says what to install.
+ * - `"Failed"`: anything else.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>("@stellanow/sdk/StoreError")("StoreError", {
+  reason: Schema.Literals([
+    "Corrupt",
+    "Foreign",
+    "Incompatible",
+    "Locked",
+    "ReadOnly",
+    "DiskFull",
+    "Unreachable",
+    "Refused",
+    "Unsupported",
+    "MissingDriver",
+    "Failed"
+  ]),
+  /** The store, for people: `SQLite file /var/lib/app/queue.db`, `PostgreSQL app@db:5432/app, table q`. */
+  store: Schema.String,
+  /** What happened, in words. */
+  detail: Schema.String,
+  /** The driver's error code, when there is one (`SQLITE_FULL`, `ECONNREFUSED`, `53100`). */
+  code: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get name(): string {
+    return this._tag
+  }
+
+  override get message(): string {
+    return `${this.store}: ${this.detail}`
+  }
+
+  /** Whether trying again later may succeed: the server was unreachable, or the file busy. */
+  get isTransient(): boolean {
+    return this.reason === "Unreachable" || this.reason === "Locked"
+  }
+}
+
+/**
+ * The SDK was asked to do something its lifecycle does not allow, or a deadline passed: `"StartTimeout"`
+ * (`start` did not connect in time), `"Closed"` (stopped or closed first: `start` abandoned, a
+ * `sendMessageAndWait` still waiting when the SDK closed); `"Fatal"` is not raised by this version.
  *
  * @since 0.1.0
  * @category errors
@@ -173,7 +244,7 @@ export class QueueFullError extends Schema.TaggedError<QueueFullError>("@stellan
 export class LifecycleError extends Schema.TaggedError<LifecycleError>("@stellanow/sdk/LifecycleError")(
   "LifecycleError",
   {
-    reason: Schema.Literals(["StartTimeout", "Closed", "Dropped", "Fatal"]),
+    reason: Schema.Literals(["StartTimeout", "Closed", "Fatal"]),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect())
   }

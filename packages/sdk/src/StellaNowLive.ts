@@ -14,7 +14,7 @@ import * as MessageQueue from "./MessageQueue.js"
 import * as Sink from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
 import * as StellaNowConfig from "./StellaNowConfig.js"
-import type { ConfigurationError } from "./StellaNowError.js"
+import type { ConfigurationError, StoreError } from "./StellaNowError.js"
 
 /**
  * Options shared by every preset. Each one left out (or `undefined`) falls back to the environment (for
@@ -43,8 +43,11 @@ export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<Stell
   readonly oidcClientId?: string | undefined
   /** OIDC details beyond the credentials: token endpoint, refresh margins, retry schedule. */
   readonly oidc?: Omit<AuthOidc.Options, "credentials" | "apiBaseUrl" | "organizationId"> | undefined
-  /** The queue's order, or a queue layer of your own (e.g. a persistent one). Default `"fifo"`. */
-  readonly queue?: "fifo" | "lifo" | Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> | undefined
+  /**
+   * The queue's order, or a queue layer of your own (e.g. a persistent one, which fails with a
+   * `StoreError` when its store cannot be opened). Default `"fifo"`.
+   */
+  readonly queue?: "fifo" | "lifo" | Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> | undefined
   /** Capacity of the in-memory queue. Default 100,000. */
   readonly queueCapacity?: number | undefined
   /** Overflow policy of the in-memory queue. Default `"dropOldest"`. */
@@ -98,7 +101,7 @@ const overridesOf = (options: Options) =>
 /** The layers the settings ask for, composed; the settings are checked already. */
 const build = (
   settings: Settings
-): Effect.Effect<Layer.Layer<StellaNow.StellaNow, ConfigurationError>, ConfigurationError> =>
+): Effect.Effect<Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>, ConfigurationError> =>
   Effect.gen(function*() {
     const withOverrides = overridesOf(settings)
     // The project's variables, the auth mode's and the endpoints are read together, so one error
@@ -142,12 +145,13 @@ const build = (
 /**
  * The SDK as a layer: auth, sink, queue and the service, composed as the settings say. Settings that
  * are not acceptable (an unknown name, a value of the wrong type or outside its range) fail the layer
- * with one `ConfigurationError` naming each of them.
+ * with one `ConfigurationError` naming each of them; a persistent queue whose store cannot be opened
+ * fails it with a `StoreError`.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
+export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
   Layer.unwrap(Effect.flatMap(Effect.fromResult(PresetOptions.checkSettings(settings)), build))
 
 /** A preset: its auth, environment and queue order, with the caller's options checked first. */
@@ -156,7 +160,7 @@ const preset = (
   environment: "prod" | "dev" | "local",
   order: "fifo" | "lifo" = "fifo"
 ) =>
-(options: Options = {}): Layer.Layer<StellaNow.StellaNow, ConfigurationError> =>
+(options: Options = {}): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
   Layer.unwrap(
     Effect.flatMap(
       Effect.fromResult(PresetOptions.checkPreset(options)),

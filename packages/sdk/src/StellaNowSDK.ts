@@ -8,7 +8,7 @@
  * await sdk.close() // sends what is queued (up to 5 s), then releases everything
  * ```
  *
- * Failures reject with the SDK's own error classes (`ValidationError`, `QueueFullError`,
+ * Failures reject with the SDK's own error classes (`ValidationError`, `QueueError`,
  * `ConnectionError`, …), which are `Error` subclasses carrying a `_tag` and a `reason`. Options are
  * checked where they enter: `configure…Sdk(…)` and `new StellaNowSDK(…)` throw a `ConfigurationError`
  * at once for an unknown option name or a value that is not acceptable, naming each.
@@ -36,7 +36,7 @@ import * as PresetOptions from "./internal/presetOptions.js"
 import type * as Message from "./Message.js"
 import type { ConnectionState } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
-import type { ConfigurationError } from "./StellaNowError.js"
+import type { ConfigurationError, StoreError } from "./StellaNowError.js"
 import * as StellaNowLive from "./StellaNowLive.js"
 
 /**
@@ -109,12 +109,15 @@ const orThrow = <A>(checked: Result.Result<A, ConfigurationError>): A =>
  * @category constructors
  */
 export class StellaNowSDK implements AsyncDisposable {
-  private readonly runtime: ManagedRuntime.ManagedRuntime<StellaNow.StellaNow, ConfigurationError>
+  private readonly runtime: ManagedRuntime.ManagedRuntime<StellaNow.StellaNow, ConfigurationError | StoreError>
   /** Whether the layer may have been built: a facade never used has nothing to close. */
   private used = false
   private closing: Promise<StellaNow.StopResult> | undefined
 
-  constructor(layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>, options: FacadeOptions = {}) {
+  constructor(
+    layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>,
+    options: FacadeOptions = {}
+  ) {
     orThrow(PresetOptions.checkFacade(options))
     const logging = Layer.merge(
       options.logger === undefined ? Layer.empty : Logger.layer([toUserLogger(options.logger)]),
@@ -129,7 +132,7 @@ export class StellaNowSDK implements AsyncDisposable {
    * @since 0.1.0
    */
   static fromLayer(
-    layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>,
+    layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>,
     options?: FacadeOptions
   ): StellaNowSDK {
     return new StellaNowSDK(layer, options)
@@ -219,7 +222,9 @@ export class StellaNowSDK implements AsyncDisposable {
     await this.runtime.dispose()
     if (Exit.isSuccess(exit)) return exit.value
     // A layer that failed to build held no SDK, so nothing was queued; anything else is a real failure.
-    if (Cause.findErrorOption(exit.cause).pipe(Option.exists((error) => error._tag === "ConfigurationError"))) {
+    const buildFailed = (error: { readonly _tag: string }) =>
+      error._tag === "ConfigurationError" || error._tag === "StoreError"
+    if (Cause.findErrorOption(exit.cause).pipe(Option.exists(buildFailed))) {
       return { remaining: 0 }
     }
     throw Cause.squash(exit.cause)
@@ -233,7 +238,7 @@ export class StellaNowSDK implements AsyncDisposable {
 
 /** A Promise preset: the options checked at once, the front door's own kept for the facade. */
 const presetSdk =
-  (preset: (options: StellaNowLive.Options) => Layer.Layer<StellaNow.StellaNow, ConfigurationError>) =>
+  (preset: (options: StellaNowLive.Options) => Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>) =>
   (options: StellaNowLive.Options & FacadeOptions = {}): StellaNowSDK => {
     const { logLevel, logger, ...live } = orThrow(PresetOptions.checkFacadePreset(options))
     return new StellaNowSDK(preset(live), { logLevel, logger })

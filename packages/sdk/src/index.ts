@@ -57,7 +57,9 @@ export {
   ConfigurationError,
   ConnectionError,
   LifecycleError,
-  QueueFullError,
+  PublishError,
+  QueueError,
+  StoreError,
   ValidationError
 } from "./StellaNowError.js"
 

@@ -10,7 +10,7 @@
  * PostgreSQL, Debian's postgresql installed). `BENCH_N` sets N (default 20,000).
  */
 import { Environment, Message, MessageQueue, StellaNow, StellaNowLive } from "@stellanow/sdk"
-import type { ConfigurationError } from "@stellanow/sdk"
+import type { ConfigurationError, StoreError } from "@stellanow/sdk"
 import { PgQueue, SqliteQueue } from "@stellanow/sdk-sql"
 import { Effect, Latch, type Layer, References, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
@@ -24,7 +24,7 @@ const project = {
   organizationId: "5c4f4b8a-3a6e-4d7e-9f51-0d2c2f1b6a11",
   projectId: "9a1d7e52-8c3b-4f0a-b6de-2f7c1e9d4b33"
 }
-type QueueLayer = Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>
+type QueueLayer = Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>
 
 const envelope = (i: number) => ({
   messageId: globalThis.crypto.randomUUID(),

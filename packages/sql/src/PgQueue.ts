@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
+import type { ConfigurationError, MessageQueue, StoreError } from "@stellanow/sdk"
 import { MessageQueue as Queue } from "@stellanow/sdk"
 import { type Config, type Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
@@ -27,7 +27,6 @@ import * as Core from "./internal/core.js"
 import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
-import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
 /**
  * Options of the PostgreSQL queue: where the server is (a `url`, or its parts), and the queue's own.
@@ -93,7 +92,9 @@ const describe = (options: Options, table: string): string | undefined => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+export const make = (
+  options: Options
+): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const { table } = yield* Core.validate(options)
     const store = describe(options, table)
@@ -126,14 +127,14 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
 
 /**
  * The PostgreSQL queue as the SDK's `MessageQueue`, for the `queue` option of `StellaNowLive.layer` and
- * of the `configure…Sdk` functions. Fails with a `ConfigurationError` (its `cause` a `SqlQueueError`)
- * when the server cannot be reached or refuses, or the table is not a queue of ours.
+ * of the `configure…Sdk` functions. Fails with a `StoreError` when the server cannot be reached or
+ * refuses, or the table is not a queue of ours; with a `ConfigurationError` for an invalid option.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.effect(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> =>
+  Layer.effect(Queue.MessageQueue, make(options))
 
 /**
  * The PostgreSQL queue with its options read from a `Config`, e.g.
@@ -144,4 +145,4 @@ export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, 
  */
 export const layerConfig = (
   config: Config.Wrap<Options>
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> => Layers.fromConfig(config, layer)
+): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> => Layers.fromConfig(config, layer)

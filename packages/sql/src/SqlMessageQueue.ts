@@ -14,13 +14,12 @@
  *
  * @since 0.1.0
  */
-import type { ConfigurationError } from "@stellanow/sdk"
+import type { ConfigurationError, StoreError } from "@stellanow/sdk"
 import { MessageQueue } from "@stellanow/sdk"
 import type { Duration, Scope } from "effect"
 import { Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql/SqlClient"
 import * as Core from "./internal/core.js"
-import { type SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
 /**
  * Options of a persistent queue.
@@ -70,7 +69,8 @@ export const defaultTable: string = Core.defaultTable
 /**
  * Opens the queue on the `SqlClient` in context: checks and migrates its tables, then serves the
  * `MessageQueue` interface until the scope closes (when what is pending is committed). Fails with a
- * `SqlQueueError` saying why the store cannot be used; never deletes stored data to recover.
+ * `StoreError` saying why the store cannot be used, or a `ConfigurationError` for an invalid option;
+ * never deletes stored data to recover.
  *
  * On SQLite it takes the file for this process (`PRAGMA locking_mode = EXCLUSIVE`) and leaves the
  * journal mode and `synchronous` as the client set them; `SqliteQueue.layer` sets both.
@@ -80,16 +80,16 @@ export const defaultTable: string = Core.defaultTable
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<MessageQueue.Service, SqlQueueError, SqlClient | Scope.Scope> => Core.make(options)
+): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, SqlClient | Scope.Scope> => Core.make(options)
 
 /**
  * The persistent queue as the SDK's `MessageQueue`, on the `SqlClient` provided to it. Fails with a
- * `ConfigurationError` whose `cause` is the {@link SqlQueueError} when the store cannot be used.
+ * `StoreError` when the store cannot be used, a `ConfigurationError` for an invalid option.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError, SqlClient> =>
-  Layer.effect(MessageQueue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError, SqlClient> =>
+  Layer.effect(MessageQueue.MessageQueue, make(options))

@@ -9,8 +9,7 @@
  *   commits (never the file's consistency). Faster when commits are small.
  *
  * One process: the file is locked while the queue is open (`locking_mode = EXCLUSIVE`); a second
- * process opening it fails with a `ConfigurationError` (reason `"Locked"` in its `SqlQueueError`
- * cause) after `lockTimeout`. To share a queue between processes, use `PgQueue`.
+ * process opening it fails with a `StoreError` (reason `"Locked"`) after `lockTimeout`. To share a queue between processes, use `PgQueue`.
  *
  * The driver is Node's built-in SQLite (`node:sqlite`, Node 22.13 and later): nothing to install, no
  * native build. A new file is created readable and writable by its owner only (`0600`), as are its
@@ -19,7 +18,7 @@
  * @since 0.1.0
  */
 import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
-import { MessageQueue as Queue } from "@stellanow/sdk"
+import { MessageQueue as Queue, StoreError } from "@stellanow/sdk"
 import { type Config, Duration, Effect, Layer, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -31,7 +30,6 @@ import * as Drivers from "./internal/drivers.js"
 import * as Layers from "./internal/layers.js"
 import * as SqliteClient from "./internal/sqliteClient.js"
 import type * as SqlMessageQueue from "./SqlMessageQueue.js"
-import { SqlQueueError, toConfigurationError } from "./SqlQueueError.js"
 
 /**
  * Options of the SQLite queue.
@@ -59,7 +57,9 @@ export interface Options
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+export const make = (
+  options: Options
+): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     yield* Core.validate(options)
     if (typeof options.filename !== "string" || options.filename.trim() === "" || options.filename === ":memory:") {
@@ -74,7 +74,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
     const store = `SQLite file ${filename}`
     if (!fs.existsSync(path.dirname(filename))) {
       // Checked apart: SQLite says only "unable to open database file".
-      return yield* new SqlQueueError({
+      return yield* new StoreError({
         reason: "Unreachable",
         store,
         detail: "cannot open the queue: its directory does not exist"
@@ -95,14 +95,15 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, SqlQ
 
 /**
  * The SQLite queue as the SDK's `MessageQueue`, for the `queue` option of `StellaNowLive.layer` and of
- * the `configure…Sdk` functions. Fails with a `ConfigurationError` (its `cause` a `SqlQueueError`)
- * when the file is corrupt, not a queue, read-only, on a full disk, or held by another process.
+ * the `configure…Sdk` functions. Fails with a `StoreError` when the file is corrupt, not a queue,
+ * read-only, on a full disk, or held by another process; with a `ConfigurationError` for an invalid
+ * option.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> =>
-  Layer.effect(Queue.MessageQueue, Effect.mapError(make(options), toConfigurationError))
+export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> =>
+  Layer.effect(Queue.MessageQueue, make(options))
 
 /**
  * The SQLite queue with its options read from a `Config` (e.g.
@@ -113,4 +114,4 @@ export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, 
  */
 export const layerConfig = (
   config: Config.Wrap<Options>
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError> => Layers.fromConfig(config, layer)
+): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> => Layers.fromConfig(config, layer)

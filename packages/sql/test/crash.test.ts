@@ -84,8 +84,8 @@ describe("crash: SIGKILL mid-delivery, then a new process on the same store", ()
     const filename = path.join(dir, "crash.db")
     await crashTest({ kind: "sqlite", filename }, async () => {
       // While the first process lives, the file is its own: a second opener gets a clear error.
-      const { cause } = await Effect.runPromise(openFailure(SqliteQueue.layer({ filename, lockTimeout: "50 millis" })))
-      expect(cause.reason).toBe("Locked")
+      const error = await Effect.runPromise(openFailure(SqliteQueue.layer({ filename, lockTimeout: "50 millis" })))
+      expect(error.reason).toBe("Locked")
     })
   }, 120_000)
 

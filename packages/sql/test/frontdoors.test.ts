@@ -5,7 +5,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
-  ConfigurationError,
   configureLocalNanomqBasicMqttFifoSdk,
   configureSdk,
   Environment,
@@ -18,7 +17,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { type Mosquitto, startMosquitto, subscribe } from "../../sdk/test/support/Mosquitto.js"
-import { PgQueue, SqliteQueue, SqlQueueError } from "../src/index.js"
+import { PgQueue, SqliteQueue, StoreError } from "../src/index.js"
 import { tally, waitForAll } from "./support/Counting.js"
 import { tempDir } from "./support/files.js"
 import { type Postgres, startPostgres } from "./support/Postgres.js"
@@ -108,7 +107,7 @@ describe("the persistent queue in both front doors", () => {
     }
   })
 
-  it("a store that cannot be used rejects the facade's first call with a ConfigurationError", async () => {
+  it("a store that cannot be used rejects the facade's first call with a StoreError", async () => {
     const filename = path.join(dir, "corrupt.db")
     fs.writeFileSync(filename, "not a database".repeat(100))
     const sdk = configureSdk({
@@ -119,10 +118,8 @@ describe("the persistent queue in both front doors", () => {
       logLevel: "none"
     })
     const error = await sdk.sendMessage(message(1)).then(() => undefined, (e: unknown) => e)
-    assert.instanceOf(error, ConfigurationError)
-    const cause = (error as ConfigurationError).cause
-    assert.instanceOf(cause, SqlQueueError.SqlQueueError)
-    assert.strictEqual((cause as SqlQueueError.SqlQueueError).reason, "Corrupt")
+    assert.instanceOf(error, StoreError)
+    assert.strictEqual((error as StoreError).reason, "Corrupt")
     assert.include((error as Error).message, filename)
     await sdk.close()
   })

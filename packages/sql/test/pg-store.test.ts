@@ -7,7 +7,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { MessageQueue } from "@stellanow/sdk"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Redacted, Result, Schedule } from "effect"
-import { PgQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
+import { PgQueue, SqlMessageQueue, StoreError } from "../src/index.js"
 import { envelope } from "./support/conformance.js"
 import { openFailure } from "./support/files.js"
 import { type Postgres, startPostgres } from "./support/Postgres.js"
@@ -189,7 +189,7 @@ describe("PostgreSQL queue", () => {
       assert.strictEqual(yield* psql(`SELECT message_id FROM "${table}"`), envelope(1).messageId)
     }))
 
-  it.live("the server goes away: a message queued meanwhile dies with Unreachable; taking waits and resumes", () =>
+  it.live("the server goes away: a message queued meanwhile fails with StoreFailed (Unreachable); taking waits and resumes", () =>
     Effect.gen(function*() {
       const table = freshTable()
       const queue = yield* instance(table)
@@ -199,9 +199,10 @@ describe("PostgreSQL queue", () => {
       const waiting = yield* Effect.forkChild(queue.take(10))
       yield* Effect.promise(() => server.stop())
       const exit = yield* Effect.exit(queue.offer(envelope(2)))
-      const defect = Exit.isFailure(exit) ? Result.getOrUndefined(Cause.findDefect(exit.cause)) : undefined
-      assert.instanceOf(defect, SqlQueueError.SqlQueueError)
-      const error = defect as SqlQueueError.SqlQueueError
+      const failure = Exit.isFailure(exit) ? Result.getOrUndefined(Cause.findError(exit.cause)) : undefined
+      assert.strictEqual(failure?.reason, "StoreFailed")
+      assert.instanceOf(failure?.cause, StoreError)
+      const error = failure!.cause as StoreError
       assert.strictEqual(error.reason, "Unreachable")
       assert.include(error.message, `127.0.0.1:${server.port}/store`)
       // Taking is interruptible while it waits for the server (so the SDK's stop does not hang).
@@ -219,21 +220,21 @@ describe("PostgreSQL queue", () => {
     it.live("an unreachable server: the message names the host and port, never the password", () =>
       Effect.gen(function*() {
         const closed = server.port + 1 === 65536 ? server.port - 1 : server.port + 1
-        const { cause, error } = yield* openFailure(
+        const error = yield* openFailure(
           PgQueue.layer({
             url: Redacted.make(`postgres://app:s3cret-pw@127.0.0.1:${closed}/db`),
             connectTimeout: "2 seconds"
           })
         )
-        assert.strictEqual(cause.reason, "Unreachable")
+        assert.strictEqual(error.reason, "Unreachable")
         assert.include(error.message, `app@127.0.0.1:${closed}/db`)
         assert.notInclude(error.message, "s3cret-pw")
-        assert.notInclude(JSON.stringify(cause.toJSON()), "s3cret-pw")
+        assert.notInclude(JSON.stringify(error.toJSON()), "s3cret-pw")
       }))
 
     it.live("a password given apart is not shown either", () =>
       Effect.gen(function*() {
-        const { error } = yield* openFailure(
+        const error = yield* openFailure(
           PgQueue.layer({ host: "127.0.0.1", port: 1, username: "app", password: "s3cret-pw", database: "db" })
         )
         assert.include(error.message, "app@127.0.0.1:1/db")
@@ -242,8 +243,8 @@ describe("PostgreSQL queue", () => {
 
     it.live("a database that does not exist", () =>
       Effect.gen(function*() {
-        const { cause, error } = yield* openFailure(PgQueue.layer({ url: server.url("missing") }))
-        assert.strictEqual(cause.reason, "Refused")
+        const error = yield* openFailure(PgQueue.layer({ url: server.url("missing") }))
+        assert.strictEqual(error.reason, "Refused")
         assert.include(error.message, "database does not exist")
       }))
 
@@ -251,8 +252,8 @@ describe("PostgreSQL queue", () => {
       Effect.gen(function*() {
         const table = freshTable()
         yield* psql(`CREATE TABLE "${table}" (id int, note text); INSERT INTO "${table}" VALUES (1, 'keep me')`)
-        const { cause, error } = yield* openFailure(PgQueue.layer({ url, table }))
-        assert.strictEqual(cause.reason, "Foreign")
+        const error = yield* openFailure(PgQueue.layer({ url, table }))
+        assert.strictEqual(error.reason, "Foreign")
         assert.include(error.message, `"${table}"`)
         assert.strictEqual(yield* psql(`SELECT note FROM "${table}"`), "keep me")
         assert.strictEqual(yield* psql(`SELECT to_regclass('"${table}_migrations"') IS NULL`), "t")
@@ -265,8 +266,8 @@ describe("PostgreSQL queue", () => {
           Effect.provide(PgQueue.layer({ url, table }))
         )
         yield* psql(`INSERT INTO "${table}_migrations" (version, name) VALUES (99, 'future')`)
-        const { cause } = yield* openFailure(PgQueue.layer({ url, table }))
-        assert.strictEqual(cause.reason, "Incompatible")
+        const error = yield* openFailure(PgQueue.layer({ url, table }))
+        assert.strictEqual(error.reason, "Incompatible")
         assert.strictEqual(yield* psql(`SELECT count(*) FROM "${table}"`), "1")
       }))
 
@@ -279,8 +280,8 @@ describe("PostgreSQL queue", () => {
             PgQueue.layer({ url, leaseDuration: "0 millis" })
           ]
         ) {
-          const { cause, error } = yield* openFailure(layer)
-          assert.strictEqual(cause.reason, "InvalidOption")
+          const error = yield* openFailure(layer, "ConfigurationError")
+          assert.strictEqual(error.reason, "InvalidOption")
           assert.notInclude(error.message, "s3cret-pw")
         }
       }))

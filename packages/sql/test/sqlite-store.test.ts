@@ -7,7 +7,7 @@ import { MessageQueue } from "@stellanow/sdk"
 import { Cause, Effect, Exit, Layer, Logger, References, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { SqliteQueue, SqlMessageQueue, SqlQueueError } from "../src/index.js"
+import { SqliteQueue, SqlMessageQueue, StoreError } from "../src/index.js"
 import * as SqliteClient from "../src/internal/sqliteClient.js"
 import { envelope } from "./support/conformance.js"
 import { capabilities, openFailure, query, readOnlyDir, snapshot, sqlite, tempDir, tmpfs } from "./support/files.js"
@@ -82,8 +82,8 @@ describe("SQLite queue", () => {
       yield* Effect.gen(function*() {
         const queue = yield* MessageQueue.MessageQueue
         yield* queue.offer(envelope(1))
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename, lockTimeout: "50 millis" }))
-        assert.strictEqual(cause.reason, "Locked")
+        const error = yield* openFailure(SqliteQueue.layer({ filename, lockTimeout: "50 millis" }))
+        assert.strictEqual(error.reason, "Locked")
         assert.include(error.message, filename)
         assert.include(error.message, "another process")
         assert.include(error.message, "PostgreSQL")
@@ -110,10 +110,10 @@ describe("SQLite queue", () => {
         const filename = path.join(dir, "queue.db")
         fs.writeFileSync(filename, "these are not the bytes of a SQLite database\n".repeat(200))
         const before = snapshot(dir)
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(error._tag, "ConfigurationError")
-        assert.strictEqual(cause.reason, "Corrupt")
-        assert.strictEqual(cause.code, "SQLITE_NOTADB")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error._tag, "StoreError")
+        assert.strictEqual(error.reason, "Corrupt")
+        assert.strictEqual(error.code, "SQLITE_NOTADB")
         assert.include(error.message, filename)
         assert.include(error.message, "not a SQLite database")
         assert.deepStrictEqual(snapshot(dir), before)
@@ -130,8 +130,8 @@ describe("SQLite queue", () => {
         bytes.fill(0x5a, 4096 * 3, 4096 * 6)
         fs.writeFileSync(filename, bytes)
         const before = snapshot(dir)
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Corrupt")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Corrupt")
         assert.include(error.message, "corrupt")
         assert.deepStrictEqual(snapshot(dir), before)
       }))
@@ -146,8 +146,8 @@ describe("SQLite queue", () => {
           "INSERT INTO users (name) VALUES ('ada')"
         ])
         const before = snapshot(dir)
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Foreign")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Foreign")
         assert.include(error.message, "\"orders\", \"users\"")
         assert.include(error.message, "nothing was changed")
         // Not even switched to WAL: the same bytes, and no -wal file.
@@ -160,8 +160,8 @@ describe("SQLite queue", () => {
         const filename = path.join(dir, "queue.db")
         yield* sqlite(filename, ["CREATE TABLE stellanow_queue (id INTEGER, payload BLOB)"])
         const before = snapshot(dir)
-        const { cause } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Foreign")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Foreign")
         assert.deepStrictEqual(snapshot(dir), before)
       }))
 
@@ -171,8 +171,8 @@ describe("SQLite queue", () => {
         const filename = path.join(dir, "queue.db")
         yield* sqlite(filename, ["PRAGMA application_id = 1234"])
         const before = snapshot(dir)
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Foreign")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Foreign")
         assert.include(error.message, "application_id 1234")
         assert.deepStrictEqual(snapshot(dir), before)
       }))
@@ -184,8 +184,8 @@ describe("SQLite queue", () => {
         yield* fill(filename, 3)
         yield* sqlite(filename, ["INSERT INTO stellanow_queue_migrations (version, name) VALUES (99, 'future')"])
         const before = snapshot(dir)
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Incompatible")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Incompatible")
         assert.include(error.message, "version 99")
         assert.deepStrictEqual(snapshot(dir), before)
         const rows = yield* query<{ n: number }>(filename, "SELECT count(*) AS n FROM stellanow_queue")
@@ -197,8 +197,8 @@ describe("SQLite queue", () => {
         const dir = freshDir()
         yield* Effect.scoped(Effect.gen(function*() {
           assert.isTrue(yield* readOnlyDir(dir))
-          const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename: path.join(dir, "queue.db") }))
-          assert.strictEqual(cause.reason, "ReadOnly")
+          const error = yield* openFailure(SqliteQueue.layer({ filename: path.join(dir, "queue.db") }))
+          assert.strictEqual(error.reason, "ReadOnly")
           assert.include(error.message, path.join(dir, "queue.db"))
         }))
         assert.deepStrictEqual(fs.readdirSync(dir), [])
@@ -214,8 +214,8 @@ describe("SQLite queue", () => {
           const before = snapshot(dir)
           yield* Effect.scoped(Effect.gen(function*() {
             assert.isTrue(yield* readOnlyDir(dir))
-            const { cause } = yield* openFailure(SqliteQueue.layer({ filename }))
-            assert.strictEqual(cause.reason, "ReadOnly")
+            const error = yield* openFailure(SqliteQueue.layer({ filename }))
+            assert.strictEqual(error.reason, "ReadOnly")
           }))
           assert.deepStrictEqual(snapshot(dir), before)
           assert.strictEqual(yield* sizeOf(filename), 5)
@@ -225,8 +225,8 @@ describe("SQLite queue", () => {
     it.live("a directory that does not exist", () =>
       Effect.gen(function*() {
         const filename = path.join(root, "no", "such", "dir", "queue.db")
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename }))
-        assert.strictEqual(cause.reason, "Unreachable")
+        const error = yield* openFailure(SqliteQueue.layer({ filename }))
+        assert.strictEqual(error.reason, "Unreachable")
         assert.include(error.message, "directory does not exist")
         assert.isFalse(fs.existsSync(path.join(root, "no")))
       }))
@@ -241,8 +241,8 @@ describe("SQLite queue", () => {
           SqliteQueue.layer({ filename, order: "random" as any })
         ]
         for (const layer of bad) {
-          const { cause } = yield* openFailure(layer)
-          assert.strictEqual(cause.reason, "InvalidOption")
+          const error = yield* openFailure(layer, "ConfigurationError")
+          assert.strictEqual(error.reason, "InvalidOption")
         }
         assert.isFalse(fs.existsSync(filename))
       }))
@@ -259,12 +259,12 @@ describe("SQLite queue", () => {
         } catch {
           // full now
         }
-        const { cause, error } = yield* openFailure(SqliteQueue.layer({ filename: path.join(dir, "queue.db") }))
-        assert.strictEqual(cause.reason, "DiskFull")
+        const error = yield* openFailure(SqliteQueue.layer({ filename: path.join(dir, "queue.db") }))
+        assert.strictEqual(error.reason, "DiskFull")
         assert.include(error.message, "disk is full")
       }))
 
-    it.live("a message that finds the disk full dies with DiskFull; nothing stored is lost", () =>
+    it.live("a message that finds the disk full fails with StoreFailed (DiskFull); nothing stored is lost", () =>
       Effect.gen(function*() {
         const dir = freshDir()
         assert.isTrue(yield* tmpfs(dir, "1m"))
@@ -278,9 +278,10 @@ describe("SQLite queue", () => {
               stored++
               continue
             }
-            const defect = Result.getOrThrow(Cause.findDefect(exit.cause))
-            assert.instanceOf(defect, SqlQueueError.SqlQueueError)
-            const error = defect as SqlQueueError.SqlQueueError
+            const failure = Result.getOrThrow(Cause.findError(exit.cause))
+            assert.strictEqual(failure.reason, "StoreFailed")
+            assert.instanceOf(failure.cause, StoreError)
+            const error = failure.cause as StoreError
             assert.strictEqual(error.reason, "DiskFull")
             assert.include(error.message, filename)
             break

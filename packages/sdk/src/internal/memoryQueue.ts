@@ -1,7 +1,7 @@
 import { Effect, Latch, Option } from "effect"
 import type { Envelope } from "../Envelope.js"
 import type { Lease, OverflowPolicy, Service } from "../MessageQueue.js"
-import { QueueFullError } from "../StellaNowError.js"
+import { QueueError } from "../StellaNowError.js"
 import { Deque } from "./deque.js"
 
 /**
@@ -41,12 +41,20 @@ export const make = (
       return fromFront ? waiting.popFront() : waiting.popBack()
     }
 
-    const offer = (envelope: Envelope): Effect.Effect<Option.Option<Envelope>, QueueFullError> =>
+    const offer = (envelope: Envelope): Effect.Effect<Option.Option<Envelope>, QueueError> =>
       Effect.suspend(() => {
         let dropped: Option.Option<Envelope> = Option.none()
         if (pending() >= options.capacity) {
           if (options.overflow === "fail") {
-            return Effect.fail(new QueueFullError({ capacity: options.capacity, messageId: envelope.messageId }))
+            return Effect.fail(
+              new QueueError({
+                reason: "Full",
+                messageId: envelope.messageId,
+                capacity: options.capacity,
+                detail: `the message queue is full (capacity ${options.capacity}); ` +
+                  `message ${envelope.messageId} was not queued`
+              })
+            )
           }
           const oldest = options.overflow === "dropOldest" ? pop(true) : undefined
           // When every message is already taken there is nothing older to drop: the new one goes.

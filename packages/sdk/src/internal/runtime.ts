@@ -25,7 +25,13 @@ import * as Metrics from "../Metrics.js"
 import { Sink } from "../Sink.js"
 import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
-import { type AuthError, type ConnectionError, LifecycleError, type PublishError } from "../StellaNowError.js"
+import {
+  type AuthError,
+  type ConnectionError,
+  LifecycleError,
+  type PublishError,
+  QueueError
+} from "../StellaNowError.js"
 import * as MetricSeries from "./metricSeries.js"
 import * as MqttSink from "./mqttSink.js"
 import * as Check from "./options.js"
@@ -75,7 +81,7 @@ export const make = (options: Options) =>
     let depth = yield* queue.size
     let bytes = 0
     Metrics.queueDepth.updateUnsafe(depth, clientSeries)
-    const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
+    const waiters = new Map<string, Deferred.Deferred<string, LifecycleError | QueueError>>()
     const lock = yield* Semaphore.make(1)
     let running: Running | undefined
     /** Set while `start` waits for a connection; `stop` completes it. */
@@ -90,7 +96,7 @@ export const make = (options: Options) =>
       Effect.forkScoped
     )
 
-    const settleWaiter = (messageId: string, exit: Exit.Exit<string, LifecycleError>) => {
+    const settleWaiter = (messageId: string, exit: Exit.Exit<string, LifecycleError | QueueError>) => {
       const waiter = waiters.get(messageId)
       if (waiter !== undefined) {
         waiters.delete(messageId)
@@ -444,7 +450,7 @@ export const make = (options: Options) =>
       // Made only for a `sendMessageAndWait` waiting on it: an error is costly, and a flood drops many.
       if (waiters.has(messageId)) {
         const detail = `message ${messageId} was dropped: the queue is full`
-        settleWaiter(messageId, Exit.fail(new LifecycleError({ reason: "Dropped", detail })))
+        settleWaiter(messageId, Exit.fail(new QueueError({ reason: "Dropped", messageId, detail })))
       }
       return Effect.andThen(
         Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`),
@@ -474,7 +480,7 @@ export const make = (options: Options) =>
     /** Queues a wrapped message and waits for its acknowledgement. */
     const enqueueAndWait = (envelope: Envelope.Envelope) =>
       Effect.gen(function*() {
-        const waiter = yield* Deferred.make<string, LifecycleError>()
+        const waiter = yield* Deferred.make<string, LifecycleError | QueueError>()
         const forget = Effect.sync(() => waiters.delete(envelope.messageId))
         // Registered before queueing, so an acknowledgement cannot slip past it.
         waiters.set(envelope.messageId, waiter)

@@ -12,6 +12,7 @@ import {
   type MessageQueue,
   type StellaNow,
   StellaNowLive,
+  type StoreError,
   ValidationError
 } from "@stellanow/sdk"
 import { ConfigProvider, Effect, Layer, References, Result } from "effect"
@@ -56,7 +57,7 @@ const badMessages: ReadonlyArray<readonly [string, () => unknown, string, string
 ]
 
 /** Builds the SDK's layer, which must fail, and gives its error. */
-const buildError = (layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError>) =>
+const buildError = (layer: Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>) =>
   Layer.build(layer).pipe(Effect.scoped, Effect.flip, Effect.timeout("10 seconds"), Effect.orDie)
 
 // Empty values kept as values (Effect 4's environment provider reads an empty variable as missing by

@@ -122,7 +122,9 @@ describe(`the packed packages, run on Node ${smokeNodeVersion()}`, () => {
           "ConfigurationError",
           "ConnectionError",
           "AuthError",
-          "QueueFullError",
+          "PublishError",
+          "QueueError",
+          "StoreError",
           "LifecycleError"
         ])
         expect(result.internalImport).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Metrics, QueueFullError, StellaNow, ValidationError } from "@stellanow/sdk"
+import { Metrics, QueueError, StellaNow, ValidationError } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
 import { Effect, Fiber, Metric, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
@@ -187,15 +187,29 @@ describe("overflow policies", () => {
       assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_0", "user_1", "user_2", "user_3", "user_4"])
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "dropNewest" } }))))
 
-  it.effect("fail refuses the new message with a QueueFullError", () =>
+  it.effect("fail refuses the new message with a QueueError \"Full\"", () =>
     Effect.gen(function*() {
       const { results, sdk } = yield* fill(8)
       assert.strictEqual(results.filter(Result.isFailure).length, 3)
       for (const result of results.slice(5)) {
-        assert.isTrue(Result.isFailure(result) && result.failure instanceof QueueFullError)
+        assert.isTrue(
+          Result.isFailure(result) && result.failure instanceof QueueError && result.failure.reason === "Full"
+        )
       }
       assert.strictEqual(yield* sdk.queueSize, 5)
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "fail" } }))))
+
+  it.effect("a sendMessageAndWait whose message is dropped fails with a QueueError \"Dropped\"", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const waiting = yield* Effect.forkChild(Effect.result(sdk.sendMessageAndWait(message(0))))
+      yield* Effect.yieldNow
+      yield* sdk.sendMessage(message(1))
+      const result = yield* Fiber.join(waiting)
+      assert.isTrue(
+        Result.isFailure(result) && result.failure instanceof QueueError && result.failure.reason === "Dropped"
+      )
+    }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 1, overflow: "dropOldest" } }))))
 
   it.effect("counts drops exactly in the event stream", () =>
     Effect.gen(function*() {

@@ -12,7 +12,8 @@ import {
   MessageQueue,
   StellaNowLive,
   StellaNowSDK,
-  type StellaNowSDK as Facade
+  type StellaNowSDK as Facade,
+  type StoreError
 } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
 import { Effect, Layer, Redacted, Result, Schedule } from "effect"
@@ -44,7 +45,8 @@ const thrown = (make: () => unknown): ConfigurationError => {
 }
 
 /** Why building the layer failed. */
-const buildError = <A>(layer: Layer.Layer<A, ConfigurationError>) => Effect.flip(Effect.scoped(Layer.build(layer)))
+const buildError = <A>(layer: Layer.Layer<A, ConfigurationError | StoreError>) =>
+  Effect.flip(Effect.scoped(Layer.build(layer)))
 
 /** Every Promise preset but the generic one, by name. */
 const promisePresets = Object.entries(Sdk).filter(([name]) => /^configure\w+Sdk$/.test(name) && name !== "configureSdk")

@@ -1,11 +1,10 @@
+import { StoreError } from "@stellanow/sdk"
 import { Effect } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
-import type { Reason } from "../SqlQueueError.js"
-import { SqlQueueError } from "../SqlQueueError.js"
 
 /** What a driver error means for the queue, in words. */
 export interface Classified {
-  readonly reason: Reason
+  readonly reason: StoreError["reason"]
   readonly code: string | undefined
   readonly explanation: string
 }
@@ -158,12 +157,12 @@ export const classify = (error: unknown): Classified => {
   return { reason: "Failed", code, explanation: first === "" ? "an unexpected error occurred" : first }
 }
 
-/** A `SqlQueueError` for a driver error, with `action` saying what was being done. */
-export const toQueueError = (store: string, action: string, error: unknown): SqlQueueError => {
-  if (error instanceof SqlQueueError) return error
+/** A `StoreError` for a driver error, with `action` saying what was being done. */
+export const toQueueError = (store: string, action: string, error: unknown): StoreError => {
+  if (error instanceof StoreError) return error
   const classified = classify(error)
   const code = classified.code === undefined ? "" : ` (${classified.code})`
-  return new SqlQueueError({
+  return new StoreError({
     reason: classified.reason,
     store,
     detail: `${action}: ${classified.explanation}${code}`,
@@ -173,7 +172,7 @@ export const toQueueError = (store: string, action: string, error: unknown): Sql
 }
 
 /**
- * Runs `body` in a transaction of `sql`, failing with a `SqlQueueError` for whatever goes wrong — also
+ * Runs `body` in a transaction of `sql`, failing with a `StoreError` for whatever goes wrong — also
  * when the driver dies committing or rolling back (`effect/sql` turns those into defects), keeping the
  * first error of the body when there was one. With `rollbackAfterFailure` (SQLite), a failed
  * transaction that SQLite left open is rolled back, so the connection stays usable.
@@ -182,7 +181,7 @@ export const transaction = <A, E, R>(
   sql: SqlClient.SqlClient,
   body: Effect.Effect<A, E, R>,
   options: { readonly store: string; readonly action: string; readonly rollbackAfterFailure: boolean }
-): Effect.Effect<A, SqlQueueError, R> =>
+): Effect.Effect<A, StoreError, R> =>
   Effect.suspend(() => {
     let first: unknown = undefined
     return body.pipe(

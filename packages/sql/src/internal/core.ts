@@ -1,9 +1,8 @@
-import { MessageQueue } from "@stellanow/sdk"
+import { ConfigurationError, MessageQueue, StoreError } from "@stellanow/sdk"
 import { Duration, Effect, type Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as os from "node:os"
 import type { Options } from "../SqlMessageQueue.js"
-import { SqlQueueError } from "../SqlQueueError.js"
 import * as Local from "./local.js"
 import { namesOf, validTableName } from "./schema.js"
 import * as Shared from "./shared.js"
@@ -13,10 +12,10 @@ export const defaultTable = "stellanow_queue"
 
 /** An invalid option. */
 export const invalid = (detail: string) =>
-  new SqlQueueError({ reason: "InvalidOption", store: "message queue", detail: `invalid option: ${detail}` })
+  new ConfigurationError({ reason: "InvalidOption", detail: `message queue: invalid option: ${detail}` })
 
 /** A duration option, decoded: undecodable input (a typo in a string, a wrong type) is an invalid option. */
-export const duration = (value: Duration.Input, name: string): Effect.Effect<Duration.Duration, SqlQueueError> =>
+export const duration = (value: Duration.Input, name: string): Effect.Effect<Duration.Duration, ConfigurationError> =>
   Effect.fromOption(Duration.fromInput(value), () => invalid(`${name} is not a duration`))
 
 /** A duration option: positive and finite. */
@@ -24,7 +23,7 @@ export const positiveDuration = (
   value: Duration.Input | undefined,
   fallback: Duration.Input,
   name: string
-): Effect.Effect<Duration.Duration, SqlQueueError> =>
+): Effect.Effect<Duration.Duration, ConfigurationError> =>
   Effect.flatMap(
     duration(value ?? fallback, name),
     (d) =>
@@ -63,7 +62,7 @@ export interface Valid {
 }
 
 /** Checks every option, before anything is opened. */
-export const validate = (options: Options): Effect.Effect<Valid, SqlQueueError> =>
+export const validate = (options: Options): Effect.Effect<Valid, ConfigurationError> =>
   Effect.gen(function*() {
     const { capacity, overflow } = yield* Effect.mapError(
       MessageQueue.validateOptions(options),
@@ -97,7 +96,7 @@ export const validate = (options: Options): Effect.Effect<Valid, SqlQueueError> 
 export const make = (
   options: Options,
   internal: { readonly sqlitePragmas?: ReadonlyArray<string> | undefined } = {}
-): Effect.Effect<MessageQueue.Service, SqlQueueError, SqlClient | Scope.Scope> =>
+): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const valid = yield* validate(options)
@@ -107,7 +106,7 @@ export const make = (
       orElse: () => undefined
     })
     if (dialect === undefined) {
-      return yield* new SqlQueueError({
+      return yield* new StoreError({
         reason: "Unsupported",
         store: "message queue",
         detail: "the SQL client is neither SQLite nor PostgreSQL"

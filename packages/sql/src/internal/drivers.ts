@@ -8,9 +8,9 @@
  *   make it mandatory for SQLite users, and its types part of this package's.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
+import { StoreError } from "@stellanow/sdk"
 import { Effect } from "effect"
 import type * as NodeSqlite from "node:sqlite"
-import { SqlQueueError } from "../SqlQueueError.js"
 
 /** A driver: how to import it, and what to tell the user when it cannot be. */
 export interface Driver<A> {
@@ -49,10 +49,10 @@ const messageOf = (error: unknown): string => error instanceof Error ? error.mes
 const missingCodes = new Set(["ERR_MODULE_NOT_FOUND", "MODULE_NOT_FOUND", "ERR_UNKNOWN_BUILTIN_MODULE"])
 
 /** Why importing a driver failed, as the queue's error: a missing one says how to get it. */
-export const loadError = (driver: Driver<unknown>, store: string, error: unknown): SqlQueueError => {
+export const loadError = (driver: Driver<unknown>, store: string, error: unknown): StoreError => {
   const code = codeOf(error)
   if (code !== undefined && missingCodes.has(code)) {
-    return new SqlQueueError({
+    return new StoreError({
       reason: "MissingDriver",
       store,
       detail: `the ${driver.store} driver ${driver.name} is not available (${messageOf(error)}): ${driver.remedy}`,
@@ -60,7 +60,7 @@ export const loadError = (driver: Driver<unknown>, store: string, error: unknown
       cause: error
     })
   }
-  return new SqlQueueError({
+  return new StoreError({
     reason: "Failed",
     store,
     detail: `the ${driver.store} driver ${driver.name} cannot be loaded: ${messageOf(error)}`,
@@ -70,5 +70,5 @@ export const loadError = (driver: Driver<unknown>, store: string, error: unknown
 }
 
 /** Imports a driver (Node caches it after the first time), or fails saying how to get it. */
-export const load = <A>(driver: Driver<A>, store: string): Effect.Effect<A, SqlQueueError> =>
+export const load = <A>(driver: Driver<A>, store: string): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({ try: () => driver.load(), catch: (error) => loadError(driver, store, error) })

@@ -1,7 +1,6 @@
-import type { Envelope, MessageQueue } from "@stellanow/sdk"
+import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { Clock, type Duration, Effect, Latch, type Scope } from "effect"
 import * as Arr from "effect/Array"
-import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { Deque } from "./deque.js"
 import { envelopeOf, plan, type Row } from "./overflow.js"
@@ -73,7 +72,7 @@ export const make = (
      */
     readonly pragmas?: ReadonlyArray<string> | undefined
   }
-): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+): Effect.Effect<MessageQueue.Service, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const { names, sql, store } = options
     const opening = (error: unknown) => toQueueError(store, "cannot open the queue", error)

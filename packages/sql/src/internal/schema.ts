@@ -1,8 +1,7 @@
-import type { MessageQueue } from "@stellanow/sdk"
+import { type MessageQueue, StoreError } from "@stellanow/sdk"
 import { Effect } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 
 /** The SQL dialects the queue runs on. */
@@ -175,11 +174,11 @@ export const verify = (
   dialect: Dialect,
   n: Names,
   store: string
-): Effect.Effect<{ readonly empty: boolean; readonly version: number }, SqlQueueError> =>
+): Effect.Effect<{ readonly empty: boolean; readonly version: number }, StoreError> =>
   Effect.gen(function*() {
     const found = yield* (dialect === "pg" ? inspectPg(sql, n) : inspectSqlite(sql, n))
     if (found._tag === "Foreign") {
-      return yield* new SqlQueueError({
+      return yield* new StoreError({
         reason: "Foreign",
         store,
         detail: `cannot open the queue: ${found.detail}; nothing was changed`
@@ -188,7 +187,7 @@ export const verify = (
     const version = found._tag === "Empty" ? 0 : found.version
     const latest = latestVersion(dialect)
     if (version > latest) {
-      return yield* new SqlQueueError({
+      return yield* new StoreError({
         reason: "Incompatible",
         store,
         detail: `cannot open the queue: its schema is at version ${version}, written by a newer ` +
@@ -207,7 +206,7 @@ export const migrate = (
   dialect: Dialect,
   n: Names,
   store: string
-): Effect.Effect<void, SqlQueueError> =>
+): Effect.Effect<void, StoreError> =>
   Effect.gen(function*() {
     const { empty, version } = yield* verify(sql, dialect, n, store)
     if (empty && dialect === "sqlite") yield* sql.unsafe(`PRAGMA application_id = ${applicationId}`)
@@ -221,7 +220,7 @@ export const migrate = (
       yield* Effect.logInfo(`created the queue "${n.table}" at version ${migration.version} (${migration.name})`)
     }
     yield* Effect.mapError(probe(sql, n), (cause) =>
-      new SqlQueueError({
+      new StoreError({
         reason: "Foreign",
         store,
         detail: `cannot open the queue: the table "${n.table}" lacks the queue's columns; nothing was changed`,

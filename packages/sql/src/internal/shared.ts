@@ -1,7 +1,6 @@
-import type { Envelope, MessageQueue } from "@stellanow/sdk"
+import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { Duration, Effect, Latch, Result, Schedule, type Scope } from "effect"
 import * as Arr from "effect/Array"
-import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
 import { envelopeOf, plan, type Row, type Stored } from "./overflow.js"
 import { migrate, type StoreOptions } from "./schema.js"
@@ -41,7 +40,7 @@ export const make = (
     readonly ackDelay: Duration.Input
     readonly instanceId: string
   }
-): Effect.Effect<MessageQueue.Service, SqlQueueError, Scope.Scope> =>
+): Effect.Effect<MessageQueue.Service, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const { instanceId: me, names, sql, store } = options
     const table = sql(names.table)

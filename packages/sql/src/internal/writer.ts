@@ -1,7 +1,6 @@
 import type { Envelope } from "@stellanow/sdk"
-import { QueueFullError } from "@stellanow/sdk"
+import { QueueError, StoreError } from "@stellanow/sdk"
 import { Cause, Duration, Effect, Exit, Fiber, Latch, Option, Schedule, type Scope } from "effect"
-import { SqlQueueError } from "../SqlQueueError.js"
 
 /** What became of one offer in a committed batch. */
 export type OfferOutcome =
@@ -16,13 +15,13 @@ export interface Batch {
 }
 
 /** Commits a batch in one transaction; one outcome per offer, in order. */
-export type Commit = (batch: Batch) => Effect.Effect<ReadonlyArray<OfferOutcome>, SqlQueueError>
+export type Commit = (batch: Batch) => Effect.Effect<ReadonlyArray<OfferOutcome>, StoreError>
 
 type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 
 interface OfferRequest {
   readonly envelope: Envelope.Envelope
-  readonly resume: Resume<Option.Option<Envelope.Envelope>, QueueFullError>
+  readonly resume: Resume<Option.Option<Envelope.Envelope>, QueueError>
   cancelled: boolean
 }
 
@@ -34,7 +33,7 @@ interface NackRequest {
 /** The single writer of a queue: every change to the table goes through it, in group commits. */
 export interface Writer {
   /** Completes once the message is committed (or refused by the overflow policy). */
-  readonly offer: (envelope: Envelope.Envelope) => Effect.Effect<Option.Option<Envelope.Envelope>, QueueFullError>
+  readonly offer: (envelope: Envelope.Envelope) => Effect.Effect<Option.Option<Envelope.Envelope>, QueueError>
   /**
    * Records an acknowledgement and completes at once: the delete is committed with the next batch,
    * at most `ackDelay` later. A crash before then delivers the message again (at least once).
@@ -115,7 +114,7 @@ export const make = (options: {
 
     const settle = (
       batch: { offers: Array<OfferRequest>; acks: Array<number>; nacks: Array<NackRequest> },
-      exit: Exit.Exit<ReadonlyArray<OfferOutcome>, SqlQueueError>
+      exit: Exit.Exit<ReadonlyArray<OfferOutcome>, StoreError>
     ) =>
       Effect.gen(function*() {
         for (const request of batch.nacks) request.resume?.(Effect.void)
@@ -125,7 +124,15 @@ export const make = (options: {
             const outcome = exit.value[i]!
             request.resume(
               outcome._tag === "Full"
-                ? Effect.fail(new QueueFullError({ capacity: options.capacity, messageId: request.envelope.messageId }))
+                ? Effect.fail(
+                  new QueueError({
+                    reason: "Full",
+                    messageId: request.envelope.messageId,
+                    capacity: options.capacity,
+                    detail: `the message queue is full (capacity ${options.capacity}); ` +
+                      `message ${request.envelope.messageId} was not queued`
+                  })
+                )
                 : Effect.succeed(outcome.dropped)
             )
           })
@@ -135,7 +142,7 @@ export const make = (options: {
         const error = Option.getOrElse(
           Cause.findErrorOption(exit.cause),
           () =>
-            new SqlQueueError({
+            new StoreError({
               reason: "Failed",
               store: options.store,
               detail: "the queue's writer failed unexpectedly",
@@ -150,7 +157,11 @@ export const make = (options: {
           nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...nacks]
         }
         committingAcks = []
-        for (const request of batch.offers) request.resume(Effect.die(error))
+        for (const request of batch.offers) {
+          const { messageId } = request.envelope
+          const detail = `message ${messageId} could not be stored: ${error.message}`
+          request.resume(Effect.fail(new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })))
+        }
         if (batch.offers.length > 0) {
           yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
         }
@@ -213,8 +224,10 @@ export const make = (options: {
         signal.openUnsafe()
         const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(options.closeTimeout), Effect.exit)
         if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
-        const closed = new SqlQueueError({ reason: "Failed", store: options.store, detail: "the queue was closed" })
-        for (const request of offers) request.resume(Effect.die(closed))
+        for (const { envelope: { messageId }, resume } of offers) {
+          const detail = `${options.store}: the queue was closed before message ${messageId} was stored`
+          resume(Effect.fail(new QueueError({ reason: "Closed", messageId, detail })))
+        }
         for (const request of nacks) request.resume?.(Effect.void)
         if (acks.length + nacks.length > 0) {
           yield* Effect.logWarning(
@@ -227,7 +240,7 @@ export const make = (options: {
 
     return {
       offer: (envelope) =>
-        Effect.callback<Option.Option<Envelope.Envelope>, QueueFullError>((resume) => {
+        Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
           const request: OfferRequest = { envelope, resume, cancelled: false }
           offers.push(request)
           signal.openUnsafe()

@@ -7,7 +7,7 @@
  * of JSON.
  */
 import { type ConfigurationError, configureSdk, Environment, Message, type MessageQueue } from "@stellanow/sdk"
-import { PgQueue, SqliteQueue, SqlQueueError } from "@stellanow/sdk-sql"
+import { PgQueue, SqliteQueue, StoreError } from "@stellanow/sdk-sql"
 import type { Layer } from "effect"
 
 const env = (name: string): string => {
@@ -20,7 +20,7 @@ const sqlite = () => SqliteQueue.layer({ filename: env("QUEUE_FILE") })
 const pg = () => PgQueue.layer({ url: env("QUEUE_URL") })
 
 /** The SDK on a queue; never started, so nothing is sent: the message waits in the queue. */
-const sdkOn = (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>) =>
+const sdkOn = (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>) =>
   configureSdk({
     auth: "none",
     environment: Environment.custom({ brokerUrl: "mqtt://127.0.0.1:1" }),
@@ -30,7 +30,7 @@ const sdkOn = (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>
     logLevel: "none"
   })
 
-const queueOne = async (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>) => {
+const queueOne = async (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>) => {
   const sdk = sdkOn(queue)
   try {
     const messageId = await sdk.sendMessage(Message.raw({
@@ -44,20 +44,16 @@ const queueOne = async (queue: Layer.Layer<MessageQueue.MessageQueue, Configurat
   }
 }
 
-/** What opening a queue fails with: the `ConfigurationError`'s `SqlQueueError` cause. */
-const openFailure = async (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>) => {
+/** What opening a queue fails with: a `StoreError`, imported from this package. */
+const openFailure = async (queue: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>) => {
   const sdk = sdkOn(queue)
   try {
     await sdk.queueSize()
     return { opened: true }
   } catch (error) {
-    const cause = (error as ConfigurationError).cause
-    return {
-      tag: (error as ConfigurationError)._tag,
-      cause: cause instanceof SqlQueueError.SqlQueueError
-        ? { tag: cause._tag, reason: cause.reason, message: cause.message }
-        : String(cause)
-    }
+    return error instanceof StoreError
+      ? { tag: error._tag, reason: error.reason, message: error.message }
+      : { tag: String(error) }
   } finally {
     await sdk.close()
   }

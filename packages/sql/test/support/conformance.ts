@@ -3,7 +3,7 @@
  * ones. Each test gets a fresh store; `persistent` queues are also reopened on the same store.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { ConfigurationError, Envelope } from "@stellanow/sdk"
+import type { ConfigurationError, Envelope, StoreError } from "@stellanow/sdk"
 import { MessageQueue } from "@stellanow/sdk"
 import { Cause, Effect, Exit, Fiber, type Layer, Option, Result } from "effect"
 
@@ -17,7 +17,7 @@ export interface QueueOptions {
 export type QueueFactory = (
   options: QueueOptions,
   store: string
-) => Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>
+) => Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>
 
 export const envelope = (i: number, body?: string): Envelope.Envelope => ({
   messageId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
@@ -124,7 +124,7 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
             })))
 
         describe("capacity and overflow", () => {
-          it.live("\"fail\" refuses new messages with a QueueFullError", () =>
+          it.live("\"fail\" refuses new messages with a QueueError \"Full\"", () =>
             withQueue({ order, capacity: 3, overflow: "fail" }, (queue) =>
               Effect.gen(function*() {
                 const results = yield* Effect.forEach([0, 1, 2, 3, 4], (i) => Effect.result(queue.offer(envelope(i))))
@@ -132,7 +132,8 @@ export const conformance = (name: string, factory: QueueFactory, options: { read
                 for (const [i, result] of results.slice(3).entries()) {
                   assert.isTrue(Result.isFailure(result))
                   if (Result.isFailure(result)) {
-                    assert.strictEqual(result.failure._tag, "QueueFullError")
+                    assert.strictEqual(result.failure._tag, "QueueError")
+                    assert.strictEqual(result.failure.reason, "Full")
                     assert.strictEqual(result.failure.capacity, 3)
                     assert.strictEqual(result.failure.messageId, envelope(3 + i).messageId)
                   }

@@ -1,12 +1,11 @@
 /** Temporary folders and files for the SQLite tests, and what is in them. */
-import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
+import type { ConfigurationError, MessageQueue, StoreError } from "@stellanow/sdk"
 import { Cause, Effect, Exit, Layer, Option, type Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { SqlQueueError } from "../../src/index.js"
 import * as SqliteClient from "../../src/internal/sqliteClient.js"
 
 export const tempDir = (prefix = "stellanow-sqlite-") => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
@@ -31,8 +30,14 @@ export const query = <A extends object>(filename: string, statement: string) =>
     Effect.orDie
   )
 
-/** Builds a queue layer expecting it to fail; gives the `SqlQueueError` inside the `ConfigurationError`. */
-export const openFailure = (layer: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError>) =>
+/**
+ * Builds a queue layer expecting it to fail with a `StoreError` (or, given `"ConfigurationError"`, with
+ * that: an invalid option), and gives the error.
+ */
+export const openFailure = <Tag extends "StoreError" | "ConfigurationError" = "StoreError">(
+  layer: Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError>,
+  tag: Tag = "StoreError" as Tag
+) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
     if (Exit.isSuccess(exit)) return yield* Effect.die(new Error("the queue opened, but should have failed"))
@@ -41,12 +46,8 @@ export const openFailure = (layer: Layer.Layer<MessageQueue.MessageQueue, Config
       return yield* Effect.die(new Error(`expected a failure, got ${Cause.pretty(exit.cause)}`))
     }
     const error = failure.value
-    if (error._tag !== "ConfigurationError" || !(error.cause instanceof SqlQueueError.SqlQueueError)) {
-      return yield* Effect.die(
-        new Error(`expected a ConfigurationError caused by a SqlQueueError, got ${String(error)}`)
-      )
-    }
-    return { error, cause: error.cause }
+    if (error._tag !== tag) return yield* Effect.die(new Error(`expected a ${tag}, got ${String(error)}`))
+    return error as Extract<StoreError | ConfigurationError, { readonly _tag: Tag }>
   })
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0

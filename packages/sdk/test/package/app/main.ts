@@ -12,8 +12,10 @@ import {
   Field,
   LifecycleError,
   Message,
-  QueueFullError,
+  PublishError,
+  QueueError,
   StellaNow,
+  StoreError,
   ValidationError
 } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
@@ -59,7 +61,9 @@ const errorTags = [
   new ConfigurationError({ reason: "InvalidOption", detail: "d" }),
   new ConnectionError({ reason: "Refused", detail: "d" }),
   new AuthError({ reason: "Refused", detail: "d" }),
-  new QueueFullError({ capacity: 1, messageId: "m" }),
+  new PublishError({ reason: "Rejected", messageId: "m", detail: "d" }),
+  new QueueError({ reason: "Full", messageId: "m", detail: "d" }),
+  new StoreError({ reason: "Corrupt", store: "s", detail: "d" }),
   new LifecycleError({ reason: "Closed", detail: "d" })
 ].map((error) => error instanceof Error ? error._tag : "not an Error")
 

@@ -4,7 +4,7 @@
  * in its marker: this sends one `readme_check` message through it, waits for the broker's PUBACK,
  * prints `sent <message id>` and closes.
  */
-import { type ConfigurationError, Field, Message, type StellaNow, StellaNowSDK } from "@stellanow/sdk"
+import { type ConfigurationError, Field, Message, type StellaNow, StellaNowSDK, type StoreError } from "@stellanow/sdk"
 import type { Layer } from "effect"
 
 class ReadmeCheckMessage extends Message.Class<ReadmeCheckMessage>("ReadmeCheckMessage")({
@@ -14,7 +14,7 @@ class ReadmeCheckMessage extends Message.Class<ReadmeCheckMessage>("ReadmeCheckM
 }) {}
 
 export const sendOne = async (
-  configured: StellaNowSDK | Layer.Layer<StellaNow.StellaNow, ConfigurationError>
+  configured: StellaNowSDK | Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>
 ): Promise<void> => {
   const sdk = configured instanceof StellaNowSDK ? configured : StellaNowSDK.fromLayer(configured)
   try {
