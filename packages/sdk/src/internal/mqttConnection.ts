@@ -56,7 +56,7 @@ export interface Connection {
   retiring: boolean
   /** Told (perhaps more than once) when the connection stops taking publishes. */
   readonly onRetiring: (connection: Connection) => void
-  /** Set once the SDK ended the client. */
+  /** Set once the SDK has ended the client (see `disconnect`): the scope's release has nothing left to end. */
   ended: boolean
   /** Why the broker ended it, when it said (DISCONNECT reason code) or an error was seen. */
   endReason: ConnectionError | undefined
@@ -163,6 +163,12 @@ const disconnected = (settings: Settings, packet: mqtt.IDisconnectPacket): Conne
         `${packet.properties?.reasonString === undefined ? "" : `: ${packet.properties.reasonString}`})`
     })
 
+const closedUnaccepted = (settings: Settings) =>
+  new ConnectionError({
+    reason: "Unreachable",
+    detail: `the connection to ${settings.address.url} closed before the broker accepted it`
+  })
+
 /** No new publishes on the connection; those in flight may still get their PUBACK. */
 const stopUsing = (connection: Connection) => {
   connection.retiring = true
@@ -206,18 +212,14 @@ const watch = (
     settle(Exit.succeed(connection))
   })
   client.on("error", (error) => {
-    if (settle(Exit.fail(classify(settings, error)))) return
-    connection.endReason ??= classify(settings, error)
+    const reason = classify(settings, error)
+    if (!settle(Exit.fail(reason))) connection.endReason ??= reason
   })
   client.on("disconnect", (packet) => {
     connection.endReason ??= disconnected(settings, packet)
   })
   client.on("close", () => {
-    const unaccepted = new ConnectionError({
-      reason: "Unreachable",
-      detail: `the connection to ${settings.address.url} closed before the broker accepted it`
-    })
-    if (settle(Exit.fail(unaccepted))) return
+    if (settle(Exit.fail(closedUnaccepted(settings)))) return
     const explained = connection.endReason !== undefined
     retire(connection, {
       error: connection.endReason ??
@@ -287,12 +289,12 @@ const connectTraced = (
 const disconnect = (settings: Settings, connection: Connection, graceful: boolean) =>
   Effect.callback<void>((resume) => {
     connection.retiring = true
-    connection.ended = true
     connection.client.end(!graceful, () => resume(Effect.void))
   }).pipe(
     Effect.timeoutOption(settings.connectTimeout),
     Effect.andThen(Effect.sync(() => {
       connection.client.end(true)
+      connection.ended = true
       retire(connection, {
         error: new ConnectionError({ reason: "Stopped", detail: "disconnected by the SDK" }),
         explained: true
