@@ -150,7 +150,9 @@ export const awaitRenewal = (
 
 /**
  * The reconnect schedule as the retries' policy: stepped with each decision's error, started afresh
- * when a decision resets the backoff, ended by a decision to give up.
+ * when a decision resets the backoff, ended by a decision to give up. (Effect 4's `Schedule` has no
+ * `resetAfter`; Effect 3's measured the time since the schedule started, where the policy needs how long
+ * the last connection stayed up.)
  */
 export const backoff = (
   schedule: Schedule.Schedule<unknown, ConnectionError | AuthError>
@@ -192,6 +194,8 @@ export const run = <R>(options: Options<R>): Effect.Effect<never, GiveUp, R> =>
       if (decision._tag === "Retry") yield* options.retrying(decision.error)
       return yield* Effect.fail(decision)
     })
+    // A try fails with the decision to retry or to give up, which steps the backoff; a renewal ends
+    // the retries instead, and `forever` starts them again, their backoff from its start.
     return tryOnce.pipe(
       Effect.retry(backoff(options.schedule)),
       Effect.catch((last) =>
