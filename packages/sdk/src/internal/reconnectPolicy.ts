@@ -5,7 +5,7 @@
  * tested without a clock or a broker; {@link run} drives it with `Effect.retry` over the reconnect
  * schedule, knowing nothing of MQTT: each try is a function the sink passes in.
  */
-import { Cause, Clock, Data, Duration, Effect, Ref, Schedule } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Schedule } from "effect"
 import type { AuthError, ConnectionError } from "../StellaNowError.js"
 
 /** The budgets of the policy. */
@@ -184,12 +184,15 @@ export interface Options<R> {
  * interrupted. A renewal starts the retries afresh, with the backoff from its start.
  */
 export const run = <R>(options: Options<R>): Effect.Effect<never, GiveUp, R> =>
-  Effect.flatMap(Ref.make(initialState), (state) => {
+  Effect.suspend(() => {
+    // The machine's current state: read and written by one try at a time.
+    let state = initialState
     const tryOnce: Effect.Effect<void, Retry | GiveUp, R> = Effect.gen(function*() {
-      const { attempt } = yield* Ref.updateAndGet(state, startAttempt)
-      const ending = yield* options.attempt(attempt)
-      const decision = yield* Ref.modify(state, (current) => decide(options.budgets, current, ending))
-      yield* logDecision(options.budgets, ending, decision, yield* Ref.get(state))
+      state = startAttempt(state)
+      const ending = yield* options.attempt(state.attempt)
+      const [decision, next] = decide(options.budgets, state, ending)
+      state = next
+      yield* logDecision(options.budgets, ending, decision, state)
       if (decision._tag === "Reconnect") return
       if (decision._tag === "Retry") yield* options.retrying(decision.error)
       return yield* Effect.fail(decision)
