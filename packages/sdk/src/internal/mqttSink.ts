@@ -17,6 +17,7 @@ import * as MqttConnection from "./mqttConnection.js"
 import * as Check from "./options.js"
 import * as ReconnectPolicy from "./reconnectPolicy.js"
 
+/** A fresh client id: `StellaNowSDKTypeScript_` and a 10-character nanoid. */
 export const makeClientId = (): string => `StellaNowSDKTypeScript_${nanoid(10)}`
 
 /**
@@ -189,6 +190,7 @@ const run = (shared: Shared): Effect.Effect<never, ConnectionError | AuthError> 
     Effect.annotateLogs({ module: "Sink", role: "connection", clientId: shared.settings.clientId })
   )
 
+/** Makes the MQTT sink; its connection starts with `run`. */
 export const make = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
   Effect.gen(function*() {
     const checked = yield* check(options)
