@@ -15,6 +15,7 @@ import type { Credentials, Service } from "../Auth.js"
 import type { Options } from "../AuthOidc.js"
 import { type AuthError, ConfigurationError } from "../StellaNowError.js"
 import * as OidcClient from "./oidcClient.js"
+import * as OidcExchange from "./oidcExchange.js"
 import * as OidcToken from "./oidcToken.js"
 import * as Check from "./options.js"
 
@@ -75,65 +76,29 @@ interface Entry {
   rejected: boolean
 }
 
-const seconds = (millis: number) => `${Math.round(millis / 100) / 10} s`
-
 const toCredentials = (entry: Entry): Credentials => {
   entry.used = true
   return { username: entry.token.accessToken, expiresAt: entry.token.expiresAt }
 }
 
-export const make = (
-  options: Options
-): Effect.Effect<Service, ConfigurationError, HttpClient.HttpClient | Scope.Scope> =>
+/**
+ * The token in hand, shared by `credentials`, `rejected` and the refresh fiber. Its entries are
+ * replaced, never reused: the refresh fiber tells a new token from the one it waits on by identity.
+ */
+interface TokenState {
+  /** The token in hand, if any. */
+  readonly current: Effect.Effect<Entry | undefined>
+  /** The token in hand if it is fresh and no broker refused it, else a new one. One renewal at a time. */
+  readonly ensureFresh: Effect.Effect<Entry, AuthError>
+  /** The next token in hand that is not `after` (waits for one). */
+  readonly next: (after: Entry | undefined) => Effect.Effect<Entry>
+}
+
+const makeTokenState = (renew: OidcExchange.Renew): Effect.Effect<TokenState> =>
   Effect.gen(function*() {
-    const { endpoint, retrySchedule, timing } = yield* settings(options)
-    const http = yield* HttpClient.HttpClient
     const state = yield* SubscriptionRef.make<Entry | undefined>(undefined)
     const lock = yield* Semaphore.make(1)
-    const { clientId, username } = endpoint.credentials
-    const who = `"${username}" (realm "${endpoint.realm}", client "${clientId}")`
-    const attributes = { "oidc.realm": endpoint.realm, "oidc.client_id": clientId, "oidc.username": username }
-
-    const obtain = (grant: OidcClient.Grant, previous?: OidcToken.Token) =>
-      Effect.gen(function*() {
-        const sentAt = yield* Clock.currentTimeMillis
-        const response = yield* OidcClient.requestToken(http, endpoint, grant, previous?.refreshToken)
-        return OidcToken.fromResponse(response, sentAt, timing)
-      })
-
-    const login = Effect.fn("AuthOidc.login", { attributes })(function*() {
-      const token = yield* obtain("login")
-      yield* Effect.logInfo(
-        `logged in as ${who}; the access token is used for ${seconds(token.expiresAt - token.obtainedAt)}`
-      )
-      return token
-    })
-
-    const refresh = Effect.fn("AuthOidc.refresh", { attributes })(function*(previous: OidcToken.Token) {
-      const token = yield* obtain("refresh", previous)
-      yield* Effect.logDebug(
-        `refreshed the access token; it is used for ${seconds(token.expiresAt - token.obtainedAt)}`
-      )
-      return token
-    })
-
-    /** A new token: by the refresh token while it lasts and is accepted, else by logging in. */
-    const renew = (previous: OidcToken.Token | undefined) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        if (previous !== undefined && OidcToken.canRefresh(previous, now)) {
-          const refreshed = yield* Effect.result(refresh(previous))
-          if (Result.isSuccess(refreshed)) return refreshed.success
-          if (refreshed.failure.reason !== "Refused") return yield* refreshed.failure
-          yield* Effect.logWarning("the identity provider refused the refresh token; logging in again")
-        } else if (previous?.refreshToken !== undefined) {
-          yield* Effect.logDebug("the refresh token has expired; logging in again")
-        }
-        return yield* login()
-      })
-
-    /** The token in hand if it is fresh, else a new one. One renewal at a time: callers share it. */
-    const ensureFresh: Effect.Effect<Entry, AuthError> = lock.withPermits(1)(
+    const ensureFresh = lock.withPermits(1)(
       Effect.gen(function*() {
         const entry = yield* SubscriptionRef.get(state)
         if (entry !== undefined && !entry.rejected && OidcToken.isFresh(entry.token, yield* Clock.currentTimeMillis)) {
@@ -144,79 +109,116 @@ export const make = (
         return next
       })
     )
-
-    const credentials: Effect.Effect<Credentials, AuthError> = Effect.gen(function*() {
-      const fresh = yield* Effect.result(ensureFresh)
-      if (Result.isSuccess(fresh)) return toCredentials(fresh.success)
-      const error = fresh.failure
-      const entry = yield* SubscriptionRef.get(state)
-      const now = yield* Clock.currentTimeMillis
-      if (error.isTransient && entry !== undefined && !entry.rejected && OidcToken.isUsable(entry.token, now)) {
-        // The provider is unavailable, but the token in hand still has a while to go: the broker
-        // connection is renewed before it expires, and by then the provider may be back.
-        yield* Effect.logWarning("cannot renew the access token; using the current one until it expires", error.message)
-        return toCredentials(entry)
-      }
-      return yield* error
-    }).pipe(Effect.withSpan("AuthOidc.credentials", { attributes }), Effect.annotateLogs({ module: "AuthOidc" }))
-
-    /** The broker refused a token: the next `credentials` gets a new one (by refresh while it is accepted). */
-    const rejected = (refused: Credentials): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const entry = yield* SubscriptionRef.get(state)
-        if (entry === undefined || entry.rejected || entry.token.accessToken !== refused.username) return
-        entry.rejected = true
-        yield* Effect.logWarning("the broker refused the access token; the next attempt gets a new one")
-      }).pipe(Effect.annotateLogs({ module: "AuthOidc" }))
-
-    /** The next token that is not `after`. */
-    const nextEntry = (after: Entry | undefined): Effect.Effect<Entry> =>
+    const next = (after: Entry | undefined): Effect.Effect<Entry> =>
       SubscriptionRef.changes(state).pipe(
         Stream.filter((entry): entry is Entry => entry !== undefined && entry !== after),
         Stream.runHead,
         Effect.flatMap(Option.match({ onNone: () => Effect.never, onSome: Effect.succeed }))
       )
+    return { current: SubscriptionRef.get(state), ensureFresh, next }
+  })
 
-    /**
-     * Keeps the token in use fresh: at its refresh time it is renewed, retrying what is transient
-     * until it expires. A token nobody took is not refreshed: the next `credentials` renews it.
-     */
-    const refresher = Effect.gen(function*() {
-      let entry = yield* nextEntry(undefined)
-      while (true) {
-        const wait = entry.token.refreshAt - (yield* Clock.currentTimeMillis)
-        const replaced = yield* Effect.raceFirst(
-          Effect.as(Effect.sleep(Duration.millis(Math.max(0, wait))), undefined),
-          nextEntry(entry)
-        )
-        if (replaced !== undefined) {
-          entry = replaced
-          continue
-        }
-        if (entry.used) {
-          const renewing = entry
-          const worthRetrying = (error: AuthError) =>
-            Effect.map(
-              Clock.currentTimeMillis,
-              (now) => error.isTransient && now < renewing.token.expiresAt
-            )
-          yield* ensureFresh.pipe(
-            Effect.tapError((error) =>
-              error.isTransient
-                ? Effect.logWarning("could not renew the access token; retrying", error.message)
-                : Effect.logError("the identity provider refused the credentials", error.message)
-            ),
-            Effect.retry({ schedule: retrySchedule, while: worthRetrying }),
-            Effect.ignore
-          )
-        } else {
-          yield* Effect.logDebug("the access token is not in use; it is renewed when next needed")
-        }
-        entry = yield* nextEntry(entry)
+/**
+ * The service's `credentials`: a fresh token, or, while the provider cannot be reached, the token in
+ * hand until it expires.
+ */
+const credentials = (
+  tokens: TokenState,
+  attributes: Record<string, string>
+): Effect.Effect<Credentials, AuthError> =>
+  Effect.gen(function*() {
+    const fresh = yield* Effect.result(tokens.ensureFresh)
+    if (Result.isSuccess(fresh)) return toCredentials(fresh.success)
+    const error = fresh.failure
+    const entry = yield* tokens.current
+    const now = yield* Clock.currentTimeMillis
+    if (error.isTransient && entry !== undefined && !entry.rejected && OidcToken.isUsable(entry.token, now)) {
+      // The provider is unavailable, but the token in hand still has a while to go: the broker
+      // connection is renewed before it expires, and by then the provider may be back.
+      yield* Effect.logWarning("cannot renew the access token; using the current one until it expires", error.message)
+      return toCredentials(entry)
+    }
+    return yield* error
+  }).pipe(Effect.withSpan("AuthOidc.credentials", { attributes }), Effect.annotateLogs({ module: "AuthOidc" }))
+
+/** The service's `rejected`: the next `credentials` gets a new token (by refresh while it is accepted). */
+const rejected = (tokens: TokenState) => (refused: Credentials): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const entry = yield* tokens.current
+    if (entry === undefined || entry.rejected || entry.token.accessToken !== refused.username) return
+    entry.rejected = true
+    yield* Effect.logWarning("the broker refused the access token; the next attempt gets a new one")
+  }).pipe(Effect.annotateLogs({ module: "AuthOidc" }))
+
+/**
+ * The refresh fiber: keeps the token in use fresh. At its refresh time it is renewed, retrying what is
+ * transient until it expires. A token nobody took is not refreshed: the next `credentials` renews it.
+ */
+const keepFresh = (
+  tokens: TokenState,
+  retrySchedule: Schedule.Schedule<unknown, unknown>
+): Effect.Effect<never> =>
+  Effect.gen(function*() {
+    let entry = yield* tokens.next(undefined)
+    while (true) {
+      const replaced = yield* untilRefreshTime(tokens, entry)
+      if (replaced !== undefined) {
+        entry = replaced
+        continue
       }
-    }).pipe(Effect.annotateLogs({ module: "AuthOidc", role: "token-refresh" }))
+      if (entry.used) {
+        yield* renewInUse(tokens, entry, retrySchedule)
+      } else {
+        yield* Effect.logDebug("the access token is not in use; it is renewed when next needed")
+      }
+      entry = yield* tokens.next(entry)
+    }
+  }).pipe(Effect.annotateLogs({ module: "AuthOidc", role: "token-refresh" }))
 
-    yield* Effect.forkScoped(Effect.interruptible(refresher))
+/** Waits for the entry's refresh time: `undefined` then, or the entry that replaced it before. */
+const untilRefreshTime = (tokens: TokenState, entry: Entry): Effect.Effect<Entry | undefined> =>
+  Effect.gen(function*() {
+    const wait = entry.token.refreshAt - (yield* Clock.currentTimeMillis)
+    return yield* Effect.raceFirst(
+      Effect.as(Effect.sleep(Duration.millis(Math.max(0, wait))), undefined),
+      tokens.next(entry)
+    )
+  })
 
-    return { mode: "oidc", credentials, rejected } satisfies Service
+/** Renews a token in use, retrying while the failure is transient and the token has not expired. */
+const renewInUse = (
+  tokens: TokenState,
+  renewing: Entry,
+  retrySchedule: Schedule.Schedule<unknown, unknown>
+): Effect.Effect<void> => {
+  const worthRetrying = (error: AuthError) =>
+    Effect.map(
+      Clock.currentTimeMillis,
+      (now) => error.isTransient && now < renewing.token.expiresAt
+    )
+  return tokens.ensureFresh.pipe(
+    Effect.tapError((error) =>
+      error.isTransient
+        ? Effect.logWarning("could not renew the access token; retrying", error.message)
+        : Effect.logError("the identity provider refused the credentials", error.message)
+    ),
+    Effect.retry({ schedule: retrySchedule, while: worthRetrying }),
+    Effect.ignore
+  )
+}
+
+/** The OIDC `Auth` service: the token state over the provider's exchanges, and its refresh fiber in the scope. */
+export const make = (
+  options: Options
+): Effect.Effect<Service, ConfigurationError, HttpClient.HttpClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const { endpoint, retrySchedule, timing } = yield* settings(options)
+    const http = yield* HttpClient.HttpClient
+    const tokens = yield* makeTokenState(OidcExchange.makeRenew(http, endpoint, timing))
+    yield* Effect.forkScoped(Effect.interruptible(keepFresh(tokens, retrySchedule)))
+    return {
+      mode: "oidc",
+      credentials: credentials(tokens, OidcExchange.spanAttributes(endpoint)),
+      rejected: rejected(tokens)
+    } satisfies Service
   })
