@@ -3,23 +3,13 @@ import { Duration, Effect, Latch, Result, Schedule, type Scope } from "effect"
 import * as Arr from "effect/Array"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
-import { envelopeOf, plan, type Row, type Stored } from "./overflow.js"
+import { plan, type Stored } from "./overflow.js"
+import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
 import { migrate, type StoreOptions } from "./schema.js"
 import * as Writer from "./writer.js"
 
 /** Rows per statement. */
 const chunkSize = 1_000
-
-/** The items in statements' worth: each chunk holds at least one (what `sql.insert` requires). */
-const chunks = <A>(items: ReadonlyArray<A>): Array<Arr.NonEmptyReadonlyArray<A>> => {
-  const out: Array<Arr.NonEmptyReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += chunkSize) {
-    out.push(items.slice(i, i + chunkSize) as unknown as Arr.NonEmptyReadonlyArray<A>)
-  }
-  return out
-}
-
-const toLease = (row: Row): MessageQueue.Lease => ({ sequence: Number(row.seq), envelope: envelopeOf(row) })
 
 /** Reading and claiming retry on this schedule while the database is unavailable. */
 const retrySchedule = Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spaced("5 seconds")]).pipe(
@@ -27,7 +17,7 @@ const retrySchedule = Schedule.min([Schedule.exponential("100 millis", 2), Sched
 )
 
 /**
- * The shared queue (PostgreSQL): the table is the queue, shared by every instance that opens it. An
+ * The PostgreSQL store: the table is the queue, shared by every instance that opens it. An
  * instance claims the messages it takes (`claimed_by`, `lease_until`) with `FOR UPDATE SKIP LOCKED`, so
  * two instances never take the same message while their leases hold; a fiber extends this instance's
  * leases while it lives, and a message whose lease expired (its instance died) is taken again by
@@ -70,8 +60,10 @@ export const make = (
 
     const commit: Writer.Commit = (batch) =>
       Effect.gen(function*() {
-        for (const chunk of chunks(batch.acks)) yield* sql`DELETE FROM ${table} WHERE seq IN ${sql.in(chunk)}`
-        for (const chunk of chunks(batch.nacks)) {
+        for (const chunk of chunks(batch.acks, chunkSize)) {
+          yield* sql`DELETE FROM ${table} WHERE seq IN ${sql.in(chunk)}`
+        }
+        for (const chunk of chunks(batch.nacks, chunkSize)) {
           yield* sql`UPDATE ${table} SET claimed_by = NULL, lease_until = NULL
             WHERE seq IN ${sql.in(chunk)} AND claimed_by = ${me}`
         }
@@ -89,24 +81,13 @@ export const make = (
         let next = 0
         const outcome = plan(options, size, batch.offers, (): Stored | undefined => {
           const row = candidates[next++]
-          return row === undefined ? undefined : toLease(row)
+          return row === undefined ? undefined : leaseOf(row)
         })
-        for (const chunk of chunks(outcome.dropped.map((stored) => stored.sequence))) {
+        for (const chunk of chunks(outcome.dropped.map((stored) => stored.sequence), chunkSize)) {
           yield* sql`DELETE FROM ${table} WHERE seq IN ${sql.in(chunk)}`
         }
-        for (const chunk of chunks(outcome.insert)) {
-          yield* sql`INSERT INTO ${table} ${
-            sql.insert(Arr.map(chunk, (i) => {
-              const envelope = batch.offers[i]!
-              return {
-                message_id: envelope.messageId,
-                topic: envelope.topic,
-                event_name: envelope.eventName,
-                body: envelope.body,
-                wrapped_at: envelope.wrappedAt ?? null
-              }
-            }))
-          }`
+        for (const chunk of chunks(outcome.insert, chunkSize)) {
+          yield* sql`INSERT INTO ${table} ${sql.insert(Arr.map(chunk, (i) => columnsOf(batch.offers[i]!)))}`
         }
         return outcome.outcomes
       }).pipe(
@@ -136,7 +117,7 @@ export const make = (
         RETURNING seq, message_id, topic, event_name, body, wrapped_at`.pipe(
         Effect.mapError((error) => toQueueError(store, "cannot take from the queue", error)),
         Effect.map((rows) => {
-          const leases = rows.map(toLease)
+          const leases = rows.map(leaseOf)
           return options.order === "fifo"
             ? leases.sort((a, b) => a.sequence - b.sequence)
             : leases.sort((a, b) => b.sequence - a.sequence)

@@ -1,67 +1,23 @@
 import type { Envelope, MessageQueue } from "@stellanow/sdk"
-import { Clock, type Duration, Effect, Latch, type Scope } from "effect"
+import { LeaseIndex } from "@stellanow/sdk/internal"
+import { Clock, type Duration, Effect, type Scope } from "effect"
 import * as Arr from "effect/Array"
 import type { SqlQueueError } from "../SqlQueueError.js"
 import { toQueueError, transaction } from "./classify.js"
-import { Deque } from "./deque.js"
-import { envelopeOf, plan, type Row } from "./overflow.js"
+import { plan } from "./overflow.js"
+import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
 import { migrate, type StoreOptions, verify } from "./schema.js"
 import * as Writer from "./writer.js"
 
 /** Rows per INSERT or DELETE statement (SQLite allows 32,766 bound parameters). */
 const chunkSize = 500
 
-/** The items in statements' worth: each chunk holds at least one (what `sql.insert` requires). */
-const chunks = <A>(items: ReadonlyArray<A>): Array<Arr.NonEmptyReadonlyArray<A>> => {
-  const out: Array<Arr.NonEmptyReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += chunkSize) {
-    out.push(items.slice(i, i + chunkSize) as unknown as Arr.NonEmptyReadonlyArray<A>)
-  }
-  return out
-}
-
 /**
- * The queue's contents in memory, by sequence: the waiting messages in arrival order, those given
- * back (kept sorted, taken again exactly where they were), and those taken.
- */
-class Index {
-  readonly waiting = new Deque<MessageQueue.Lease>()
-  readonly returned: Array<MessageQueue.Lease> = []
-  readonly taken = new Map<number, MessageQueue.Lease>()
-
-  constructor(readonly order: "fifo" | "lifo") {}
-
-  get pending(): number {
-    return this.waiting.length + this.returned.length + this.taken.size
-  }
-
-  get available(): number {
-    return this.waiting.length + this.returned.length
-  }
-
-  putBack(lease: MessageQueue.Lease): void {
-    let i = this.returned.length
-    while (i > 0 && this.returned[i - 1]!.sequence > lease.sequence) i--
-    this.returned.splice(i, 0, lease)
-  }
-
-  /** Removes the next message to take, or the oldest waiting one when `oldest` is set. */
-  pop(oldest: boolean): MessageQueue.Lease | undefined {
-    const fromFront = oldest || this.order === "fifo"
-    const candidate = fromFront ? this.waiting.peekFront() : this.waiting.peekBack()
-    const back = fromFront ? this.returned[0] : this.returned[this.returned.length - 1]
-    if (back !== undefined && (candidate === undefined || (back.sequence < candidate.sequence) === fromFront)) {
-      return fromFront ? this.returned.shift() : this.returned.pop()
-    }
-    return fromFront ? this.waiting.popFront() : this.waiting.popBack()
-  }
-}
-
-/**
- * The single-process queue (SQLite): the table is the durable copy and the process keeps its index in
- * memory. The file is locked for this process (`locking_mode = EXCLUSIVE`) so no other process can
- * claim a message; claims are not written, so on open every stored message is waiting again — those
- * a dead process had taken but not acknowledged included, with their original message ids.
+ * The SQLite store, for a single process: the table is the durable copy and the process keeps its index
+ * in memory (the SDK's `LeaseIndex`, as its in-memory queues do). The file is locked for this process
+ * (`locking_mode = EXCLUSIVE`) so no other process can claim a message; claims are not written, so on
+ * open every stored message is waiting again — those a dead process had taken but not acknowledged
+ * included, with their original message ids.
  */
 export const make = (
   options: StoreOptions & {
@@ -116,12 +72,12 @@ export const make = (
         `locking_mode=${locking?.locking_mode}`
     )
 
-    const index = new Index(options.order)
+    const index = new LeaseIndex(options.order)
     const rows = yield* Effect.mapError(
       sql.unsafe<Row>(`SELECT seq, message_id, topic, event_name, body, wrapped_at FROM ${names.quoted} ORDER BY seq`),
       opening
     )
-    for (const row of rows) index.waiting.pushBack({ sequence: Number(row.seq), envelope: envelopeOf(row) })
+    for (const row of rows) index.add(leaseOf(row))
     if (rows.length > 0) {
       yield* Effect.logInfo(`opened with ${rows.length} message(s) waiting`)
     }
@@ -131,11 +87,10 @@ export const make = (
           "none is deleted, and new messages follow the overflow policy"
       )
     }
-    const notEmpty = yield* Latch.make(rows.length > 0)
 
     const deleteRows = (sequences: ReadonlyArray<number>) =>
       Effect.forEach(
-        chunks(sequences),
+        chunks(sequences, chunkSize),
         (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
         { discard: true }
       )
@@ -146,7 +101,7 @@ export const make = (
         // transaction fails they are put back where they were.
         const removed: Array<MessageQueue.Lease> = []
         const outcome = plan(options, index.pending, batch.offers, () => {
-          const lease = index.pop(true)
+          const lease = index.dropOldest()
           if (lease !== undefined) removed.push(lease)
           return lease
         })
@@ -155,16 +110,9 @@ export const make = (
           const now = yield* Clock.currentTimeMillis
           const sequences: Array<number> = []
           yield* deleteRows([...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
-          for (const chunk of chunks(inserts)) {
+          for (const chunk of chunks(inserts, chunkSize)) {
             const returned = yield* sql<{ seq: number }>`INSERT INTO ${sql(names.table)} ${
-              sql.insert(Arr.map(chunk, (envelope) => ({
-                message_id: envelope.messageId,
-                topic: envelope.topic,
-                event_name: envelope.eventName,
-                body: envelope.body,
-                wrapped_at: envelope.wrappedAt ?? null,
-                enqueued_at: now
-              })))
+              sql.insert(Arr.map(chunk, (envelope) => ({ ...columnsOf(envelope), enqueued_at: now })))
             } RETURNING seq`
             for (const row of returned) sequences.push(row.seq)
           }
@@ -175,8 +123,7 @@ export const make = (
           Effect.map((sequences) => {
             // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
             sequences.sort((a, b) => a - b)
-            inserts.forEach((envelope, i) => index.waiting.pushBack({ envelope, sequence: sequences[i]! }))
-            if (inserts.length > 0) notEmpty.openUnsafe()
+            inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
             return outcome.outcomes
           })
         )
@@ -190,41 +137,14 @@ export const make = (
       closeTimeout: options.closeTimeout
     })
 
-    const takeNow = (max: number): ReadonlyArray<MessageQueue.Lease> => {
-      const leases: Array<MessageQueue.Lease> = []
-      while (leases.length < max) {
-        const lease = index.pop(false)
-        if (lease === undefined) break
-        index.taken.set(lease.sequence, lease)
-        leases.push(lease)
-      }
-      return leases
-    }
-
-    const take = (max: number): Effect.Effect<ReadonlyArray<MessageQueue.Lease>> =>
-      Effect.suspend(() => {
-        const leases = takeNow(Math.max(1, max))
-        if (leases.length > 0) return Effect.succeed(leases)
-        return Effect.suspend(() => index.available === 0 ? notEmpty.close : Effect.void).pipe(
-          Effect.andThen(notEmpty.await),
-          Effect.andThen(take(max))
-        )
-      })
-
     return {
       order: options.order,
       overflow: options.overflow,
       persistent: true,
       offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
-      take,
-      ack: (lease) =>
-        Effect.suspend(() => index.taken.delete(lease.sequence) ? writer.ack(lease.sequence) : Effect.void),
-      nack: (lease) =>
-        Effect.suspend(() => {
-          if (!index.taken.delete(lease.sequence)) return Effect.void
-          index.putBack(lease)
-          return notEmpty.open
-        }),
+      take: (max) => index.take(max),
+      ack: (lease) => Effect.suspend(() => index.ack(lease) ? writer.ack(lease.sequence) : Effect.void),
+      nack: (lease) => Effect.sync(() => void index.nack(lease)),
       size: Effect.sync(() => index.pending)
     } satisfies MessageQueue.Service
   }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", store: options.store }))
