@@ -95,13 +95,7 @@ export const make = (
         Effect.tap(() => batch.offers.length + batch.nacks.length > 0 ? wake.open : Effect.void)
       )
 
-    const writer = yield* Writer.make({
-      commit,
-      capacity: options.capacity,
-      store,
-      ackDelay: options.ackDelay,
-      closeTimeout: options.closeTimeout
-    })
+    const writer = yield* Writer.make(commit, options)
 
     /** One claim: up to `max` waiting messages (or messages whose lease expired), now this instance's. */
     const claim = (max: number) =>

@@ -129,13 +129,7 @@ export const make = (
         )
       })
 
-    const writer = yield* Writer.make({
-      commit,
-      capacity: options.capacity,
-      store,
-      ackDelay: options.ackDelay,
-      closeTimeout: options.closeTimeout
-    })
+    const writer = yield* Writer.make(commit, options)
 
     return {
       order: options.order,

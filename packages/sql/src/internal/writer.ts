@@ -66,7 +66,7 @@ const backgroundRetry = Schedule.min([Schedule.exponential("200 millis", 2), Sch
 )
 
 /**
- * Starts the writer fiber in the scope.
+ * Starts the writer fiber in the scope, committing each batch with `commit`.
  *
  * Offers (and releases) that arrive while a transaction runs join the next one: a burst of
  * `sendMessage` costs one commit, not one per message. Acknowledgements do not wait for a commit of
@@ -74,8 +74,7 @@ const backgroundRetry = Schedule.min([Schedule.exponential("200 millis", 2), Sch
  * the first — so delivering does not cost a commit (an `fsync` with `synchronous=FULL`) per message.
  * Closing the scope commits what is pending, within `closeTimeout`.
  */
-export const make = (options: {
-  readonly commit: Commit
+export const make = (commit: Commit, options: {
   readonly capacity: number
   readonly store: string
   readonly ackDelay: Duration.Input
@@ -172,7 +171,7 @@ export const make = (options: {
     const runBatch = Effect.gen(function*() {
       const batch = nextBatch()
       if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) return
-      const exit = yield* options.commit({
+      const exit = yield* commit({
         offers: batch.offers.map((request) => request.envelope),
         acks: batch.acks,
         nacks: batch.nacks.map((request) => request.sequence)
