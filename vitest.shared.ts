@@ -9,6 +9,7 @@ export const shared: ViteUserConfig = {
   resolve: {
     alias: {
       "@stellanow/sdk/testing": path.join(root, "packages/sdk/src/testing.ts"),
+      "@stellanow/sdk/internal": path.join(root, "packages/sdk/src/internalApi.ts"),
       "@stellanow/sdk-sql": path.join(root, "packages/sql/src/index.ts"),
       "@stellanow/sdk": path.join(root, "packages/sdk/src/index.ts")
     }

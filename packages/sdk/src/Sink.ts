@@ -10,6 +10,7 @@ import type { SubscriptionRef } from "effect"
 import type * as mqtt from "mqtt"
 import { Auth } from "./Auth.js"
 import type { Envelope } from "./Envelope.js"
+import * as Backoff from "./internal/backoff.js"
 import * as MqttSink from "./internal/mqttSink.js"
 import type { AuthError, ConfigurationError, ConnectionError, PublishError } from "./StellaNowError.js"
 
@@ -138,10 +139,7 @@ export interface MqttOptions {
  * @since 0.1.0
  * @category constants
  */
-export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
-  Schedule.exponential("500 millis", 1.5),
-  Schedule.spaced("30 seconds")
-]).pipe(Schedule.jittered)
+export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Backoff.schedule
 
 /**
  * Makes the MQTT sink.

@@ -10,6 +10,7 @@ import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
 import * as Environment from "./Environment.js"
 import * as PresetOptions from "./internal/presetOptions.js"
+import * as Presets from "./internal/presets.js"
 import * as MessageQueue from "./MessageQueue.js"
 import * as Sink from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
@@ -154,19 +155,16 @@ const build = (
 export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
   Layer.unwrap(Effect.flatMap(Effect.fromResult(PresetOptions.checkSettings(settings)), build))
 
-/** A preset: its auth, environment and queue order, with the caller's options checked first. */
-const preset = (
-  auth: StellaNowConfig.AuthMode,
-  environment: "prod" | "dev" | "local",
-  order: "fifo" | "lifo" = "fifo"
-) =>
-(options: Options = {}): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
-  Layer.unwrap(
-    Effect.flatMap(
-      Effect.fromResult(PresetOptions.checkPreset(options)),
-      (checked) => build({ ...checked, queue: checked.queue ?? order, auth, environment })
+/** A preset of the table: its auth, environment and queue order, with the caller's options checked first. */
+const preset =
+  ({ auth, environment, order }: Presets.Preset) =>
+  (options: Options = {}): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
+    Layer.unwrap(
+      Effect.flatMap(
+        Effect.fromResult(PresetOptions.checkPreset(options)),
+        (checked) => build({ ...checked, queue: checked.queue ?? order, auth, environment })
+      )
     )
-  )
 
 /**
  * Dev environment, OIDC, MQTT, FIFO.
@@ -174,7 +172,7 @@ const preset = (
  * @since 0.1.0
  * @category presets
  */
-export const devOidcMqttFifo = preset("oidc", "dev")
+export const devOidcMqttFifo = preset(Presets.table.devOidcMqttFifo)
 
 /**
  * Dev environment, no auth, MQTT, FIFO.
@@ -182,7 +180,7 @@ export const devOidcMqttFifo = preset("oidc", "dev")
  * @since 0.1.0
  * @category presets
  */
-export const devNoAuthMqttFifo = preset("none", "dev")
+export const devNoAuthMqttFifo = preset(Presets.table.devNoAuthMqttFifo)
 
 /**
  * Dev environment, username/password, MQTT, LIFO.
@@ -190,7 +188,7 @@ export const devNoAuthMqttFifo = preset("none", "dev")
  * @since 0.1.0
  * @category presets
  */
-export const devBasicMqttLifo = preset("basic", "dev", "lifo")
+export const devBasicMqttLifo = preset(Presets.table.devBasicMqttLifo)
 
 /**
  * A local broker (NanoMQ, mosquitto), username/password, FIFO.
@@ -198,7 +196,7 @@ export const devBasicMqttLifo = preset("basic", "dev", "lifo")
  * @since 0.1.0
  * @category presets
  */
-export const localNanomqBasicMqttFifo = preset("basic", "local")
+export const localNanomqBasicMqttFifo = preset(Presets.table.localNanomqBasicMqttFifo)
 
 /**
  * A local broker (NanoMQ, mosquitto), username/password, LIFO.
@@ -206,7 +204,7 @@ export const localNanomqBasicMqttFifo = preset("basic", "local")
  * @since 0.1.0
  * @category presets
  */
-export const localNanomqBasicMqttLifo = preset("basic", "local", "lifo")
+export const localNanomqBasicMqttLifo = preset(Presets.table.localNanomqBasicMqttLifo)
 
 /**
  * Production, OIDC, MQTT, FIFO.
@@ -214,7 +212,7 @@ export const localNanomqBasicMqttLifo = preset("basic", "local", "lifo")
  * @since 0.1.0
  * @category presets
  */
-export const prodOidcMqttFifo = preset("oidc", "prod")
+export const prodOidcMqttFifo = preset(Presets.table.prodOidcMqttFifo)
 
 /**
  * Production, no auth, MQTT, FIFO.
@@ -222,7 +220,7 @@ export const prodOidcMqttFifo = preset("oidc", "prod")
  * @since 0.1.0
  * @category presets
  */
-export const prodNoAuthMqttFifo = preset("none", "prod")
+export const prodNoAuthMqttFifo = preset(Presets.table.prodNoAuthMqttFifo)
 
 /**
  * Alias of {@link prodNoAuthMqttFifo}, under the name the Python SDK's README uses.
@@ -238,4 +236,4 @@ export const prodNoneMqttFifo = prodNoAuthMqttFifo
  * @since 0.1.0
  * @category presets
  */
-export const prodBasicMqttFifo = preset("basic", "prod")
+export const prodBasicMqttFifo = preset(Presets.table.prodBasicMqttFifo)

@@ -236,7 +236,11 @@ export class StellaNowSDK implements AsyncDisposable {
   }
 }
 
-/** A Promise preset: the options checked at once, the front door's own kept for the facade. */
+/**
+ * A Promise preset: the `StellaNowLive` preset of the same name (made from the presets' table,
+ * `internal/presets.ts`) behind the front door; the options checked at once, the front door's own kept
+ * for the facade.
+ */
 const presetSdk =
   (preset: (options: StellaNowLive.Options) => Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError>) =>
   (options: StellaNowLive.Options & FacadeOptions = {}): StellaNowSDK => {

@@ -14,16 +14,14 @@ import { HttpClient } from "effect/http"
 import type { Credentials, Service } from "../Auth.js"
 import type { Options } from "../AuthOidc.js"
 import { type AuthError, ConfigurationError } from "../StellaNowError.js"
+import * as Backoff from "./backoff.js"
 import * as OidcClient from "./oidcClient.js"
 import * as OidcExchange from "./oidcExchange.js"
 import * as OidcToken from "./oidcToken.js"
 import * as Check from "./options.js"
 
-/** Jittered exponential from 500 ms by 1.5, capped at 30 s. */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.min([
-  Schedule.exponential("500 millis", 1.5),
-  Schedule.spaced("30 seconds")
-]).pipe(Schedule.jittered)
+/** The SDK's backoff (the sink reconnects on it too). */
+export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Backoff.schedule
 
 /** The settings of one OIDC auth, checked. */
 export interface Settings {

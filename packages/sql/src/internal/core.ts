@@ -3,9 +3,9 @@ import { Duration, Effect, type Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as os from "node:os"
 import type { Options } from "../SqlMessageQueue.js"
-import * as Local from "./local.js"
+import * as PgStore from "./pgStore.js"
 import { namesOf, validTableName } from "./schema.js"
-import * as Shared from "./shared.js"
+import * as SqliteStore from "./sqliteStore.js"
 
 /** The default table name. */
 export const defaultTable = "stellanow_queue"
@@ -115,9 +115,9 @@ export const make = (
     const store = options.storeName ?? describeClient(sql, dialect, valid.table)
     const names = namesOf(valid.table)
     if (dialect === "sqlite") {
-      return yield* Local.make({ ...valid, sql, names, store, pragmas: internal.sqlitePragmas })
+      return yield* SqliteStore.make({ ...valid, sql, names, store, pragmas: internal.sqlitePragmas })
     }
-    return yield* Shared.make({
+    return yield* PgStore.make({
       ...valid,
       sql,
       names,

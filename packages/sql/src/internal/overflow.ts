@@ -2,28 +2,6 @@ import type { Envelope, MessageQueue } from "@stellanow/sdk"
 import { Option } from "effect"
 import type { OfferOutcome } from "./writer.js"
 
-/** A stored message, as read from the table. */
-export interface Row {
-  readonly seq: string | number
-  readonly message_id: string
-  readonly topic: string
-  readonly event_name: string
-  readonly body: string
-  readonly wrapped_at: string | number | null
-}
-
-/** The envelope of a stored message, exactly as it was queued. */
-export const envelopeOf = (row: Row): Envelope.Envelope =>
-  row.wrapped_at === null
-    ? { messageId: row.message_id, topic: row.topic, eventName: row.event_name, body: row.body }
-    : {
-      messageId: row.message_id,
-      topic: row.topic,
-      eventName: row.event_name,
-      body: row.body,
-      wrappedAt: Number(row.wrapped_at)
-    }
-
 /** A stored message that the overflow policy may drop. */
 export interface Stored {
   readonly sequence: number

@@ -64,8 +64,212 @@ const backgroundRetry = Schedule.min([Schedule.exponential("200 millis", 2), Sch
   Schedule.jittered
 )
 
+/** The writer's settings. */
+interface Settings {
+  readonly capacity: number
+  readonly store: string
+  readonly ackDelay: Duration.Input
+  readonly closeTimeout: Duration.Input
+}
+
+/** A batch as taken from the pending work: the requests, to be settled once it is committed. */
+interface Taken {
+  readonly offers: Array<OfferRequest>
+  readonly acks: Array<number>
+  readonly nacks: Array<NackRequest>
+}
+
+/** The work waiting for the writer, and the latch that wakes it when there is some. */
+class Pending {
+  offers: Array<OfferRequest> = []
+  acks: Array<number> = []
+  nacks: Array<NackRequest> = []
+  /**
+   * The acknowledgements of the batch being committed: their rows stay in the table until the commit,
+   * so they are still reported as acknowledged (a count of the table that left them out was too high
+   * while a batch of deletes was under way).
+   */
+  committingAcks: ReadonlyArray<number> = []
+  closing = false
+  readonly signal = Latch.makeUnsafe(false)
+
+  get size(): number {
+    return this.offers.length + this.acks.length + this.nacks.length
+  }
+
+  /** Whether to commit now rather than let acknowledgements gather. */
+  get urgent(): boolean {
+    return this.closing || this.offers.length > 0 || this.nacks.length > 0 || this.acks.length >= maxPendingAcks
+  }
+
+  /** The next batch: every acknowledgement and release, and up to `maxOffersPerBatch` offers. */
+  take(): Taken {
+    const taken = this.offers.length <= maxOffersPerBatch ? this.offers : this.offers.slice(0, maxOffersPerBatch)
+    this.offers = taken === this.offers ? [] : this.offers.slice(maxOffersPerBatch)
+    const batch = { offers: taken.filter((request) => !request.cancelled), acks: this.acks, nacks: this.nacks }
+    this.committingAcks = this.acks
+    this.acks = []
+    this.nacks = []
+    return batch
+  }
+
+  /**
+   * Puts a failed batch's acknowledgements and releases back to be retried, unless closing: until they
+   * are committed their rows stay, so at worst a message is delivered again. Whether they are retried.
+   */
+  requeue(batch: Taken): boolean {
+    const retried = !this.closing && batch.acks.length + batch.nacks.length > 0
+    if (retried) {
+      this.acks = [...batch.acks, ...this.acks]
+      this.nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...this.nacks]
+    }
+    this.committingAcks = []
+    return retried
+  }
+
+  acknowledged(): ReadonlyArray<number> {
+    return this.committingAcks.length === 0 ? this.acks.slice() : [...this.committingAcks, ...this.acks]
+  }
+}
+
+/** Completes each request of a committed batch with its outcome. */
+const settleCommitted = (pending: Pending, batch: Taken, outcomes: ReadonlyArray<OfferOutcome>, capacity: number) => {
+  for (const request of batch.nacks) request.resume?.(Effect.void)
+  pending.committingAcks = []
+  batch.offers.forEach((request, i) => {
+    const outcome = outcomes[i]!
+    request.resume(
+      outcome._tag === "Full"
+        ? Effect.fail(
+          new QueueError({
+            reason: "Full",
+            messageId: request.envelope.messageId,
+            capacity,
+            detail: `the message queue is full (capacity ${capacity}); ` +
+              `message ${request.envelope.messageId} was not queued`
+          })
+        )
+        : Effect.succeed(outcome.dropped)
+    )
+  })
+}
+
 /**
- * Starts the writer fiber in the scope.
+ * A batch whose commit failed: its offers fail (their callers learn the message was not stored), its
+ * acknowledgements and releases are retried after `retryDelay`, or given up with a warning when closing.
+ */
+const settleFailed = (
+  pending: Pending,
+  batch: Taken,
+  error: StoreError,
+  retryDelay: Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    for (const request of batch.nacks) request.resume?.(Effect.void)
+    // Decided before anything yields, so they are never reported twice.
+    const retried = pending.requeue(batch)
+    for (const request of batch.offers) {
+      const { messageId } = request.envelope
+      const detail = `message ${messageId} could not be stored: ${error.message}`
+      request.resume(Effect.fail(new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })))
+    }
+    if (batch.offers.length > 0) {
+      yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
+    }
+    if (batch.acks.length + batch.nacks.length === 0) return
+    if (!retried) {
+      yield* Effect.logWarning(
+        `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) could not be committed ` +
+          `before closing (${error.message}): those messages may be delivered again`
+      )
+      return
+    }
+    yield* Effect.logWarning(
+      `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) will be retried: ` +
+        error.message
+    )
+    yield* retryDelay
+  })
+
+/** The failure of a commit, as the queue's error (a defect becomes one too). */
+const failureOf = (cause: Cause.Cause<StoreError>, store: string): StoreError =>
+  Option.getOrElse(
+    Cause.findErrorOption(cause),
+    () =>
+      new StoreError({
+        reason: "Failed",
+        store,
+        detail: "the queue's writer failed unexpectedly",
+        cause: Cause.squash(cause)
+      })
+  )
+
+/** Waits until there is something to commit now, or acknowledgements have waited `ackDelay`. */
+const awaitWork = (pending: Pending, ackDelay: Duration.Duration): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (!pending.urgent) {
+      pending.signal.closeUnsafe()
+      if (pending.urgent) return
+      if (pending.acks.length === 0) {
+        // Opened by an offer, a release, the first acknowledgement, or closing.
+        yield* pending.signal.await
+        continue
+      }
+      yield* Effect.raceFirst(pending.signal.await, Effect.sleep(ackDelay))
+      return
+    }
+  })
+
+/** The writer fiber: commits batches until closing and nothing is pending. */
+const run = (pending: Pending, commit: Commit, settings: Settings): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const ackDelay = Duration.fromInputUnsafe(settings.ackDelay)
+    // The background retry's delays, started afresh after each successful commit.
+    let retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
+    const retryDelay = Effect.suspend(() => Effect.ignore(retryStep(undefined)))
+    while (!pending.closing || pending.size > 0) {
+      yield* awaitWork(pending, ackDelay)
+      const batch = pending.take()
+      if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) continue
+      const exit = yield* commit({
+        offers: batch.offers.map((request) => request.envelope),
+        acks: batch.acks,
+        nacks: batch.nacks.map((request) => request.sequence)
+      }).pipe(
+        Effect.retry({ while: (error) => error.isTransient && !pending.closing, schedule: transientRetry }),
+        Effect.exit
+      )
+      if (Exit.isSuccess(exit)) {
+        settleCommitted(pending, batch, exit.value, settings.capacity)
+        retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
+      } else {
+        yield* settleFailed(pending, batch, failureOf(exit.cause, settings.store), retryDelay)
+      }
+    }
+  }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", fiber: "writer" }))
+
+/** Closing: lets the writer commit what is pending within `closeTimeout`, then fails what is left. */
+const close = (pending: Pending, fiber: Fiber.Fiber<void>, settings: Settings): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    pending.closing = true
+    pending.signal.openUnsafe()
+    const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(settings.closeTimeout), Effect.exit)
+    if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
+    for (const { envelope: { messageId }, resume } of pending.offers) {
+      const detail = `${settings.store}: the queue was closed before message ${messageId} was stored`
+      resume(Effect.fail(new QueueError({ reason: "Closed", messageId, detail })))
+    }
+    for (const request of pending.nacks) request.resume?.(Effect.void)
+    if (pending.acks.length + pending.nacks.length > 0) {
+      yield* Effect.logWarning(
+        `closed with ${pending.acks.length} acknowledgement(s) and ${pending.nacks.length} release(s) not ` +
+          "committed: those messages may be delivered again"
+      )
+    }
+  })
+
+/**
+ * Starts the writer fiber in the scope, committing each batch with `commit`.
  *
  * Offers (and releases) that arrive while a transaction runs join the next one: a burst of
  * `sendMessage` costs one commit, not one per message. Acknowledgements do not wait for a commit of
@@ -73,191 +277,31 @@ const backgroundRetry = Schedule.min([Schedule.exponential("200 millis", 2), Sch
  * the first — so delivering does not cost a commit (an `fsync` with `synchronous=FULL`) per message.
  * Closing the scope commits what is pending, within `closeTimeout`.
  */
-export const make = (options: {
-  readonly commit: Commit
-  readonly capacity: number
-  readonly store: string
-  readonly ackDelay: Duration.Input
-  readonly closeTimeout: Duration.Input
-}): Effect.Effect<Writer, never, Scope.Scope> =>
+export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    let offers: Array<OfferRequest> = []
-    let acks: Array<number> = []
-    let nacks: Array<NackRequest> = []
-    /**
-     * The acknowledgements of the batch being committed: their rows stay in the table until the commit,
-     * so they are still reported as acknowledged (a count of the table that left them out was too high
-     * while a batch of deletes was under way).
-     */
-    let committingAcks: ReadonlyArray<number> = []
-    let closing = false
-    const signal = yield* Latch.make(false)
-    // The background retry's delays, started afresh after each successful commit.
-    let retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
-    const resetRetry = Effect.map(Schedule.toStepWithSleep(backgroundRetry), (step) => {
-      retryStep = step
-    })
-    const ackDelay = Duration.fromInputUnsafe(options.ackDelay)
-
-    const pending = () => offers.length + acks.length + nacks.length
-    const urgent = () => closing || offers.length > 0 || nacks.length > 0 || acks.length >= maxPendingAcks
-
-    const nextBatch = () => {
-      const taken = offers.length <= maxOffersPerBatch ? offers : offers.slice(0, maxOffersPerBatch)
-      offers = taken === offers ? [] : offers.slice(maxOffersPerBatch)
-      const batch = { offers: taken.filter((request) => !request.cancelled), acks, nacks }
-      committingAcks = acks
-      acks = []
-      nacks = []
-      return batch
-    }
-
-    const settle = (
-      batch: { offers: Array<OfferRequest>; acks: Array<number>; nacks: Array<NackRequest> },
-      exit: Exit.Exit<ReadonlyArray<OfferOutcome>, StoreError>
-    ) =>
-      Effect.gen(function*() {
-        for (const request of batch.nacks) request.resume?.(Effect.void)
-        if (Exit.isSuccess(exit)) {
-          committingAcks = []
-          batch.offers.forEach((request, i) => {
-            const outcome = exit.value[i]!
-            request.resume(
-              outcome._tag === "Full"
-                ? Effect.fail(
-                  new QueueError({
-                    reason: "Full",
-                    messageId: request.envelope.messageId,
-                    capacity: options.capacity,
-                    detail: `the message queue is full (capacity ${options.capacity}); ` +
-                      `message ${request.envelope.messageId} was not queued`
-                  })
-                )
-                : Effect.succeed(outcome.dropped)
-            )
-          })
-          yield* resetRetry
-          return
-        }
-        const error = Option.getOrElse(
-          Cause.findErrorOption(exit.cause),
-          () =>
-            new StoreError({
-              reason: "Failed",
-              store: options.store,
-              detail: "the queue's writer failed unexpectedly",
-              cause: Cause.squash(exit.cause)
-            })
-        )
-        // Kept and retried (unless closing): until they are committed their rows stay, so at worst a
-        // message is delivered again. Decided before anything yields, so they are never reported twice.
-        const retried = !closing && batch.acks.length + batch.nacks.length > 0
-        if (retried) {
-          acks = [...batch.acks, ...acks]
-          nacks = [...batch.nacks.map((r) => ({ sequence: r.sequence, resume: undefined })), ...nacks]
-        }
-        committingAcks = []
-        for (const request of batch.offers) {
-          const { messageId } = request.envelope
-          const detail = `message ${messageId} could not be stored: ${error.message}`
-          request.resume(Effect.fail(new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })))
-        }
-        if (batch.offers.length > 0) {
-          yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
-        }
-        if (batch.acks.length + batch.nacks.length === 0) return
-        if (!retried) {
-          yield* Effect.logWarning(
-            `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) could not be committed ` +
-              `before closing (${error.message}): those messages may be delivered again`
-          )
-          return
-        }
-        yield* Effect.logWarning(
-          `${batch.acks.length} acknowledgement(s) and ${batch.nacks.length} release(s) will be retried: ` +
-            error.message
-        )
-        yield* Effect.ignore(retryStep(undefined))
-      })
-
-    const runBatch = Effect.gen(function*() {
-      const batch = nextBatch()
-      if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) return
-      const exit = yield* options.commit({
-        offers: batch.offers.map((request) => request.envelope),
-        acks: batch.acks,
-        nacks: batch.nacks.map((request) => request.sequence)
-      }).pipe(
-        Effect.retry({ while: (error) => error.isTransient && !closing, schedule: transientRetry }),
-        Effect.exit
-      )
-      yield* settle(batch, exit)
-    })
-
-    /** Waits until there is something to commit now, or acknowledgements have waited `ackDelay`. */
-    const awaitWork = Effect.gen(function*() {
-      while (!urgent()) {
-        signal.closeUnsafe()
-        if (urgent()) return
-        if (acks.length === 0) {
-          // Opened by an offer, a release, the first acknowledgement, or closing.
-          yield* signal.await
-          continue
-        }
-        yield* Effect.raceFirst(signal.await, Effect.sleep(ackDelay))
-        return
-      }
-    })
-
-    const loop = Effect.gen(function*() {
-      while (!closing || pending() > 0) {
-        yield* awaitWork
-        yield* runBatch
-      }
-    }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", fiber: "writer" }))
-
-    const fiber = yield* Effect.forkScoped(Effect.interruptible(loop))
-
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        closing = true
-        signal.openUnsafe()
-        const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(options.closeTimeout), Effect.exit)
-        if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
-        for (const { envelope: { messageId }, resume } of offers) {
-          const detail = `${options.store}: the queue was closed before message ${messageId} was stored`
-          resume(Effect.fail(new QueueError({ reason: "Closed", messageId, detail })))
-        }
-        for (const request of nacks) request.resume?.(Effect.void)
-        if (acks.length + nacks.length > 0) {
-          yield* Effect.logWarning(
-            `closed with ${acks.length} acknowledgement(s) and ${nacks.length} release(s) not committed: ` +
-              "those messages may be delivered again"
-          )
-        }
-      })
-    )
-
+    const pending = new Pending()
+    const fiber = yield* Effect.forkScoped(Effect.interruptible(run(pending, commit, settings)))
+    yield* Effect.addFinalizer(() => close(pending, fiber, settings))
     return {
       offer: (envelope) =>
         Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
           const request: OfferRequest = { envelope, resume, cancelled: false }
-          offers.push(request)
-          signal.openUnsafe()
+          pending.offers.push(request)
+          pending.signal.openUnsafe()
           return Effect.sync(() => {
             request.cancelled = true
           })
         }),
       ack: (sequence) =>
         Effect.sync(() => {
-          acks.push(sequence)
-          if (acks.length === 1 || acks.length >= maxPendingAcks) signal.openUnsafe()
+          pending.acks.push(sequence)
+          if (pending.acks.length === 1 || pending.acks.length >= maxPendingAcks) pending.signal.openUnsafe()
         }),
       nack: (sequence) =>
         Effect.callback<void>((resume) => {
-          nacks.push({ sequence, resume })
-          signal.openUnsafe()
+          pending.nacks.push({ sequence, resume })
+          pending.signal.openUnsafe()
         }),
-      acknowledged: () => committingAcks.length === 0 ? acks.slice() : [...committingAcks, ...acks]
+      acknowledged: () => pending.acknowledged()
     } satisfies Writer
   })

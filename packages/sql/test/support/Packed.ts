@@ -6,61 +6,27 @@
  * They are packed from a copy of the workspace in a temporary folder, not in place: `pnpm pack` rebuilds
  * a package's `dist` folder, which the SDK's own install test rebuilds at the same time in place.
  */
-import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import {
+  env,
+  nodeTypesVersion,
+  packageDirs,
+  readJson,
+  repoRoot,
+  run,
+  tsc,
+  tsconfig
+} from "../../../sdk/test/package/support/Project.js"
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-export const sqlDir = path.resolve(here, "../..")
-export const repoRoot = path.resolve(sqlDir, "../..")
-const sdkDir = path.join(repoRoot, "packages/sdk")
-const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+// The SDK's packed-package tests run programs the same way: one runner, one user's tsconfig.
+export { run, smokeNode, smokeNodeVersion } from "../../../sdk/test/package/support/Project.js"
 
 /** The environment without what pnpm exports to the scripts it runs (`npm_config_*`, `npm_package_*`, …). */
-export const userEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_|PNPM_)/.test(key))
-) as NodeJS.ProcessEnv
+export const userEnv = env
 
-/**
- * The Node that runs the installed program: `STELLANOW_SMOKE_NODE` (a path to a `node` binary, e.g.
- * Node 22's), or the one running vitest.
- */
-export const smokeNode: string = process.env.STELLANOW_SMOKE_NODE || process.execPath
-
-let smokeVersion: string | undefined
-
-/** The version of `smokeNode` (`22.23.3`). */
-export const smokeNodeVersion = (): string =>
-  smokeVersion ??= execFileSync(smokeNode, ["-p", "process.versions.node"], { encoding: "utf8" }).trim()
-
-/** Runs a program; resolves with its stdout, rejects with its output when it fails. */
-export const run = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env?: NodeJS.ProcessEnv; readonly timeout?: number }
-): Promise<string> =>
-  new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      {
-        cwd: options.cwd,
-        env: options.env ?? userEnv,
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: options.timeout ?? 150_000
-      },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve(stdout)
-        reject(
-          new Error(`${command} ${args.join(" ")} (in ${options.cwd}) failed: ${error.message}\n${stdout}\n${stderr}`)
-        )
-      }
-    )
-  })
-
-export const readJson = async <A>(file: string): Promise<A> => JSON.parse(await fs.readFile(file, "utf8")) as A
+export const sqlDir = packageDirs.sql
+const sdkDir = packageDirs.sdk
 
 /**
  * A copy of the workspace's two packages (their sources, manifests and published files), resolving their
@@ -106,21 +72,6 @@ export const packPackages = async (tmp: string): Promise<{ readonly sdk: string;
   return { sdk, sql: await pack(copy.sql) }
 }
 
-/** What a user's tsconfig may well say; `skipLibCheck: false` so the packages' declaration files are checked too. */
-const tsconfig = {
-  compilerOptions: {
-    target: "ES2022",
-    module: "NodeNext",
-    moduleResolution: "NodeNext",
-    strict: true,
-    skipLibCheck: false,
-    types: ["node"],
-    rootDir: "src",
-    outDir: "dist"
-  },
-  include: ["src"]
-}
-
 /**
  * A fresh project with `npm install <packages>` run in it, as a user would, plus the Node types at the
  * workspace's version (the program is type-checked with the workspace's TypeScript).
@@ -132,17 +83,14 @@ export const makeProject = async (dir: string, packages: ReadonlyArray<string>):
     JSON.stringify({ name: path.basename(dir), version: "0.0.0", private: true, type: "module" }, null, 2)
   )
   await fs.writeFile(path.join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2))
-  const nodeTypes = createRequire(path.join(repoRoot, "package.json"))("@types/node/package.json") as {
-    readonly version: string
-  }
   await run("npm", [
     "install",
     "--no-audit",
     "--no-fund",
     "--loglevel=error",
     ...packages,
-    `@types/node@${nodeTypes.version}`
-  ], { cwd: dir, timeout: 170_000 })
+    `@types/node@${nodeTypesVersion()}`
+  ], { cwd: dir, timeoutMs: 170_000 })
   return dir
 }
 

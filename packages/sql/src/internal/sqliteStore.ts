@@ -1,0 +1,164 @@
+import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
+import { LeaseIndex } from "@stellanow/sdk/internal"
+import { Clock, type Duration, Effect, type Scope } from "effect"
+import * as Arr from "effect/Array"
+import { toQueueError, transaction } from "./classify.js"
+import { plan } from "./overflow.js"
+import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
+import { migrate, type StoreOptions, verify } from "./schema.js"
+import * as Writer from "./writer.js"
+
+/** Rows per INSERT or DELETE statement (SQLite allows 32,766 bound parameters). */
+const chunkSize = 500
+
+/** What the SQLite store is opened with. */
+type Options = StoreOptions & {
+  readonly closeTimeout: Duration.Input
+  readonly ackDelay: Duration.Input
+  /**
+   * Statements run once the file is known to be empty or a queue of ours, before it is written
+   * (`PRAGMA journal_mode = WAL`: a foreign file is never switched to WAL).
+   */
+  readonly pragmas?: ReadonlyArray<string> | undefined
+}
+
+const opening = (store: string) => (error: unknown) => toQueueError(store, "cannot open the queue", error)
+
+/**
+ * Takes the file for this process (the write lock, held until the connection closes), checks it is
+ * sound and empty or a queue of ours, then applies the pragmas and migrates the table.
+ */
+const openFile = ({ names, pragmas, sql, store }: Options): Effect.Effect<void, StoreError> =>
+  Effect.gen(function*() {
+    yield* sql.unsafe("PRAGMA locking_mode = EXCLUSIVE").pipe(
+      Effect.andThen(sql.unsafe("BEGIN IMMEDIATE")),
+      Effect.andThen(sql.unsafe("COMMIT")),
+      Effect.mapError(opening(store))
+    )
+    const check = yield* Effect.mapError(sql.unsafe<{ quick_check: string }>("PRAGMA quick_check"), opening(store))
+    if (check.length !== 1 || check[0]?.quick_check !== "ok") {
+      return yield* toQueueError(store, "cannot open the queue", {
+        code: "SQLITE_CORRUPT",
+        message: check.map((row) => row.quick_check).slice(0, 3).join("; ")
+      })
+    }
+    yield* verify(sql, "sqlite", names, store)
+    for (const pragma of pragmas ?? []) {
+      const result = yield* Effect.mapError(sql.unsafe<Record<string, unknown>>(pragma), opening(store))
+      if (/journal_mode\s*=\s*wal/i.test(pragma) && result[0]?.journal_mode !== "wal") {
+        return yield* toQueueError(store, "cannot open the queue", {
+          message: `SQLite refused WAL mode (journal_mode is ${String(result[0]?.journal_mode)})`
+        })
+      }
+    }
+    yield* migrate(sql, "sqlite", names, store)
+  })
+
+/** Logs, at debug, the settings the file was opened with. */
+const logSettings = ({ sql, store }: Options): Effect.Effect<void, StoreError> =>
+  Effect.gen(function*() {
+    const settings = yield* Effect.mapError(
+      Effect.all([
+        sql.unsafe<{ journal_mode: string }>("PRAGMA journal_mode"),
+        sql.unsafe<{ synchronous: number }>("PRAGMA synchronous"),
+        sql.unsafe<{ locking_mode: string }>("PRAGMA locking_mode")
+      ]),
+      opening(store)
+    )
+    const [[journal], [synchronous], [locking]] = settings
+    yield* Effect.logDebug(
+      `opened: journal_mode=${journal?.journal_mode} ` +
+        `synchronous=${["off", "normal", "full", "extra"][synchronous?.synchronous ?? -1] ?? "?"} ` +
+        `locking_mode=${locking?.locking_mode}`
+    )
+  })
+
+/** The index of the stored messages, every one waiting (claims are not written). */
+const load = (options: Options): Effect.Effect<LeaseIndex, StoreError> =>
+  Effect.gen(function*() {
+    const { names, sql, store } = options
+    const index = new LeaseIndex(options.order)
+    const rows = yield* Effect.mapError(
+      sql.unsafe<Row>(`SELECT seq, message_id, topic, event_name, body, wrapped_at FROM ${names.quoted} ORDER BY seq`),
+      opening(store)
+    )
+    for (const row of rows) index.add(leaseOf(row))
+    if (rows.length > 0) {
+      yield* Effect.logInfo(`opened with ${rows.length} message(s) waiting`)
+    }
+    if (rows.length > options.capacity) {
+      yield* Effect.logWarning(
+        `the queue holds ${rows.length} messages, more than its capacity of ${options.capacity}; ` +
+          "none is deleted, and new messages follow the overflow policy"
+      )
+    }
+    return index
+  })
+
+const deleteRows = ({ names, sql }: Options, sequences: ReadonlyArray<number>) =>
+  Effect.forEach(
+    chunks(sequences, chunkSize),
+    (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
+    { discard: true }
+  )
+
+/** One group commit: the table changes in the transaction, the index once it committed. */
+const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => (batch) =>
+  Effect.suspend(() => {
+    const { names, sql, store } = options
+    // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
+    // transaction fails they are put back where they were.
+    const removed: Array<MessageQueue.Lease> = []
+    const outcome = plan(options, index.pending, batch.offers, () => {
+      const lease = index.dropOldest()
+      if (lease !== undefined) removed.push(lease)
+      return lease
+    })
+    const inserts = outcome.insert.map((i) => batch.offers[i]!)
+    return Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const sequences: Array<number> = []
+      yield* deleteRows(options, [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
+      for (const chunk of chunks(inserts, chunkSize)) {
+        const returned = yield* sql<{ seq: number }>`INSERT INTO ${sql(names.table)} ${
+          sql.insert(Arr.map(chunk, (envelope) => ({ ...columnsOf(envelope), enqueued_at: now })))
+        } RETURNING seq`
+        for (const row of returned) sequences.push(row.seq)
+      }
+      return sequences
+    }).pipe(
+      (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: true }),
+      Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
+      Effect.map((sequences) => {
+        // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
+        sequences.sort((a, b) => a - b)
+        inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
+        return outcome.outcomes
+      })
+    )
+  })
+
+/**
+ * The SQLite store, for a single process: the table is the durable copy and the process keeps its index
+ * in memory (the SDK's `LeaseIndex`, as its in-memory queues do). The file is locked for this process
+ * (`locking_mode = EXCLUSIVE`) so no other process can claim a message; claims are not written, so on
+ * open every stored message is waiting again — those a dead process had taken but not acknowledged
+ * included, with their original message ids.
+ */
+export const make = (options: Options): Effect.Effect<MessageQueue.Service, StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    yield* openFile(options)
+    yield* logSettings(options)
+    const index = yield* load(options)
+    const writer = yield* Writer.make(commitWith(options, index), options)
+    return {
+      order: options.order,
+      overflow: options.overflow,
+      persistent: true,
+      offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
+      take: (max) => index.take(max),
+      ack: (lease) => Effect.suspend(() => index.ack(lease) ? writer.ack(lease.sequence) : Effect.void),
+      nack: (lease) => Effect.sync(() => void index.nack(lease)),
+      size: Effect.sync(() => index.pending)
+    } satisfies MessageQueue.Service
+  }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", store: options.store }))
