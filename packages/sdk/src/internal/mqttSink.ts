@@ -32,19 +32,6 @@ const refusedCodes = new Set([4, 5, 134, 135, 138, 140])
 /** DISCONNECT reason code 142: another connection with our client id took the session over. */
 const sessionTakenOver = 142
 
-/**
- * Publishes one envelope and reports its outcome to `done`, from mqtt.js's own callbacks: the PUBACK,
- * the broker's refusal, or the end of the connection. The SDK's drain keeps many messages in flight
- * through it without a fiber per message.
- */
-export type PublishCallback = (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) => void
-
-const publishCallbackKey = Symbol.for("@stellanow/sdk/internal/mqttSink/publishCallback")
-
-/** The callback publisher of an MQTT sink made by {@link make}; `undefined` for any other sink. */
-export const publishCallback = (sink: Service): PublishCallback | undefined =>
-  (sink as Service & { readonly [publishCallbackKey]?: PublishCallback })[publishCallbackKey]
-
 const publishOptions = { qos: 1, retain: false } as const
 
 /**
@@ -497,7 +484,10 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       run,
       awaitReady: ready.await,
       publish,
-      [publishCallbackKey]: (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
+      // Reports each outcome from mqtt.js's own callbacks (the PUBACK, the broker's refusal, the end of
+      // the connection): the drain keeps many messages in flight without a fiber per message.
+      publisher: Effect.succeed((envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
         void publishWith(envelope, done)
-    } satisfies Service & { readonly [publishCallbackKey]: PublishCallback }
+      )
+    } satisfies Service
   })

@@ -1,0 +1,42 @@
+import { Deferred, type Exit } from "effect"
+import type { LifecycleError } from "../StellaNowError.js"
+
+/**
+ * The `sendMessageAndWait` calls waiting for their message's fate, by message id: its
+ * acknowledgement, its drop, or the SDK closing. Each waiter is settled at most once.
+ */
+export interface Waiters {
+  /** A waiter for the message, registered before it is queued so no outcome slips past it. */
+  readonly register: (messageId: string) => Deferred.Deferred<string, LifecycleError>
+  /** Forgets the message's waiter without settling it (its caller gave up). */
+  readonly forget: (messageId: string) => void
+  readonly has: (messageId: string) => boolean
+  /** Settles the message's waiter, if there is one, and forgets it. */
+  readonly settle: (messageId: string, exit: Exit.Exit<string, LifecycleError>) => void
+  /** Settles every waiter left. */
+  readonly settleAll: (exit: Exit.Exit<string, LifecycleError>) => void
+}
+
+export const make = (): Waiters => {
+  const waiters = new Map<string, Deferred.Deferred<string, LifecycleError>>()
+  const settle = (messageId: string, exit: Exit.Exit<string, LifecycleError>) => {
+    const waiter = waiters.get(messageId)
+    if (waiter !== undefined) {
+      waiters.delete(messageId)
+      Deferred.doneUnsafe(waiter, exit)
+    }
+  }
+  return {
+    register: (messageId) => {
+      const waiter = Deferred.makeUnsafe<string, LifecycleError>()
+      waiters.set(messageId, waiter)
+      return waiter
+    },
+    forget: (messageId) => void waiters.delete(messageId),
+    has: (messageId) => waiters.has(messageId),
+    settle,
+    settleAll: (exit) => {
+      for (const messageId of [...waiters.keys()]) settle(messageId, exit)
+    }
+  }
+}
