@@ -33,7 +33,10 @@ export interface Options {
   readonly series: Series
   /** The series of publish failures of one reason. */
   readonly failureSeries: (reason: string) => Series
-  /** Told of each batch of messages the broker acknowledged, once they left the queue. */
+  /**
+   * Told of each batch of messages the broker acknowledged, once they left the queue. Called inside
+   * one of the drain's steps (a step per batch, not per message); returns what is left to do.
+   */
   readonly acknowledged: (leases: ReadonlyArray<Lease>) => Effect.Effect<void>
 }
 

@@ -121,19 +121,21 @@ const makeCore = (options: Options) =>
     } satisfies Core
   })
 
-/** What follows the broker's acknowledgement of a batch: the gauges, the waiters, the events. */
-const acknowledged = (core: Core) => (leases: ReadonlyArray<Lease>) =>
-  Effect.suspend(() => {
-    const events = leases.map(({ envelope }) => {
-      const { eventName, messageId } = envelope
-      core.backlog.acknowledged(envelope)
-      core.waiters.settle(messageId, Exit.succeed(messageId))
-      return Event.Acknowledged({ messageId, eventName })
-    })
-    core.progress.openUnsafe()
-    core.backlog.report()
-    return PubSub.publishAll(core.events, events)
+/**
+ * What follows the broker's acknowledgement of a batch: the gauges, the waiters, the events. Called
+ * inside the drain's own step, so it does its part at once and returns only the events' publishing.
+ */
+const acknowledged = (core: Core) => (leases: ReadonlyArray<Lease>) => {
+  const events = leases.map(({ envelope }) => {
+    const { eventName, messageId } = envelope
+    core.backlog.acknowledged(envelope)
+    core.waiters.acknowledged(messageId)
+    return Event.Acknowledged({ messageId, eventName })
   })
+  core.progress.openUnsafe()
+  core.backlog.report()
+  return PubSub.publishAll(core.events, events)
+}
 
 /** Begins a run: the connection and the drain, in a scope of their own. */
 const begin = (core: Core) =>

@@ -1,4 +1,4 @@
-import { Deferred, type Exit } from "effect"
+import { Deferred, Exit } from "effect"
 import type { LifecycleError } from "../StellaNowError.js"
 
 /**
@@ -11,6 +11,8 @@ export interface Waiters {
   /** Forgets the message's waiter without settling it (its caller gave up). */
   readonly forget: (messageId: string) => void
   readonly has: (messageId: string) => boolean
+  /** Settles the message's waiter, if there is one, with its acknowledgement, and forgets it. */
+  readonly acknowledged: (messageId: string) => void
   /** Settles the message's waiter, if there is one, and forgets it. */
   readonly settle: (messageId: string, exit: Exit.Exit<string, LifecycleError>) => void
   /** Settles every waiter left. */
@@ -31,6 +33,10 @@ export const make = (): Waiters => {
       const waiter = Deferred.makeUnsafe<string, LifecycleError>()
       waiters.set(messageId, waiter)
       return waiter
+    },
+    // Called for every message acknowledged, most with no waiter: the exit is made only for a waiter.
+    acknowledged: (messageId) => {
+      if (waiters.has(messageId)) settle(messageId, Exit.succeed(messageId))
     },
     forget: (messageId) => void waiters.delete(messageId),
     has: (messageId) => waiters.has(messageId),

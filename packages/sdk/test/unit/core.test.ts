@@ -32,8 +32,9 @@ describe("Waiters", () => {
     Effect.gen(function*() {
       const waiters = Waiters.make()
       const waiter = waiters.register("a")
-      waiters.settle("a", Exit.succeed("a"))
+      waiters.acknowledged("a")
       waiters.settle("a", Exit.succeed("late"))
+      waiters.acknowledged("no waiter")
       assert.isFalse(waiters.has("a"))
       assert.strictEqual(yield* Deferred.await(waiter), "a")
     }))
