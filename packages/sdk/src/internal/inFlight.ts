@@ -36,10 +36,10 @@ export const make = (max: number, clock: Clock.Clock): Effect.Effect<InFlight> =
       has: (lease) => unsettled.has(lease),
       add: (lease, span) => void unsettled.set(lease, span),
       remove: (lease, exit) => {
-        if (!unsettled.has(lease)) return false
+        const span = unsettled.get(lease)
+        if (!unsettled.delete(lease)) return false
         // The clock is read only for a span: most runs collect none.
-        unsettled.get(lease)?.end(clock.currentTimeNanosUnsafe(), exit)
-        unsettled.delete(lease)
+        span?.end(clock.currentTimeNanosUnsafe(), exit)
         return true
       },
       recount: () => {
