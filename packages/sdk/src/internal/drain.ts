@@ -151,8 +151,10 @@ const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
         if (wrappedAt !== undefined) Metrics.ackLatency.updateUnsafe((now - wrappedAt) / 1000, series)
       }
       Metrics.messagesAcked.updateUnsafe(leases.length, series)
+      const rest = run.options.acknowledged(leases)
+      // Counted last, as room wakes the taking fiber.
       recount(run)
-      return run.options.acknowledged(leases)
+      return rest
     })
   )
 
