@@ -5,8 +5,8 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Data, Duration, Effect, Layer, Schedule } from "effect"
-import type { SubscriptionRef } from "effect"
+import { Context, Data, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
+import type { Exit, Scope, SubscriptionRef } from "effect"
 import type * as mqtt from "mqtt"
 import { Auth } from "./Auth.js"
 import type { Envelope } from "./Envelope.js"
@@ -63,7 +63,52 @@ export interface Service {
   readonly awaitReady: Effect.Effect<void>
   /** Publishes one envelope (QoS 1) and completes when the broker acknowledged it. */
   readonly publish: (envelope: Envelope) => Effect.Effect<void, PublishError>
+  /**
+   * The low-level publish, the one the SDK's drain uses: made once per `start`, in that run's scope,
+   * it keeps many messages in flight without a fiber per message (see {@link PublishCallback}).
+   * Publishes still in flight when the scope closes, or when `run` ends, report a failure.
+   *
+   * A sink with only an Effect `publish` gets one from {@link make}.
+   */
+  readonly publisher: Effect.Effect<PublishCallback, never, Scope.Scope>
 }
+
+/**
+ * Publishes one envelope (QoS 1) and reports its outcome to `onSettled`, exactly once: success when the
+ * broker acknowledged it, a `PublishError` (or an interruption) otherwise. It returns at once and may
+ * call `onSettled` from any callback, or before it returns. At thousands of messages a second a fiber
+ * per message was most of the SDK's cost: this form lets a sink with a callback API (mqtt.js) report
+ * straight from its callbacks.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type PublishCallback = (envelope: Envelope, onSettled: (exit: Exit.Exit<void, PublishError>) => void) => void
+
+/**
+ * A sink made of its parts, with its `publisher` built from `publish` when none is given: each
+ * publish then runs in a fiber of its own, interrupted when the publisher's scope closes. The way to
+ * write a sink of your own (the in-memory test sink is one).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  parts: Omit<Service, "publisher"> & { readonly publisher?: Service["publisher"] | undefined }
+): Service => ({ ...parts, publisher: parts.publisher ?? fromEffectPublish(parts.publish) })
+
+/**
+ * A {@link PublishCallback} over an Effect `publish`: a fiber per message, forked into the scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromEffectPublish = (
+  publish: Service["publish"]
+): Effect.Effect<PublishCallback, never, Scope.Scope> =>
+  Effect.map(FiberSet.makeRuntime<never, void, PublishError>(), (runFork) => (envelope, onSettled) => {
+    runFork(Effect.onExit(publish(envelope), (exit) => Effect.sync(() => onSettled(exit))))
+  })
 
 /**
  * The sink's service tag.

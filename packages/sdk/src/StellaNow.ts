@@ -8,7 +8,7 @@
  */
 import { Context, Data, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
 import * as Envelope from "./Envelope.js"
-import * as Runtime from "./internal/runtime.js"
+import * as Internal from "./internal/stellaNow.js"
 import type * as Message from "./Message.js"
 import { MessageQueue } from "./MessageQueue.js"
 import { type ConnectionState, Sink } from "./Sink.js"
@@ -190,7 +190,7 @@ export const make: (options: Options) => Effect.Effect<
   Service,
   ConfigurationError,
   Sink | MessageQueue | Scope.Scope
-> = Runtime.make
+> = Internal.make
 
 /**
  * The SDK service over whatever `Sink` and `MessageQueue` are provided.

@@ -18,7 +18,7 @@
 import { Clock, Context, Duration, Effect, Latch, Layer, Ref, Stream, SubscriptionRef } from "effect"
 import type { Envelope, ProjectInfo } from "./Envelope.js"
 import * as MessageQueue from "./MessageQueue.js"
-import { ConnectionState, type Service as SinkService, Sink } from "./Sink.js"
+import { ConnectionState, make as makeSink, type Service as SinkService, Sink } from "./Sink.js"
 import * as StellaNow from "./StellaNow.js"
 import { type ConfigurationError, ConnectionError, PublishError } from "./StellaNowError.js"
 
@@ -122,7 +122,8 @@ export const makeMemorySink = (options: { readonly mode?: Mode | undefined } = {
         published.push(envelope)
       })
 
-    const sink: SinkService = { clientId: "memory-sink", destination, state, run, awaitReady: ready.await, publish }
+    // Only an Effect `publish`: the drain reaches it through the adapter `Sink.make` builds.
+    const sink = makeSink({ clientId: "memory-sink", destination, state, run, awaitReady: ready.await, publish })
     const control: MemorySinkControl = {
       published: Effect.sync(() => [...published]),
       setMode: (next) => Effect.andThen(Effect.sync(() => sync(next)), SubscriptionRef.set(mode, next)),

@@ -20,19 +20,6 @@ import * as ReconnectPolicy from "./reconnectPolicy.js"
 /** A fresh client id: `StellaNowSDKTypeScript_` and a 10-character nanoid. */
 export const makeClientId = (): string => `StellaNowSDKTypeScript_${nanoid(10)}`
 
-/**
- * Publishes one envelope and reports its outcome to `done`, from mqtt.js's own callbacks: the PUBACK,
- * the broker's refusal, or the end of the connection. The SDK's drain keeps many messages in flight
- * through it without a fiber per message.
- */
-export type PublishCallback = (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) => void
-
-const publishCallbackKey = Symbol.for("@stellanow/sdk/internal/mqttSink/publishCallback")
-
-/** The callback publisher of an MQTT sink made by {@link make}; `undefined` for any other sink. */
-export const publishCallback = (sink: Service): PublishCallback | undefined =>
-  (sink as Service & { readonly [publishCallbackKey]?: PublishCallback })[publishCallbackKey]
-
 /** The sink's options, checked: how to connect, and when to connect again. */
 interface Checked {
   readonly settings: MqttConnection.Settings
@@ -218,7 +205,10 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       run: run(shared),
       awaitReady: shared.ready.await,
       publish,
-      [publishCallbackKey]: (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
+      // Reports each outcome from mqtt.js's own callbacks (the PUBACK, the broker's refusal, the end of
+      // the connection): the drain keeps many messages in flight without a fiber per message.
+      publisher: Effect.succeed((envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
         void publishWith(envelope, done)
-    } satisfies Service & { readonly [publishCallbackKey]: PublishCallback }
+      )
+    } satisfies Service
   })

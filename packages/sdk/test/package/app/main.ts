@@ -68,7 +68,7 @@ const errorTags = [
 ].map((error) => error instanceof Error ? error._tag : "not an Error")
 
 // The exports map hides the SDK's internals (a variable, so the compiler does not resolve it).
-const internal: string = "@stellanow/sdk/internal/runtime.js"
+const internal: string = "@stellanow/sdk/internal/stellaNow.js"
 const internalImport = await import(internal).then(
   () => "resolved",
   (error: { readonly code?: string }) => error.code ?? "failed"

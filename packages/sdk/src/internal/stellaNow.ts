@@ -1,0 +1,357 @@
+/**
+ * The StellaNow service: `start` and `stop` begin and halt a run (the sink's connection and the
+ * drain, in a scope of their own), `close` drains then stops, and the send operations wrap and queue.
+ */
+import {
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Latch,
+  Option,
+  PubSub,
+  Result,
+  Scope,
+  Stream,
+  SubscriptionRef,
+  Tracer
+} from "effect"
+import * as Envelope from "../Envelope.js"
+import type * as Message from "../Message.js"
+import { type Lease, MessageQueue, type Service as QueueService } from "../MessageQueue.js"
+import * as Metrics from "../Metrics.js"
+import { type Service as SinkService, Sink } from "../Sink.js"
+import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
+import { Event } from "../StellaNow.js"
+import { LifecycleError, QueueError } from "../StellaNowError.js"
+import * as Backlog from "./backlog.js"
+import * as Closing from "./closing.js"
+import * as Drain from "./drain.js"
+import * as Lifecycle from "./lifecycle.js"
+import * as MetricSeries from "./metricSeries.js"
+import * as Check from "./options.js"
+import * as Tracing from "./tracing.js"
+import * as Waiters from "./waiters.js"
+
+/** What the service's operations share. */
+interface Core {
+  readonly sink: SinkService
+  readonly queue: QueueService
+  readonly project: Options["project"]
+  readonly maxInFlight: number
+  readonly startTimeout: Duration.Duration
+  readonly stopGracePeriod: Duration.Duration
+  readonly closeTimeout: Duration.Duration
+  readonly events: PubSub.PubSub<EventType>
+  readonly series: MetricSeries.Series
+  readonly dropSeries: MetricSeries.Series
+  readonly failureSeries: (reason: string) => MetricSeries.Series
+  readonly backlog: Backlog.Backlog
+  readonly waiters: Waiters.Waiters
+  readonly lifecycle: Lifecycle.Lifecycle
+  /** Opened by every acknowledgement, so a drain waiting for the queue to empty looks again. */
+  readonly progress: Latch.Latch
+  readonly closeReport: Closing.CloseReport
+}
+
+export const make = (options: Options) =>
+  Effect.gen(function*() {
+    const core = yield* makeCore(options)
+    const { events, sink } = core
+    yield* SubscriptionRef.changes(sink.state).pipe(
+      Stream.runForEach((state) => PubSub.publish(events, Event.ConnectionChanged({ state }))),
+      Effect.forkScoped
+    )
+    const close = closing(core)
+    // Bounded: `close` gives the drain `closeTimeout`, then `stop` gives in-flight publishes
+    // `stopGracePeriod` and the disconnect its own timeout.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* close()
+        core.waiters.settleAll(Exit.fail(new LifecycleError({ reason: "Closed", detail: "the SDK was closed" })))
+        // Ends every events stream, so listeners finish with the SDK.
+        yield* PubSub.shutdown(events)
+      })
+    )
+    return {
+      clientId: sink.clientId,
+      start: start(core),
+      stop: stopping(core),
+      close,
+      ...sending(core),
+      queueSize: core.queue.size,
+      connectionState: SubscriptionRef.get(sink.state),
+      events: Stream.fromPubSub(events),
+      subscribe: Effect.map(PubSub.subscribe(events), Stream.fromSubscription)
+    } satisfies Service
+  }).pipe(Effect.annotateLogs({ module: "StellaNow" }))
+
+const makeCore = (options: Options) =>
+  Effect.gen(function*() {
+    const sink = yield* Sink
+    const queue = yield* MessageQueue
+    const series = yield* MetricSeries.maker
+    const clientSeries = series({ client_id: sink.clientId })
+    const failureSeriesByReason = new Map<string, MetricSeries.Series>()
+    return {
+      sink,
+      queue,
+      project: options.project,
+      maxInFlight: yield* Check.count(options.maxInFlight, 1000, "maxInFlight"),
+      startTimeout: yield* Check.duration(options.startTimeout, "30 seconds", "startTimeout"),
+      stopGracePeriod: yield* Check.duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod"),
+      closeTimeout: yield* Check.duration(options.closeTimeout, "5 seconds", "closeTimeout", { allowZero: true }),
+      events: yield* PubSub.unbounded<EventType>(),
+      series: clientSeries,
+      dropSeries: series({ client_id: sink.clientId, policy: queue.overflow ?? "unknown" }),
+      failureSeries: (reason) => {
+        let found = failureSeriesByReason.get(reason)
+        if (found === undefined) {
+          found = series({ client_id: sink.clientId, reason })
+          failureSeriesByReason.set(reason, found)
+        }
+        return found
+      },
+      backlog: Backlog.make(yield* queue.size, clientSeries),
+      waiters: Waiters.make(),
+      lifecycle: yield* Lifecycle.make,
+      progress: yield* Latch.make(false),
+      closeReport: Closing.makeReport()
+    } satisfies Core
+  })
+
+/**
+ * What follows the broker's acknowledgement of a batch: the gauges, the waiters, the events. Called
+ * inside the drain's own step, so it does its part at once and returns only the events' publishing.
+ */
+const acknowledged = (core: Core) => (leases: ReadonlyArray<Lease>) => {
+  const events = leases.map(({ envelope }) => {
+    const { eventName, messageId } = envelope
+    core.backlog.acknowledged(envelope)
+    core.waiters.acknowledged(messageId)
+    return Event.Acknowledged({ messageId, eventName })
+  })
+  core.progress.openUnsafe()
+  core.backlog.report()
+  return PubSub.publishAll(core.events, events)
+}
+
+/** Begins a run: the connection and the drain, in a scope of their own. */
+const begin = (core: Core) =>
+  Effect.gen(function*() {
+    core.closeReport.reset()
+    const scope = yield* Scope.make()
+    const connection = yield* Effect.forkIn(core.sink.run, scope)
+    const drain = yield* Drain.start({
+      sink: core.sink,
+      queue: core.queue,
+      maxInFlight: core.maxInFlight,
+      series: core.series,
+      failureSeries: core.failureSeries,
+      acknowledged: acknowledged(core)
+    }, scope)
+    return { scope, connection, drain } satisfies Lifecycle.Running
+  })
+
+/** Halts a run: stops taking, lets the in-flight publishes settle for a while, then disconnects. */
+const halt = (core: Core, run: Lifecycle.Running) =>
+  Effect.gen(function*() {
+    yield* Fiber.interrupt(run.drain.taking)
+    // Interruptible, or the deadline could not cut the wait short inside a finalizer.
+    yield* run.drain.idle.pipe(Effect.interruptible, Effect.timeoutOption(core.stopGracePeriod))
+    // Disconnecting ends the publishes still in flight; `finish` puts their messages back.
+    yield* Scope.close(run.scope, Exit.void)
+    yield* run.drain.finish
+    core.lifecycle.set(undefined)
+  })
+
+const start = (core: Core): Effect.Effect<void, StartError> =>
+  core.lifecycle.exclusive(
+    Effect.gen(function*() {
+      const previous = core.lifecycle.running()
+      // The connection gave up earlier (a fatal error): begin afresh.
+      if (previous !== undefined && previous.connection.pollUnsafe() !== undefined) yield* halt(core, previous)
+      const run = core.lifecycle.running() ?? (yield* begin(core))
+      core.lifecycle.set(run)
+      const outcome = yield* core.lifecycle.abandonable(
+        Effect.raceFirst(Effect.result(core.sink.awaitReady), Effect.result(Fiber.join(run.connection))).pipe(
+          Effect.timeout(core.startTimeout),
+          Effect.result
+        )
+      )
+      if (outcome !== "stopped" && Result.isSuccess(outcome) && Result.isSuccess(outcome.success)) {
+        yield* Effect.logInfo(`started; ${yield* core.queue.size} message(s) queued`)
+        return
+      }
+      yield* halt(core, run)
+      return yield* startFailed(core, outcome)
+    })
+  ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }), Effect.withSpan("StellaNow.start"))
+
+/** The error of a start that did not connect: stopped, timed out, or given up by the connection. */
+const startFailed = (
+  core: Core,
+  outcome: "stopped" | Result.Result<Result.Result<unknown, StartError>, unknown>
+): Effect.Effect<never, StartError> =>
+  Effect.gen(function*() {
+    const size = yield* core.queue.size
+    const { destination } = core.sink
+    if (outcome === "stopped") {
+      return yield* new LifecycleError({
+        reason: "Closed",
+        detail: `stopped before connecting to ${destination}; ${size} message(s) stay queued for the next start`
+      })
+    }
+    if (Result.isFailure(outcome)) {
+      return yield* new LifecycleError({
+        reason: "StartTimeout",
+        detail: `could not connect to ${destination} within ${Duration.format(core.startTimeout)}; ` +
+          `${size} message(s) stay queued for the next start`
+      })
+    }
+    return yield* Result.match(outcome.success, {
+      onFailure: (error) => Effect.fail(error),
+      onSuccess: () => Effect.die("unreachable")
+    })
+  })
+
+/**
+ * Waits until the queue is empty. It looks again after each acknowledgement, and every 100 ms for a
+ * queue that other processes drain too; it needs no clock while this SDK does the sending.
+ */
+const waitUntilEmpty = (core: Core) =>
+  Effect.gen(function*() {
+    while (true) {
+      core.progress.closeUnsafe()
+      if ((yield* core.queue.size) === 0) return
+      yield* Effect.timeoutOption(core.progress.await, "100 millis")
+    }
+  })
+
+/**
+ * Lets the drain send until the queue is empty, the connection gives up, or the deadline passes.
+ * Interruptible, so that the deadline holds inside a finalizer too.
+ */
+const drainFor = (core: Core, run: Lifecycle.Running, deadline: Duration.Duration) =>
+  Effect.raceFirst(waitUntilEmpty(core), Effect.asVoid(Fiber.await(run.connection))).pipe(
+    Effect.interruptible,
+    Effect.timeoutOption(deadline)
+  )
+
+/** Stops, after draining until `deadline` if one is given; reports what is left and whether it ran. */
+const halting = (core: Core, deadline: Option.Option<Duration.Duration>) =>
+  Effect.suspend(() => {
+    // A start still waiting for the broker gives up at once, rather than holding the lock until
+    // its timeout: stopping (and closing the SDK) must not hang on a broker that is away.
+    core.lifecycle.abandon()
+    return core.lifecycle.exclusive(
+      Effect.gen(function*() {
+        const run = core.lifecycle.running()
+        if (run !== undefined) {
+          if (Option.isSome(deadline)) yield* drainFor(core, run, deadline.value)
+          yield* halt(core, run)
+        }
+        const remaining = yield* core.queue.size
+        if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
+        return { remaining, started: run !== undefined }
+      })
+    )
+  })
+
+const stopping = (core: Core) => (stopOptions?: StopOptions) =>
+  halting(core, Option.map(Option.fromNullishOr(stopOptions?.drainTimeout), Duration.fromInputUnsafe)).pipe(
+    Effect.map(({ remaining }) => ({ remaining })),
+    Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }),
+    Effect.withSpan("StellaNow.stop")
+  )
+
+const closing = (core: Core) => (closeOptions?: CloseOptions) =>
+  Effect.gen(function*() {
+    const timeout = closeOptions?.timeout === undefined
+      ? core.closeTimeout
+      : Duration.fromInputUnsafe(closeOptions.timeout)
+    // Zero, or a negative duration (Effect 4 has them), sends nothing more.
+    const flush = Duration.isPositive(timeout) ? Option.some(timeout) : Option.none()
+    const { remaining, started } = yield* halting(core, flush)
+    if (core.closeReport.due(remaining, started)) {
+      yield* Effect.logWarning(Closing.leftBehind(remaining, started, timeout, core.queue.persistent))
+    }
+    return { remaining }
+  }).pipe(
+    Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }),
+    Effect.withSpan("StellaNow.close")
+  )
+
+/** The send operations: wrap, queue, and for `sendMessageAndWait` wait for the acknowledgement. */
+const sending = (core: Core) => {
+  const enqueue = enqueuing(core)
+  const annotate = (envelope: Envelope.Envelope) =>
+    Effect.annotateCurrentSpan({
+      "stellanow.message_id": envelope.messageId,
+      "stellanow.event": envelope.eventName
+    })
+
+  /** Queues a wrapped message and waits for its acknowledgement. */
+  const enqueueAndWait = (envelope: Envelope.Envelope) =>
+    Effect.suspend(() => {
+      const forget = Effect.sync(() => core.waiters.forget(envelope.messageId))
+      // Registered before queueing, so an acknowledgement cannot slip past it.
+      const waiter = core.waiters.register(envelope.messageId)
+      return Effect.andThen(
+        Effect.tapError(enqueue(envelope), () => forget),
+        Effect.onInterrupt(Deferred.await(waiter), () => forget)
+      )
+    })
+
+  // The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer` plus a flatMap
+  // would be two): the common case, no collecting tracer, goes straight to wrapping and queueing.
+  const sendMessage = (message: Message.Message) =>
+    Effect.withFiber((fiber) =>
+      Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
+        ? Envelope.wrap(message, core.project).pipe(
+          Effect.tap(annotate),
+          Effect.flatMap(enqueue),
+          Effect.withSpan("StellaNow.sendMessage", undefined, { captureStackTrace: false })
+        )
+        : Effect.flatMap(Envelope.wrap(message, core.project), enqueue)
+    )
+
+  const sendMessageAndWait = (message: Message.Message) =>
+    Effect.withFiber((fiber) =>
+      Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
+        ? Envelope.wrap(message, core.project).pipe(
+          Effect.tap(annotate),
+          Effect.flatMap(enqueueAndWait),
+          Effect.withSpan("StellaNow.sendMessageAndWait")
+        )
+        : Effect.flatMap(Envelope.wrap(message, core.project), enqueueAndWait)
+    )
+
+  return { sendMessage, sendMessageAndWait }
+}
+
+/** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
+const enqueuing = (core: Core) => {
+  const reportDrop = ({ eventName, messageId }: Envelope.Envelope) => {
+    Metrics.messagesDropped.updateUnsafe(1, core.dropSeries)
+    // Made only for a `sendMessageAndWait` waiting on it: an error is costly, and a flood drops many.
+    if (core.waiters.has(messageId)) {
+      const detail = `message ${messageId} was dropped: the queue is full`
+      core.waiters.settle(messageId, Exit.fail(new QueueError({ reason: "Dropped", messageId, detail })))
+    }
+    return Effect.andThen(
+      Effect.logWarning(`the queue is full: message ${messageId} (${eventName}) was dropped`),
+      PubSub.publish(core.events, Event.Dropped({ messageId, eventName }))
+    )
+  }
+  return (envelope: Envelope.Envelope) =>
+    Effect.flatMap(core.queue.offer(envelope), (dropped) => {
+      core.closeReport.reset()
+      Metrics.messagesQueued.updateUnsafe(1, core.series)
+      core.backlog.offered(envelope, dropped)
+      return Option.isNone(dropped)
+        ? Effect.succeed(envelope.messageId)
+        : Effect.as(reportDrop(dropped.value), envelope.messageId)
+    })
+}
