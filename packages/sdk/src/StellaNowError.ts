@@ -100,7 +100,9 @@ export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/Aut
 
 /**
  * The broker connection failed, or was lost. `Refused` (bad credentials, not authorized) and
- * `DuplicateClientId` are fatal once the retry budget for them is spent; the others are transient.
+ * `DuplicateClientId` are fatal once the retry budget for them is spent; `Tls` (the broker's certificate
+ * did not verify: unknown CA, host name mismatch, expired; the message carries the certificate error) is
+ * fatal at once; the others are transient.
  *
  * @since 0.1.0
  * @category errors
@@ -108,7 +110,7 @@ export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/Aut
 export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stellanow/sdk/ConnectionError")(
   "ConnectionError",
   {
-    reason: Schema.Literals(["Unreachable", "Refused", "Timeout", "Closed", "DuplicateClientId", "Stopped"]),
+    reason: Schema.Literals(["Unreachable", "Refused", "Tls", "Timeout", "Closed", "DuplicateClientId", "Stopped"]),
     detail: Schema.String,
     cause: Schema.optional(Schema.Defect())
   }
@@ -235,7 +237,8 @@ export class StoreError extends Schema.TaggedError<StoreError>("@stellanow/sdk/S
 
 /**
  * The SDK was asked to do something its lifecycle does not allow, or a deadline passed: `"StartTimeout"`
- * (`start` did not connect in time), `"Closed"` (stopped or closed first: `start` abandoned, a
+ * (`start` did not connect in time; its `cause` is the last connection or auth error, its message says
+ * it too), `"Closed"` (stopped or closed first: `start` abandoned, a
  * `sendMessageAndWait` still waiting when the SDK closed); `"Fatal"` is not raised by this version.
  *
  * @since 0.1.0

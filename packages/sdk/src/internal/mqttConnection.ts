@@ -128,12 +128,42 @@ const noConnack = (settings: Settings, cause?: unknown) =>
     ...(cause === undefined ? {} : { cause })
   })
 
-/** A failed CONNECT as a `ConnectionError`: no CONNACK in time, refused credentials, or unreachable. */
+/** Node's codes for a broker certificate that did not verify (OpenSSL's, and Node's own hostname check). */
+const tlsCodes = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "HOSTNAME_MISMATCH",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA"
+])
+
+/** Whether the error is a broker certificate that did not verify: no retry will make it verify. */
+const isTlsError = (code: unknown): code is string =>
+  typeof code === "string" && (tlsCodes.has(code) || code.includes("CERT"))
+
+/** A failed CONNECT as a `ConnectionError`: no CONNACK in time, refused credentials, TLS, or unreachable. */
 const classify = (settings: Settings, error: unknown): ConnectionError => {
   const destination = settings.address.url
   // mqtt.js's own CONNACK timer has the same length as ours and, started first, fires first.
   if (error instanceof Error && error.message === "connack timeout") return noConnack(settings, error)
   const code = (error as { code?: unknown } | undefined)?.code
+  if (isTlsError(code)) {
+    const text = error instanceof Error ? error.message : String(error)
+    return new ConnectionError({
+      reason: "Tls",
+      detail: `TLS failed with the broker at ${destination}: its certificate did not verify (${code}: ${text})`,
+      cause: error
+    })
+  }
   if (typeof code === "number" && refusedCodes.has(code)) {
     return new ConnectionError({
       reason: "Refused",

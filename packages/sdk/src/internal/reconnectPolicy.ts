@@ -51,7 +51,7 @@ export const Ending = Data.taggedEnum<Ending>()
 
 /** Why the policy gave up. */
 export type GiveUpReason =
-  /** The auth failed in a way retrying cannot fix. */
+  /** The auth failed, or TLS with the broker did, in a way retrying cannot fix. */
   | "Fatal"
   /** `maxAuthFailures` refused CONNECTs in a row. */
   | "AuthFailures"
@@ -100,6 +100,8 @@ export const decide = (budgets: Budgets, state: State, ending: Ending): readonly
 }
 
 const connectFailed = (budgets: Budgets, state: State, error: ConnectionError): readonly [Decision, State] => {
+  // A certificate that did not verify (unknown CA, wrong host name, expired) will not verify next time.
+  if (error.reason === "Tls") return [Decision.GiveUp({ reason: "Fatal", error }), state]
   if (error.reason !== "Refused") {
     // A broker that cannot be reached is not one taking our session over: start counting afresh.
     return [Decision.Retry({ error, resetBackoff: false }), { ...state, takeovers: 0 }]

@@ -24,7 +24,7 @@ import * as Metrics from "../Metrics.js"
 import { type Service as SinkService, Sink } from "../Sink.js"
 import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
-import { LifecycleError, QueueError } from "../StellaNowError.js"
+import { type AuthError, type ConnectionError, LifecycleError, QueueError } from "../StellaNowError.js"
 import * as Backlog from "./backlog.js"
 import * as Closing from "./closing.js"
 import * as Drain from "./drain.js"
@@ -174,25 +174,47 @@ const start = (core: Core): Effect.Effect<void, StartError> =>
       if (previous !== undefined && previous.connection.pollUnsafe() !== undefined) yield* halt(core, previous)
       const run = core.lifecycle.running() ?? (yield* begin(core))
       core.lifecycle.set(run)
+      const last = yield* followLastError(core)
       const outcome = yield* core.lifecycle.abandonable(
         Effect.raceFirst(Effect.result(core.sink.awaitReady), Effect.result(Fiber.join(run.connection))).pipe(
           Effect.timeout(core.startTimeout),
           Effect.result
         )
       )
+      yield* Fiber.interrupt(last.fiber)
       if (outcome !== "stopped" && Result.isSuccess(outcome) && Result.isSuccess(outcome.success)) {
         yield* Effect.logInfo(`started; ${yield* core.queue.size} message(s) queued`)
         return
       }
       yield* halt(core, run)
-      return yield* startFailed(core, outcome)
+      return yield* startFailed(core, outcome, last.error)
     })
   ).pipe(Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }), Effect.withSpan("StellaNow.start"))
+
+/**
+ * Remembers the last error the sink's state told while `start` waits, so a start that times out can
+ * say why it did not connect (each new attempt's `Connecting` state would otherwise hide it).
+ */
+const followLastError = (core: Core) =>
+  Effect.gen(function*() {
+    const last: { error: ConnectionError | AuthError | undefined } = { error: undefined }
+    const fiber = yield* Stream.runForEach(SubscriptionRef.changes(core.sink.state), (state) =>
+      Effect.sync(() => {
+        if (state._tag === "Disconnected" || state._tag === "Failed") last.error = state.error
+      })).pipe(Effect.forkChild)
+    return {
+      fiber,
+      get error() {
+        return last.error
+      }
+    }
+  })
 
 /** The error of a start that did not connect: stopped, timed out, or given up by the connection. */
 const startFailed = (
   core: Core,
-  outcome: "stopped" | Result.Result<Result.Result<unknown, StartError>, unknown>
+  outcome: "stopped" | Result.Result<Result.Result<unknown, StartError>, unknown>,
+  lastError: ConnectionError | AuthError | undefined
 ): Effect.Effect<never, StartError> =>
   Effect.gen(function*() {
     const size = yield* core.queue.size
@@ -206,8 +228,10 @@ const startFailed = (
     if (Result.isFailure(outcome)) {
       return yield* new LifecycleError({
         reason: "StartTimeout",
-        detail: `could not connect to ${destination} within ${Duration.format(core.startTimeout)}; ` +
-          `${size} message(s) stay queued for the next start`
+        detail: `could not connect to ${destination} within ${Duration.format(core.startTimeout)}` +
+          `${lastError === undefined ? "" : ` (last error: ${lastError.message})`}; ` +
+          `${size} message(s) stay queued for the next start`,
+        ...(lastError === undefined ? {} : { cause: lastError })
       })
     }
     return yield* Result.match(outcome.success, {

@@ -34,7 +34,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "InvalidOption", detail: "d" }
   },
   ConnectionError: {
-    reasons: ["Unreachable", "Refused", "Timeout", "Closed", "DuplicateClientId", "Stopped"],
+    reasons: ["Unreachable", "Refused", "Tls", "Timeout", "Closed", "DuplicateClientId", "Stopped"],
     example: { reason: "Refused", detail: "d" }
   },
   AuthError: {

@@ -44,6 +44,9 @@ describe("the reconnect policy's state machine", () => {
     assert.deepStrictEqual(tags(replay([Ending.NoCredentials({ error: authDown })])), ["Retry"])
     assert.deepStrictEqual(tags(replay([Ending.NoCredentials({ error: authRefused })])), ["GiveUp:Fatal"])
     assert.deepStrictEqual(tags(replay([Ending.ConnectFailed({ error: unreachable })])), ["Retry"])
+    // A broker certificate that did not verify will not verify on the next try.
+    const tls = new ConnectionError({ reason: "Tls", detail: "CERT_HAS_EXPIRED: certificate has expired" })
+    assert.deepStrictEqual(tags(replay([Ending.ConnectFailed({ error: tls })])), ["GiveUp:Fatal"])
   })
 
   it("gives up after maxAuthFailures refused CONNECTs in a row; a connection in between starts the count afresh", () => {
