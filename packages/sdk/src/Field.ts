@@ -9,6 +9,7 @@
  */
 import { Effect, Option, Predicate, Result, Schema, SchemaGetter, SchemaIssue, SchemaTransformation } from "effect"
 import * as Payload from "./internal/payload.js"
+import * as Validation from "./internal/validation.js"
 import * as OriginDate from "./OriginDate.js"
 import type { ValidationError } from "./StellaNowError.js"
 
@@ -116,24 +117,85 @@ export const DateTime: Schema.Codec<OriginDate.Input, string> = Schema.String.pi
  */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-/** Whether a value has a JSON form: a cycle, a function, `undefined`, `NaN` or a class instance has none. */
-const isJson = (value: unknown, ancestors: Set<object> = new Set()): boolean => {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true
-  if (typeof value === "number") return Number.isFinite(value)
-  if (typeof value !== "object" || ancestors.has(value)) return false
-  const prototype = Object.getPrototypeOf(value)
-  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) return false
-  ancestors.add(value)
-  const ok = Object.values(value).every((item) => isJson(item, ancestors))
-  ancestors.delete(value)
-  return ok
+/**
+ * How deep an `Any` value may nest: objects and arrays inside one another, the outermost counting as
+ * one level. Deeper values are refused with a `ValidationError` of reason `TooDeep`, since walking,
+ * quoting and serializing them would overflow the call stack.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxDepth: number = Validation.maxDepth
+
+type JsonCheck = "json" | "notJson" | "tooDeep"
+
+/** A value's JSON form, when it is not an array or object; `undefined` when it is one. */
+const checkLeaf = (value: unknown): JsonCheck | undefined => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return "json"
+  if (typeof value === "number") return Number.isFinite(value) ? "json" : "notJson"
+  return typeof value === "object" ? undefined : "notJson"
 }
 
-const JsonSchema: Schema.declare<Json> = Schema.declare((u): u is Json => isJson(u), {
+/**
+ * Whether a value has a JSON form (a cycle, a function, `undefined`, `NaN` or a class instance has none)
+ * within `maxDepth` levels. Walked with a stack of its own, never by recursion, so no value can
+ * overflow the call stack.
+ */
+const checkJson = (root: unknown): JsonCheck => {
+  const leaf = checkLeaf(root)
+  if (leaf !== undefined) return leaf
+  const ancestors = new Set<object>()
+  const path: Array<{ readonly object: object; readonly items: ReadonlyArray<unknown>; next: number }> = []
+  const enter = (object: object): JsonCheck | undefined => {
+    const prototype = Object.getPrototypeOf(object)
+    if (ancestors.has(object)) return "notJson"
+    if (!Array.isArray(object) && prototype !== Object.prototype && prototype !== null) return "notJson"
+    if (path.length === maxDepth) return "tooDeep"
+    ancestors.add(object)
+    path.push({ object, items: Object.values(object), next: 0 })
+    return undefined
+  }
+  const refused = enter(root as object)
+  if (refused !== undefined) return refused
+  while (path.length > 0) {
+    const top = path[path.length - 1]!
+    if (top.next === top.items.length) {
+      ancestors.delete(top.object)
+      path.pop()
+      continue
+    }
+    const item = top.items[top.next++]
+    const itemLeaf = checkLeaf(item)
+    const problem = itemLeaf === undefined ? enter(item as object) : itemLeaf === "json" ? undefined : itemLeaf
+    if (problem !== undefined) return problem
+  }
+  return "json"
+}
+
+/**
+ * The answer of the schema's guard, kept for its depth check, which runs right after on the same value
+ * and takes it; never reused later, since the value may have changed since.
+ */
+let lastChecked: { readonly value: unknown; readonly answer: JsonCheck } | undefined
+
+const guardJson = (value: unknown): boolean => {
+  const answer = checkJson(value)
+  lastChecked = { value, answer }
+  return answer !== "notJson"
+}
+
+const isShallowEnough = (value: unknown): boolean => {
+  const kept = lastChecked
+  const answer = kept !== undefined && kept.value === value ? kept.answer : checkJson(value)
+  lastChecked = undefined
+  return answer !== "tooDeep"
+}
+
+const JsonSchema: Schema.declare<Json> = Schema.declare((u): u is Json => guardJson(u), {
   identifier: "Json",
   message: "expected a JSON value: null, a boolean, a finite number, a string, an array or a plain object, " +
     "without cycles"
-})
+}).check(Schema.makeFilter(isShallowEnough, { message: Validation.tooDeepMessage }))
 
 /**
  * `Any`: any JSON value, sent as it is.

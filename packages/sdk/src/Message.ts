@@ -187,7 +187,13 @@ export const Class =
         this.originDate = message.messageOriginDateUTC
       }
       payload() {
-        return Result.mapError(encodePayload(this.message), (issue) => Validation.fromIssue(issue, context))
+        try {
+          return Result.mapError(encodePayload(this.message), (issue) => Validation.fromIssue(issue, context))
+        } catch (error) {
+          // A value too deep for a schema of the user's own: refused, never a defect of sendMessage.
+          if (Validation.isStackOverflow(error)) return Result.fail(Validation.tooDeep(context))
+          throw error
+        }
       }
       withOriginDate(date: OriginDate.Input | undefined): Message {
         // The prototype's constructor: the user's subclass, even if a field is named "constructor".

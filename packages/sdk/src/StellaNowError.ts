@@ -16,6 +16,7 @@ import { Schema } from "effect"
  * by the constructor the bad value was given to, or by `sendMessage` before anything is queued, so a bad
  * message never reaches the queue. The message reads `event "<event>", field "<dotted.path>": <rule>`,
  * or `model "<Model>", field "<dotted.path>": <rule>` when a model's constructor refused the value.
+ * Reason `TooDeep`: a `Field.Any` value nested deeper than `Field.maxDepth` (256) levels.
  *
  * @since 0.1.0
  * @category errors
@@ -23,7 +24,14 @@ import { Schema } from "effect"
 export class ValidationError extends Schema.TaggedError<ValidationError>("@stellanow/sdk/ValidationError")(
   "ValidationError",
   {
-    reason: Schema.Literals(["MissingEntity", "InvalidEntity", "InvalidField", "InvalidOriginDate", "InvalidPayload"]),
+    reason: Schema.Literals([
+      "MissingEntity",
+      "InvalidEntity",
+      "InvalidField",
+      "InvalidOriginDate",
+      "InvalidPayload",
+      "TooDeep"
+    ]),
     /** The event's name, when known. */
     event: Schema.optional(Schema.String),
     /** The model's name, when a model's constructor refused the value. */

@@ -1,6 +1,12 @@
-import { Formatter, type Schema, SchemaAST, SchemaIssue } from "effect"
+import { Cause, Formatter, type Schema, SchemaAST, SchemaIssue } from "effect"
 import { ValidationError } from "../StellaNowError.js"
 import type * as Payload from "./payload.js"
+
+/** How deep an `Any` value may nest (`Field.maxDepth`). */
+export const maxDepth = 256
+
+/** The rule a too deeply nested value breaks; its validation error's reason is `TooDeep`. */
+export const tooDeepMessage = `nested more than ${maxDepth} levels deep`
 
 /** Where a schema issue happened: in an event (with its entity names) or in a model. */
 export interface Context {
@@ -83,7 +89,9 @@ export const fromIssue = (issue: SchemaIssue.Issue, context: Context): Validatio
     .map(String)
   const field = path.length === 0 ? undefined : path.join(".")
   const message = first === undefined ? Formatter.format(issue) : reword(first.message)
-  const reason = field === "messageOriginDateUTC"
+  const reason = message === tooDeepMessage
+    ? "TooDeep"
+    : field === "messageOriginDateUTC"
     ? "InvalidOriginDate"
     : path.length === 1 && context.entityNames?.includes(path[0]!)
     ? (problem.issue._tag === "MissingKey" ? "MissingEntity" : "InvalidEntity")
@@ -118,11 +126,41 @@ export const notModels = (fields: ReadonlyArray<Payload.ModelField>, props: unkn
 }
 
 /**
+ * Whether a throw was the call stack overflowing (a `RangeError`), as thrown or as Effect's schema
+ * parser wraps it (an `Error` whose `cause` is a `Cause` that died of it). Followed a few links only.
+ */
+export const isStackOverflow = (error: unknown, links = 4): boolean => {
+  if (error instanceof RangeError) return true
+  if (links === 0) return false
+  if (Cause.isCause(error)) {
+    return error.reasons.some((reason) => Cause.isDieReason(reason) && isStackOverflow(reason.defect, links - 1))
+  }
+  return error instanceof Error && isStackOverflow(error.cause, links - 1)
+}
+
+/**
+ * A value too deep to check at all (a schema of the user's own that recursed until the stack ran out):
+ * the validation error of reason `TooDeep`, naming who refused it.
+ */
+export const tooDeep = (context: Context): ValidationError =>
+  new ValidationError({
+    reason: "TooDeep",
+    detail:
+      `a value is nested too deeply to check (the call stack overflowed); ${tooDeepMessage} is the limit of Field.Any`,
+    ...(context.event === undefined ? {} : { event: context.event }),
+    ...(context.model === undefined ? {} : { model: context.model })
+  })
+
+/**
  * What a Schema class constructor threw, as the SDK's validation error when it was a schema failure
  * (an `Error` whose `cause` is the issue).
  */
 export const rethrow = (error: unknown, context: Context): unknown =>
-  error instanceof Error && SchemaIssue.isIssue(error.cause) ? fromIssue(error.cause, context) : error
+  error instanceof Error && SchemaIssue.isIssue(error.cause)
+    ? fromIssue(error.cause, context)
+    : isStackOverflow(error)
+    ? tooDeep(context)
+    : error
 
 /** The same validation error, naming the event it happened in. */
 export const withEvent = (error: ValidationError, event: string): ValidationError =>
