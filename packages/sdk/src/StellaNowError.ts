@@ -82,13 +82,14 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>("
 
 /**
  * Credentials could not be obtained: the identity provider refused them, was unreachable, or answered
- * something that is not a token.
+ * something that is not a token. `WrongTokenUrl`: the token endpoint URL answered 404/405 or an HTML
+ * page, so it is not a token endpoint (the credentials were not judged); like `Refused`, not transient.
  *
  * @since 0.1.0
  * @category errors
  */
 export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/AuthError")("AuthError", {
-  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse"]),
+  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl"]),
   detail: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {
@@ -100,9 +101,9 @@ export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/Aut
     return this.detail
   }
 
-  /** Refused credentials do not get better by retrying. */
+  /** Refused credentials, or a URL that is not a token endpoint, do not get better by retrying. */
   get isTransient(): boolean {
-    return this.reason !== "Refused"
+    return this.reason !== "Refused" && this.reason !== "WrongTokenUrl"
   }
 }
 

@@ -90,22 +90,41 @@ interface TokenState {
   readonly ensureFresh: Effect.Effect<Entry, AuthError>
   /** The next token in hand that is not `after` (waits for one). */
   readonly next: (after: Entry | undefined) => Effect.Effect<Entry>
+  /** Waits until the provider's last `Retry-After` has passed (at once if none is pending). */
+  readonly untilAllowed: Effect.Effect<void>
 }
 
 const makeTokenState = (renew: OidcExchange.Renew): Effect.Effect<TokenState> =>
   Effect.gen(function*() {
     const state = yield* SubscriptionRef.make<Entry | undefined>(undefined)
     const lock = yield* Semaphore.make(1)
+    // The provider's last `Retry-After` (429/503): until it passes, renewals fail with that answer
+    // without asking again, whoever asks (the refresh fiber, or the sink's connection attempts).
+    let refusedUntil: { readonly at: number; readonly error: AuthError } | undefined
     const ensureFresh = lock.withPermits(1)(
       Effect.gen(function*() {
         const entry = yield* SubscriptionRef.get(state)
-        if (entry !== undefined && !entry.rejected && OidcToken.isFresh(entry.token, yield* Clock.currentTimeMillis)) {
-          return entry
+        const now = yield* Clock.currentTimeMillis
+        if (entry !== undefined && !entry.rejected && OidcToken.isFresh(entry.token, now)) return entry
+        if (refusedUntil !== undefined && now < refusedUntil.at) return yield* refusedUntil.error
+        const renewed = yield* Effect.result(renew(entry?.token))
+        if (Result.isFailure(renewed)) {
+          const wait = OidcClient.retryAfterOf(renewed.failure)
+          if (wait !== undefined) refusedUntil = { at: (yield* Clock.currentTimeMillis) + wait, error: renewed.failure }
+          return yield* renewed.failure
         }
-        const next: Entry = { token: yield* renew(entry?.token), used: false, rejected: false }
+        const next: Entry = { token: renewed.success, used: false, rejected: false }
         yield* SubscriptionRef.set(state, next)
         return next
       })
+    )
+    const untilAllowed = Effect.suspend(() =>
+      refusedUntil === undefined
+        ? Effect.void
+        : Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => now < refusedUntil!.at ? Effect.sleep(Duration.millis(refusedUntil!.at - now)) : Effect.void
+        )
     )
     const next = (after: Entry | undefined): Effect.Effect<Entry> =>
       SubscriptionRef.changes(state).pipe(
@@ -113,7 +132,7 @@ const makeTokenState = (renew: OidcExchange.Renew): Effect.Effect<TokenState> =>
         Stream.runHead,
         Effect.flatMap(Option.match({ onNone: () => Effect.never, onSome: Effect.succeed }))
       )
-    return { current: SubscriptionRef.get(state), ensureFresh, next }
+    return { current: SubscriptionRef.get(state), ensureFresh, next, untilAllowed }
   })
 
 /**
@@ -194,7 +213,8 @@ const renewInUse = (
       Clock.currentTimeMillis,
       (now) => error.isTransient && now < renewing.token.expiresAt
     )
-  return tokens.ensureFresh.pipe(
+  // The usual backoff, but never before the provider's `Retry-After` has passed.
+  return Effect.andThen(tokens.untilAllowed, tokens.ensureFresh).pipe(
     Effect.tapError((error) =>
       error.isTransient
         ? Effect.logWarning("could not renew the access token; retrying", error.message)

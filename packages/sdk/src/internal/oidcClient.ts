@@ -3,7 +3,7 @@
  * and the classification of what comes back into `AuthError`s whose messages name the realm and the
  * user, never a password or a token.
  */
-import { Duration, Effect, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
+import { Clock, Duration, Effect, Option, Redacted, Result, Schema, SchemaIssue, Stream } from "effect"
 import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { OidcCredentials } from "../StellaNowConfig.js"
 import { AuthError } from "../StellaNowError.js"
@@ -68,6 +68,70 @@ const issuePaths = (issue: SchemaIssue.Issue): ReadonlyArray<string> =>
     (i.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".")
   )
 
+/**
+ * The largest token endpoint answer read: a token response is a few KiB (Keycloak's JWTs are about 2
+ * KiB each). Anything larger is not a token response, and is never buffered whole.
+ */
+export const maxBodyBytes = 64 * 1024
+
+/** The body could not be read, or it is larger than `maxBodyBytes` (`tooLarge`). */
+type BodyFailure = { readonly tooLarge: boolean }
+
+/** The response body as text, read up to `maxBodyBytes`: a larger body stops the read (and the connection). */
+const readCapped = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, BodyFailure> => {
+  const length = Number(response.headers["content-length"])
+  if (Number.isFinite(length) && length > maxBodyBytes) return Effect.fail({ tooLarge: true })
+  return response.stream.pipe(
+    Stream.mapError((): BodyFailure => ({ tooLarge: false })),
+    Stream.runFoldEffect(
+      () => ({ chunks: [] as Array<Uint8Array>, size: 0 }),
+      (acc, chunk) => {
+        acc.size += chunk.length
+        if (acc.size > maxBodyBytes) return Effect.fail<BodyFailure>({ tooLarge: true })
+        acc.chunks.push(chunk)
+        return Effect.succeed(acc)
+      }
+    ),
+    Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8"))
+  )
+}
+
+/**
+ * Whether the answer is a web page rather than the token endpoint's JSON: a 404/405, or HTML for a 2xx
+ * or 4xx. The URL points at something that is not a token endpoint (a site, a proxy's error page), which
+ * retrying or other credentials will not fix.
+ */
+const looksLikeWrongUrl = (response: HttpClientResponse.HttpClientResponse): boolean => {
+  const status = response.status
+  if (status === 404 || status === 405) return true
+  const type = String(response.headers["content-type"] ?? "").toLowerCase()
+  return type.includes("text/html") && status < 500
+}
+
+/** The longest `Retry-After` honoured: a provider asking for more is asked again after this. */
+export const maxRetryAfterMillis = 5 * 60_000
+
+/**
+ * The `Retry-After` of a 429/503 answer, in milliseconds from `now` (RFC 9110 §10.2.3: seconds or an
+ * HTTP date), bounded by `maxRetryAfterMillis`; undefined when absent or unreadable.
+ */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  const millis = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now
+  return Number.isNaN(millis) ? undefined : Math.min(maxRetryAfterMillis, Math.max(0, millis))
+}
+
+/**
+ * How long the provider asked to wait before the next request (its `Retry-After`), by the error it
+ * caused. Kept beside the error rather than in it: it is advice for the retry policy, not part of the
+ * public error.
+ */
+const retryAfters = new WeakMap<AuthError, number>()
+
+/** The wait the provider asked for with this error, in milliseconds, if any. */
+export const retryAfterOf = (error: AuthError): number | undefined => retryAfters.get(error)
+
 /** A grant: `login` is the password grant, `refresh` the refresh-token grant. */
 export type Grant = "login" | "refresh"
 
@@ -76,7 +140,8 @@ export type Grant = "login" | "refresh"
  * - `Refused` for 4xx other than 408 and 429 (for a login: the credentials or the client are not
  *   accepted; for a refresh: the refresh token is not, so the caller logs in instead);
  * - `Unreachable` for network errors, timeouts, 408, 429 and 5xx (transient);
- * - `InvalidResponse` for a 2xx that is not a token response.
+ * - `InvalidResponse` for a 2xx that is not a token response, or an answer over `maxBodyBytes`;
+ * - `WrongTokenUrl` for a 404/405 or an HTML page: the URL is not a token endpoint.
  */
 export const requestToken = (
   http: HttpClient.HttpClient,
@@ -112,8 +177,23 @@ export const requestToken = (
 
   const answer = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.gen(function*() {
-      const body = yield* Effect.result(response.text)
       const status = response.status
+      if (looksLikeWrongUrl(response)) {
+        return yield* new AuthError({
+          reason: "WrongTokenUrl",
+          detail: `the token endpoint URL looks wrong: ${url} answered HTTP ${status} ` +
+            `with ${String(response.headers["content-type"] ?? "no content type")}, not a token endpoint's JSON ` +
+            `(check the API base URL, the organization id or oidc.tokenUrl)`
+        })
+      }
+      const body = yield* Effect.result(readCapped(response))
+      if (Result.isFailure(body) && body.failure.tooLarge) {
+        return yield* new AuthError({
+          reason: "InvalidResponse",
+          detail: `the identity provider at ${url} answered ${what} ${who} with HTTP ${status} ` +
+            `and a body over ${maxBodyBytes / 1024} KiB: not a token response (not read further)`
+        })
+      }
       if (status >= 200 && status < 300) {
         if (Result.isFailure(body)) return yield* unreachable(`HTTP ${status}, but the answer could not be read`)
         const json = parseJson(body.success)
@@ -146,7 +226,12 @@ export const requestToken = (
           detail: `the identity provider at ${url} refused ${what} ${who}: HTTP ${status}${because}`
         })
       }
-      return yield* unreachable(`HTTP ${status}${because}`)
+      const error = unreachable(`HTTP ${status}${because}`)
+      if (status === 429 || status === 503) {
+        const wait = parseRetryAfter(response.headers["retry-after"], yield* Clock.currentTimeMillis)
+        if (wait !== undefined) retryAfters.set(error, wait)
+      }
+      return yield* error
     })
 
   return Effect.flatMap(

@@ -45,13 +45,24 @@ export const fallbackLifetimeMillis = 60_000
 /** JWT `exp` is in whole seconds (Keycloak floors `iat` and adds the lifespan): up to 1 s is lost. */
 const granularity = 1_000
 
+/**
+ * Announced lifetimes are clamped to [1 s, 24 h]: a provider's absurd `expires_in` (1e300 would mean
+ * "never refresh") or a sub-second one (a refresh storm) must not govern the refresh timing. The
+ * minimum is not higher: raising a short lifetime would hand out tokens the broker already sees
+ * expired (JWT `exp` has whole seconds, so 1 s is the shortest real lifetime).
+ */
+export const minLifetimeMillis = 1_000
+export const maxLifetimeMillis = 24 * 3_600_000
+
+const clampLifetime = (millis: number): number => Math.min(maxLifetimeMillis, Math.max(minLifetimeMillis, millis))
+
 /** A token in hand, with the times (epoch milliseconds, by the SDK's clock) that govern its use. */
 export interface Token {
   readonly accessToken: Redacted.Redacted<string>
   readonly refreshToken: Redacted.Redacted<string> | undefined
   /** When the request that got it was sent: the token cannot have been issued before. */
   readonly obtainedAt: number
-  /** The lifetime the provider announced (`expires_in`), in milliseconds. */
+  /** The lifetime the provider announced (`expires_in`), in milliseconds, clamped to [1 s, 24 h]. */
   readonly lifetime: number
   /**
    * When the token stops being used: the announced expiry, less what whole-second rounding and clock
@@ -85,9 +96,11 @@ export const fromResponse = (
   sentAt: number,
   timing: Timing
 ): Token => {
-  const lifetime = response.expires_in !== undefined && response.expires_in > 0
-    ? response.expires_in * 1000
-    : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
+  const lifetime = clampLifetime(
+    response.expires_in !== undefined && response.expires_in > 0
+      ? response.expires_in * 1000
+      : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
+  )
   const usable = usableMillis(lifetime, timing.clockSkew)
   const expiresAt = sentAt + usable
   const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
@@ -102,7 +115,7 @@ export const fromResponse = (
     refreshAt,
     refreshExpiresAt: response.refresh_token === undefined || refreshLifetime === 0
       ? undefined
-      : sentAt + usableMillis(refreshLifetime * 1000, timing.clockSkew)
+      : sentAt + usableMillis(clampLifetime(refreshLifetime * 1000), timing.clockSkew)
   }
 }
 

@@ -38,7 +38,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "Refused", detail: "d" }
   },
   AuthError: {
-    reasons: ["Refused", "Unreachable", "InvalidResponse"],
+    reasons: ["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl"],
     example: { reason: "Refused", detail: "d" }
   },
   PublishError: {

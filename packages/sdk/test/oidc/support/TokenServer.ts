@@ -10,7 +10,8 @@
  *   lifetime` (Keycloak's rounding);
  * - switches: refuse refreshes, refuse logins, answer 503, go down (refuse connections) and come back
  *   on the same port, announce a lifetime other than the tokens' own; counters of everything, and
- *   every token issued (for secret scans).
+ *   every token issued (for secret scans);
+ * - faults of the token endpoint (`fault`): 429 with `Retry-After`, a huge body, an HTML 404 page.
  */
 import { exportJWK, generateKeyPair, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose"
 import { randomUUID } from "node:crypto"
@@ -80,6 +81,15 @@ export interface TokenServer {
   refuseLogin: boolean
   /** Every token request gets 503. */
   unavailable: boolean
+  /**
+   * A fault of every token request: `tooManyRequests` answers 429 with `Retry-After: retryAfter`;
+   * `hugeBody` answers 200 with a chunked JSON body of `hugeBodyBytes` (no content-length);
+   * `html404` answers a web server's HTML 404 page.
+   */
+  fault: "tooManyRequests" | "hugeBody" | "html404" | undefined
+  /** The `Retry-After` value of `tooManyRequests` (seconds or an HTTP date). Default "30". */
+  retryAfter: string
+  hugeBodyBytes: number
   /** Stop listening and cut every connection: clients get ECONNREFUSED. */
   down(): Promise<void>
   /** Listen again on the same port. */
@@ -111,6 +121,32 @@ const readBody = (request: http.IncomingMessage): Promise<string> =>
     request.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
     request.once("error", reject)
   })
+
+const answerFault = (server: TokenServer, response: http.ServerResponse) => {
+  const fault = server.fault
+  if (fault === "tooManyRequests") {
+    response.writeHead(429, { "content-type": "application/json", "retry-after": server.retryAfter })
+    response.end(JSON.stringify({ error: "too_many_requests" }))
+  } else if (fault === "html404") {
+    response.writeHead(404, { "content-type": "text/html; charset=utf-8" })
+    response.end("<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>")
+  } else {
+    // Chunked, without content-length: the client can only find out by reading.
+    response.writeHead(200, { "content-type": "application/json" })
+    const chunk = Buffer.alloc(16 * 1024, 0x20)
+    response.write("{\"access_token\": \"x\", \"pad\": \"")
+    let left = server.hugeBodyBytes
+    const more = () => {
+      while (left > 0) {
+        left -= chunk.length
+        if (!response.write(chunk)) return void response.once("drain", more)
+      }
+      response.end("\"}")
+    }
+    response.on("error", () => undefined)
+    more()
+  }
+}
 
 export const startTokenServer = async (options: TokenServerOptions): Promise<TokenServer> => {
   const { privateKey, publicKey } = await generateKeyPair("RS256")
@@ -218,6 +254,14 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     const path = new URL(request.url ?? "/", "http://localhost").pathname
     if (request.method === "POST" && path === `${realmPath}/protocol/openid-connect/token`) {
       stats.tokenRequests++
+      if (server.fault !== undefined) {
+        await readBody(request)
+        const status = server.fault === "hugeBody" ? 200 : server.fault === "html404" ? 404 : 429
+        requests.push({ at: Date.now(), grant: "", status })
+        answerFault(server, response)
+        signal.notify()
+        return
+      }
       const type = request.headers["content-type"] ?? ""
       const body = await readBody(request)
       const outcome = type.startsWith("application/x-www-form-urlencoded")
@@ -304,6 +348,9 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     refuseRefresh: false,
     refuseLogin: false,
     unavailable: false,
+    fault: undefined,
+    retryAfter: "30",
+    hugeBodyBytes: 10 * 1024 * 1024,
     down: stop,
     up: async () => {
       if (httpServer.listening) return
