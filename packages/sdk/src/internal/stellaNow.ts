@@ -328,29 +328,30 @@ const sending = (core: Core) => {
       )
     })
 
-  // The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer` plus a flatMap
-  // would be two): the common case, no collecting tracer, goes straight to wrapping and queueing.
-  const sendMessage = (message: Message.Message) =>
+  /**
+   * Wraps a message and hands its envelope to `then`, in a span named `spanName` only when a tracer
+   * collects spans. The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer`
+   * plus a flatMap would be two): the common case, no collecting tracer, goes straight to wrapping and
+   * queueing.
+   */
+  const wrapThen = <A, E>(
+    spanName: string,
+    traceOptions: Tracer.TraceOptions | undefined,
+    then: (envelope: Envelope.Envelope) => Effect.Effect<A, E>
+  ) =>
+  (message: Message.Message) =>
     Effect.withFiber((fiber) =>
       Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
         ? Envelope.wrap(message, core.project).pipe(
           Effect.tap(annotate),
-          Effect.flatMap(enqueue),
-          Effect.withSpan("StellaNow.sendMessage", undefined, { captureStackTrace: false })
+          Effect.flatMap(then),
+          Effect.withSpan(spanName, undefined, traceOptions)
         )
-        : Effect.flatMap(Envelope.wrap(message, core.project), enqueue)
+        : Effect.flatMap(Envelope.wrap(message, core.project), then)
     )
 
-  const sendMessageAndWait = (message: Message.Message) =>
-    Effect.withFiber((fiber) =>
-      Tracing.isCollecting(fiber.getRef(Tracer.Tracer))
-        ? Envelope.wrap(message, core.project).pipe(
-          Effect.tap(annotate),
-          Effect.flatMap(enqueueAndWait),
-          Effect.withSpan("StellaNow.sendMessageAndWait")
-        )
-        : Effect.flatMap(Envelope.wrap(message, core.project), enqueueAndWait)
-    )
+  const sendMessage = wrapThen("StellaNow.sendMessage", { captureStackTrace: false }, enqueue)
+  const sendMessageAndWait = wrapThen("StellaNow.sendMessageAndWait", undefined, enqueueAndWait)
 
   return { sendMessage, sendMessageAndWait }
 }
