@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { Effect, Result } from "effect"
+import * as MessageSize from "./internal/messageSize.js"
 import * as Validation from "./internal/validation.js"
 import * as Message from "./Message.js"
 import * as OriginDate from "./OriginDate.js"
@@ -40,6 +41,12 @@ export interface Envelope {
   readonly body: string
   /** When `sendMessage` wrapped it (epoch milliseconds, from `Clock`), for the latency metric. */
   readonly wrappedAt?: number | undefined
+  /**
+   * The body's length in UTF-8 bytes, measured once when the message is wrapped: what the in-memory
+   * queues' byte budget counts and the size check at `sendMessage` reads. Left out, it is measured
+   * when needed.
+   */
+  readonly byteLength?: number | undefined
 }
 
 let lastTopic = { organizationId: "", topic: "" }
@@ -97,11 +104,8 @@ const wrapDescriptor = (
       })
     )
   }
-  return Result.map(descriptor.payload(), (payload) => ({
-    messageId: options.messageId,
-    topic: topicFor(project.organizationId),
-    eventName: descriptor.eventName,
-    body: serialize(
+  return Result.map(descriptor.payload(), (payload) => {
+    const body = serialize(
       project,
       primary,
       descriptor,
@@ -110,9 +114,16 @@ const wrapDescriptor = (
       json(options.messageId),
       plainDate ? `"${options.originDate}"` : json(options.originDate),
       payload
-    ),
-    wrappedAt: options.wrappedAt
-  }))
+    )
+    return {
+      messageId: options.messageId,
+      topic: topicFor(project.organizationId),
+      eventName: descriptor.eventName,
+      body,
+      wrappedAt: options.wrappedAt,
+      byteLength: MessageSize.utf8Length(body)
+    }
+  })
 }
 
 const json = JSON.stringify

@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Envelope } from "./Envelope.js"
 import * as MemoryQueue from "./internal/memoryQueue.js"
 import * as Check from "./internal/options.js"
@@ -26,12 +26,15 @@ export interface Lease {
 }
 
 /**
- * What to do with a new message when the queue is full.
- * - `"dropOldest"`: make room by dropping the oldest waiting message (the default: fresh events win);
+ * What to do with a new message when the queue is full: it holds `capacity` messages, or (in-memory
+ * queues) the new one would take it over its byte budget, `capacityBytes`.
+ * - `"dropOldest"`: make room by dropping the oldest waiting messages, as many as needed (the default:
+ *   fresh events win); when the messages being sent leave no room, the new one is dropped instead;
  * - `"dropNewest"`: drop the new message;
  * - `"fail"`: refuse the new message with a `QueueError` (`"Full"`).
  *
- * Every drop is counted and logged at warn.
+ * Every drop is counted and logged at warn. When the new message is the one dropped, `sendMessage`
+ * fails with a `QueueError` (`"Dropped"`).
  *
  * @since 0.1.0
  * @category models
@@ -56,11 +59,11 @@ export interface Service {
    */
   readonly persistent?: boolean | undefined
   /**
-   * Adds a message. Succeeds with the message the overflow policy dropped to make room (possibly the
-   * new one), if any; fails with a `QueueError`: `"Full"` under the `"fail"` policy, `"StoreFailed"`
-   * when a persistent queue cannot store it.
+   * Adds a message. Succeeds with the messages the overflow policy dropped to make room, oldest first
+   * (possibly the new one itself, then alone); empty when none. Fails with a `QueueError`: `"Full"`
+   * under the `"fail"` policy, `"StoreFailed"` when a persistent queue cannot store it.
    */
-  readonly offer: (envelope: Envelope) => Effect.Effect<Option.Option<Envelope>, QueueError>
+  readonly offer: (envelope: Envelope) => Effect.Effect<ReadonlyArray<Envelope>, QueueError>
   /** Takes up to `max` messages in queue order, waiting until there is at least one. */
   readonly take: (max: number) => Effect.Effect<ReadonlyArray<Lease>>
   /** The broker acknowledged the message: it leaves the queue for good. */
@@ -93,12 +96,38 @@ export interface Options {
 }
 
 /**
+ * Options of the in-memory queues: those of every bounded queue, and a byte budget.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface MemoryOptions extends Options {
+  /**
+   * How many bytes of messages (their envelopes in UTF-8) the queue holds at most, counting those being
+   * sent. The overflow policy applies to whichever of `capacity` and `capacityBytes` is reached first.
+   * Default 128 MiB ({@link defaultCapacityBytes}).
+   */
+  readonly capacityBytes?: number | undefined
+}
+
+/**
  * The default capacity of the bounded queues.
  *
  * @since 0.1.0
  * @category constants
  */
 export const defaultCapacity = 100_000
+
+/**
+ * The default byte budget of the in-memory queues: 128 MiB. Ordinary events stay bounded by the
+ * count (100,000 envelopes of the seed's 509 bytes are under 50 MiB), while large messages can no
+ * longer fill the heap: V8 keeps an ASCII string at a byte a character, so the queue holds at most
+ * about this much, which a service in a 512 MiB container survives.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultCapacityBytes = 128 * 1024 * 1024
 
 /**
  * Checks queue options, failing with a `ConfigurationError` that names the bad one.
@@ -121,6 +150,24 @@ export const validateOptions = (
   })
 
 /**
+ * Checks the options of an in-memory queue, failing with a `ConfigurationError` that names the bad one.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const validateMemoryOptions = (
+  options: MemoryOptions = {}
+): Effect.Effect<
+  { readonly capacity: number; readonly capacityBytes: number; readonly overflow: OverflowPolicy },
+  ConfigurationError
+> =>
+  Effect.gen(function*() {
+    const valid = yield* validateOptions(options)
+    const capacityBytes = yield* Check.count(options.capacityBytes, defaultCapacityBytes, "queue capacityBytes")
+    return { ...valid, capacityBytes }
+  })
+
+/**
  * Makes an in-memory queue.
  *
  * @since 0.1.0
@@ -128,9 +175,9 @@ export const validateOptions = (
  */
 export const makeMemory = (
   order: "fifo" | "lifo",
-  options?: Options
+  options?: MemoryOptions
 ): Effect.Effect<Service, ConfigurationError> =>
-  Effect.flatMap(validateOptions(options), (valid) => MemoryQueue.make(order, valid))
+  Effect.flatMap(validateMemoryOptions(options), (valid) => MemoryQueue.make(order, valid))
 
 /**
  * An in-memory, bounded, first-in-first-out queue. Its contents are lost when the process dies.
@@ -138,7 +185,7 @@ export const makeMemory = (
  * @since 0.1.0
  * @category layers
  */
-export const layerFifo = (options?: Options): Layer.Layer<MessageQueue, ConfigurationError> =>
+export const layerFifo = (options?: MemoryOptions): Layer.Layer<MessageQueue, ConfigurationError> =>
   Layer.effect(MessageQueue, makeMemory("fifo", options))
 
 /**
@@ -147,5 +194,5 @@ export const layerFifo = (options?: Options): Layer.Layer<MessageQueue, Configur
  * @since 0.1.0
  * @category layers
  */
-export const layerLifo = (options?: Options): Layer.Layer<MessageQueue, ConfigurationError> =>
+export const layerLifo = (options?: MemoryOptions): Layer.Layer<MessageQueue, ConfigurationError> =>
   Layer.effect(MessageQueue, makeMemory("lifo", options))

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { Context, Data, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
-import type { Exit, Scope, SubscriptionRef } from "effect"
+import type { Exit, Option, Scope, SubscriptionRef } from "effect"
 import type * as mqtt from "mqtt"
 import { Auth } from "./Auth.js"
 import type { Envelope } from "./Envelope.js"
@@ -54,6 +54,14 @@ export interface Service {
   readonly destination: string
   /** The connection state, to read or to follow. */
   readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
+  /**
+   * The largest packet the broker accepts, in bytes: the Maximum Packet Size of its last CONNACK (MQTT
+   * 5), kept across reconnects until the next CONNACK says otherwise. `None` before the first
+   * connection, or when the broker announced no limit. `sendMessage` refuses a message whose PUBLISH
+   * packet is larger (`ValidationError` `"TooLarge"`). Optional: a sink without it leaves only the
+   * `maxMessageBytes` option to check.
+   */
+  readonly maxPacketSize?: SubscriptionRef.SubscriptionRef<Option.Option<number>> | undefined
   /**
    * Connects and keeps connected — reconnecting with backoff, fresh credentials each time — until
    * interrupted, which disconnects. Fails only when it gives up (a fatal error).

@@ -121,7 +121,10 @@ export interface Service {
   readonly close: (options?: CloseOptions) => Effect.Effect<StopResult>
   /**
    * Validates the message, wraps it (message id, origin date) and queues it; returns the message id.
-   * Works before `start`: the message waits in the queue.
+   * Works before `start`: the message waits in the queue. Fails with a `ValidationError` for a bad
+   * message or one too large (`"TooLarge"`: over `maxMessageBytes` or the broker's Maximum Packet
+   * Size), and with a `QueueError` when it was not queued: `"Full"` (the `"fail"` policy), `"Dropped"`
+   * (the overflow policy dropped this very message).
    */
   readonly sendMessage: (message: Message.Message) => Effect.Effect<string, ValidationError | QueueError>
   /**
@@ -168,6 +171,14 @@ export interface Options {
   readonly project: Envelope.ProjectInfo
   /** Publishes awaiting their PUBACK at most. Default 1,000. */
   readonly maxInFlight?: number | undefined
+  /**
+   * The largest message `sendMessage` queues, in bytes of the MQTT PUBLISH packet it makes (its
+   * envelope in UTF-8, the topic and about 10 bytes of header); a larger one fails with a
+   * `ValidationError` (`"TooLarge"`) and is not queued. The broker's own Maximum Packet Size, once its
+   * CONNACK announced one, is checked as well; before the first connection only this option applies.
+   * Default 1 MiB ({@link defaultMaxMessageBytes}).
+   */
+  readonly maxMessageBytes?: number | undefined
   /** How long `start` waits for a connection. Default 30 s. */
   readonly startTimeout?: Duration.Input | undefined
   /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */
@@ -178,6 +189,17 @@ export interface Options {
    */
   readonly closeTimeout?: Duration.Input | undefined
 }
+
+/**
+ * The default `maxMessageBytes`: 1 MiB. Far above an event's usual size (a few KiB), and what EMQX
+ * accepts by default: a runaway payload is refused at `sendMessage`, rather than by the broker on every
+ * attempt after it was queued. 128 such messages fit the in-memory queue's default byte budget. Raise
+ * it for a broker that accepts more; the broker's own Maximum Packet Size is checked as well.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultMaxMessageBytes = 1024 * 1024
 
 /**
  * Makes the SDK service. Closing the scope closes the SDK: it sends what is queued, for up to

@@ -16,7 +16,10 @@ import { Schema } from "effect"
  * by the constructor the bad value was given to, or by `sendMessage` before anything is queued, so a bad
  * message never reaches the queue. The message reads `event "<event>", field "<dotted.path>": <rule>`,
  * or `model "<Model>", field "<dotted.path>": <rule>` when a model's constructor refused the value.
- * Reason `TooDeep`: a `Field.Any` value nested deeper than `Field.maxDepth` (256) levels.
+ * Reason `TooDeep`: a `Field.Any` value nested deeper than `Field.maxDepth` (256) levels. Reason
+ * `TooLarge`: at `sendMessage`, the message's MQTT PUBLISH packet (its envelope in UTF-8, the topic and
+ * about 10 bytes of header) is larger than the `maxMessageBytes` option or than the Maximum Packet Size
+ * the broker announced in its last CONNACK; the message names both sizes, never the payload.
  *
  * @since 0.1.0
  * @category errors
@@ -30,7 +33,8 @@ export class ValidationError extends Schema.TaggedError<ValidationError>("@stell
       "InvalidField",
       "InvalidOriginDate",
       "InvalidPayload",
-      "TooDeep"
+      "TooDeep",
+      "TooLarge"
     ]),
     /** The event's name, when known. */
     event: Schema.optional(Schema.String),

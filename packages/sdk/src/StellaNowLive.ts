@@ -51,6 +51,12 @@ export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<Stell
   readonly queue?: "fifo" | "lifo" | Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> | undefined
   /** Capacity of the in-memory queue. Default 100,000. */
   readonly queueCapacity?: number | undefined
+  /**
+   * Byte budget of the in-memory queue: the bytes of the messages it holds (their envelopes in UTF-8)
+   * at most. The overflow policy applies to whichever of this and `queueCapacity` is reached first.
+   * Default 128 MiB.
+   */
+  readonly queueCapacityBytes?: number | undefined
   /** Overflow policy of the in-memory queue. Default `"dropOldest"`. */
   readonly overflow?: MessageQueue.OverflowPolicy | undefined
 }
@@ -130,7 +136,11 @@ const build = (
         organizationId: project.organizationId,
         apiBaseUrl: environment.apiBaseUrl
       })
-    const queueOptions = { capacity: settings.queueCapacity, overflow: settings.overflow }
+    const queueOptions = {
+      capacity: settings.queueCapacity,
+      capacityBytes: settings.queueCapacityBytes,
+      overflow: settings.overflow
+    }
     const queue = settings.queue === undefined || settings.queue === "fifo"
       ? MessageQueue.layerFifo(queueOptions)
       : settings.queue === "lifo"

@@ -160,8 +160,9 @@ export const layer = (options: {
   readonly project?: ProjectInfo | undefined
   readonly mode?: Mode | undefined
   readonly queue?: "fifo" | "lifo" | undefined
-  readonly queueOptions?: MessageQueue.Options | undefined
+  readonly queueOptions?: MessageQueue.MemoryOptions | undefined
   readonly maxInFlight?: number | undefined
+  readonly maxMessageBytes?: number | undefined
   readonly closeTimeout?: Duration.Input | undefined
 } = {}): Layer.Layer<StellaNow.StellaNow | MemorySink, ConfigurationError> =>
   StellaNow.layer({
@@ -170,6 +171,7 @@ export const layer = (options: {
       projectId: "00000000-0000-4000-8000-000000000002"
     },
     maxInFlight: options.maxInFlight,
+    maxMessageBytes: options.maxMessageBytes,
     closeTimeout: options.closeTimeout
   }).pipe(
     Layer.provideMerge(

@@ -1,6 +1,6 @@
-import type { Option } from "effect"
 import type { Envelope } from "../Envelope.js"
 import * as Metrics from "../Metrics.js"
+import { bodyBytes } from "./messageSize.js"
 import type { Series } from "./metricSeries.js"
 
 /**
@@ -8,8 +8,11 @@ import type { Series } from "./metricSeries.js"
  * which may be a database.
  */
 export interface Backlog {
-  /** A message was queued; `dropped` is what the overflow policy dropped to make room. Reports. */
-  readonly offered: (envelope: Envelope, dropped: Option.Option<Envelope>) => void
+  /**
+   * A message was offered; `dropped` is what the overflow policy dropped to make room (possibly the
+   * message itself). Reports.
+   */
+  readonly offered: (envelope: Envelope, dropped: ReadonlyArray<Envelope>) => void
   /** A message left the queue, acknowledged. Reported at the next `report`. */
   readonly acknowledged: (envelope: Envelope) => void
   /** Updates the gauges. */
@@ -25,14 +28,15 @@ export const make = (depth: number, series: Series): Backlog => {
   Metrics.queueDepth.updateUnsafe(depth, series)
   return {
     offered: (envelope, dropped) => {
-      bytes += envelope.body.length
-      if (dropped._tag === "None") depth++
-      else bytes = Math.max(0, bytes - dropped.value.body.length)
+      depth += 1 - dropped.length
+      bytes += bodyBytes(envelope)
+      for (const gone of dropped) bytes -= bodyBytes(gone)
+      bytes = Math.max(0, bytes)
       report()
     },
     acknowledged: (envelope) => {
       depth--
-      bytes = Math.max(0, bytes - envelope.body.length)
+      bytes = Math.max(0, bytes - bodyBytes(envelope))
     },
     report
   }

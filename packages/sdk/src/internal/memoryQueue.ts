@@ -1,52 +1,87 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { Envelope } from "../Envelope.js"
-import type { OverflowPolicy, Service } from "../MessageQueue.js"
+import type { Lease, OverflowPolicy, Service } from "../MessageQueue.js"
 import { QueueError } from "../StellaNowError.js"
 import { LeaseIndex } from "./leaseIndex.js"
+import { bodyBytes } from "./messageSize.js"
+
+/** The bounds of an in-memory queue and what to do when an offer would break them. */
+export interface Bounds {
+  readonly capacity: number
+  readonly capacityBytes: number
+  readonly overflow: OverflowPolicy
+}
 
 /**
- * The in-memory queue behind `layerFifo` and `layerLifo`: a {@link LeaseIndex} with the capacity and
- * overflow policy applied to each offer.
+ * The in-memory queue behind `layerFifo` and `layerLifo`: a {@link LeaseIndex} with the capacity, the
+ * byte budget and the overflow policy applied to each offer. The bytes of every message not yet
+ * acknowledged (waiting or taken) are counted, as the messages are.
  */
-export const make = (
-  order: "fifo" | "lifo",
-  options: { readonly capacity: number; readonly overflow: OverflowPolicy }
-): Effect.Effect<Service> =>
+export const make = (order: "fifo" | "lifo", bounds: Bounds): Effect.Effect<Service> =>
   Effect.sync(() => {
     const index = new LeaseIndex(order)
     let nextSequence = 0
+    let bytes = 0
 
-    const offer = (envelope: Envelope): Effect.Effect<Option.Option<Envelope>, QueueError> =>
-      Effect.suspend(() => {
-        let dropped: Option.Option<Envelope> = Option.none()
-        if (index.pending >= options.capacity) {
-          if (options.overflow === "fail") {
-            return Effect.fail(
-              new QueueError({
-                reason: "Full",
-                messageId: envelope.messageId,
-                capacity: options.capacity,
-                detail: `the message queue is full (capacity ${options.capacity}); ` +
-                  `message ${envelope.messageId} was not queued`
-              })
-            )
+    const fits = (size: number) => index.pending < bounds.capacity && bytes + size <= bounds.capacityBytes
+
+    /**
+     * Drops the oldest waiting messages until the new one fits. When the messages being sent leave no
+     * room, those dropped are put back and `undefined` tells the new one must go.
+     */
+    const makeRoom = (size: number): Array<Envelope> | undefined => {
+      const dropped: Array<Lease> = []
+      while (!fits(size)) {
+        const oldest = index.dropOldest()
+        if (oldest === undefined) {
+          for (const lease of dropped) {
+            index.putBack(lease)
+            bytes += bodyBytes(lease.envelope)
           }
-          const oldest = options.overflow === "dropOldest" ? index.dropOldest() : undefined
-          // When every message is already taken there is nothing older to drop: the new one goes.
-          if (oldest === undefined) return Effect.succeed(Option.some(envelope))
-          dropped = Option.some(oldest.envelope)
+          return undefined
+        }
+        bytes -= bodyBytes(oldest.envelope)
+        dropped.push(oldest)
+      }
+      return dropped.map((lease) => lease.envelope)
+    }
+
+    const offer = (envelope: Envelope): Effect.Effect<ReadonlyArray<Envelope>, QueueError> =>
+      Effect.suspend(() => {
+        const size = bodyBytes(envelope)
+        let dropped: ReadonlyArray<Envelope> = []
+        if (!fits(size)) {
+          if (bounds.overflow === "fail") return Effect.fail(full(envelope, size))
+          // A message over the whole budget would empty the queue and still not fit.
+          const room = bounds.overflow === "dropOldest" && size <= bounds.capacityBytes ? makeRoom(size) : undefined
+          if (room === undefined) return Effect.succeed([envelope])
+          dropped = room
         }
         index.add({ envelope, sequence: nextSequence++ })
+        bytes += size
         return Effect.succeed(dropped)
       })
 
+    /** The `"fail"` policy's refusal, naming the limit reached. */
+    const full = (envelope: Envelope, size: number) => {
+      const { messageId } = envelope
+      const detail = index.pending >= bounds.capacity
+        ? `the message queue is full (capacity ${bounds.capacity}); message ${messageId} was not queued`
+        : `the message queue is full (${bytes} of its ${bounds.capacityBytes} bytes in use); ` +
+          `message ${messageId} (${size} bytes) was not queued`
+      return new QueueError({ reason: "Full", messageId, capacity: bounds.capacity, detail })
+    }
+
     return {
       order,
-      overflow: options.overflow,
+      overflow: bounds.overflow,
       persistent: false,
       offer,
       take: (max) => index.take(max),
-      ack: (lease) => Effect.sync(() => void index.ack(lease)),
+      ack: (lease) =>
+        Effect.sync(() => {
+          if (index.ack(lease)) bytes -= bodyBytes(lease.envelope)
+        }),
       nack: (lease) => Effect.sync(() => void index.nack(lease)),
       size: Effect.sync(() => index.pending)
     } satisfies Service

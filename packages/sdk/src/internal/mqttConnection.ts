@@ -365,6 +365,10 @@ export const open = (
   )
 }
 
+/** The Maximum Packet Size the broker announced in the connection's CONNACK (MQTT 5), if any. */
+export const maximumPacketSize = (connection: Connection): number | undefined =>
+  connection.connack?.properties?.maximumPacketSize
+
 /** Completes when the connection has ended, telling why. */
 export const closed = (connection: Connection): Effect.Effect<Closed> => Deferred.await(connection.closed)
 

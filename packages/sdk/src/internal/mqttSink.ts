@@ -3,7 +3,7 @@
  * that decides when to make the next one (`reconnectPolicy.ts`). Here live what the SDK sees of them:
  * the connection state, the readiness latch the drain waits on, the connection metrics and logs.
  */
-import { Clock, Duration, Effect, Exit, Latch, Metric, Result, SubscriptionRef } from "effect"
+import { Clock, Duration, Effect, Exit, Latch, Metric, Option, Result, SubscriptionRef } from "effect"
 import { nanoid } from "nanoid"
 import { Auth, type Credentials, type Service as AuthService } from "../Auth.js"
 import * as BrokerUrl from "../BrokerUrl.js"
@@ -64,6 +64,8 @@ const check = (options: MqttOptions): Effect.Effect<Checked, ConfigurationError>
 interface Shared extends Checked {
   readonly auth: AuthService
   readonly state: SubscriptionRef.SubscriptionRef<ConnectionState>
+  /** The broker's Maximum Packet Size, from the last CONNACK. */
+  readonly maxPacketSize: SubscriptionRef.SubscriptionRef<Option.Option<number>>
   /** Open while a connection takes publishes. */
   readonly ready: Latch.Latch
   readonly clientSeries: MetricSeries.Series
@@ -91,6 +93,11 @@ const stopUsing = (shared: Shared) => (connection: MqttConnection.Connection) =>
 const serve = (shared: Shared, connection: MqttConnection.Connection, credentials: Credentials) =>
   Effect.gen(function*() {
     const destination = shared.settings.address.url
+    // Set before publishes flow, so no message sent once connected escapes the broker's limit.
+    yield* SubscriptionRef.set(
+      shared.maxPacketSize,
+      Option.fromNullishOr(MqttConnection.maximumPacketSize(connection))
+    )
     use(shared, connection)
     yield* SubscriptionRef.set(shared.state, ConnectionState.Connected({ since: connection.connectedAt }))
     yield* Effect.logInfo(`connected to ${destination}`)
@@ -186,6 +193,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       ...checked,
       auth: yield* Auth,
       state: yield* SubscriptionRef.make<ConnectionState>(ConnectionState.Idle()),
+      maxPacketSize: yield* SubscriptionRef.make(Option.none<number>()),
       ready: yield* Latch.make(false),
       clientSeries: (yield* MetricSeries.maker)({ client_id: clientId }),
       current: undefined
@@ -202,6 +210,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       clientId,
       destination: checked.settings.address.url,
       state: shared.state,
+      maxPacketSize: shared.maxPacketSize,
       run: run(shared),
       awaitReady: shared.ready.await,
       publish,

@@ -62,6 +62,7 @@ const options: Table<Options> = {
   oidc: fields(oidc),
   queue: namesOrLayer(["fifo", "lifo"], "a MessageQueue layer"),
   queueCapacity: count,
+  queueCapacityBytes: count,
   overflow: oneOf("dropOldest", "dropNewest", "fail"),
   clientId: schema(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(65535)),
@@ -78,6 +79,7 @@ const options: Table<Options> = {
   renewBeforeExpiry: duration(),
   clientOptions: anyObject,
   maxInFlight: count,
+  maxMessageBytes: count,
   startTimeout: duration(),
   stopGracePeriod: duration(),
   closeTimeout: duration({ allowZero: true })

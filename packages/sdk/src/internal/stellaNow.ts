@@ -23,12 +23,19 @@ import { type Lease, MessageQueue, type Service as QueueService } from "../Messa
 import * as Metrics from "../Metrics.js"
 import { type Service as SinkService, Sink } from "../Sink.js"
 import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
-import { Event } from "../StellaNow.js"
-import { type AuthError, type ConnectionError, LifecycleError, QueueError } from "../StellaNowError.js"
+import { defaultMaxMessageBytes, Event } from "../StellaNow.js"
+import {
+  type AuthError,
+  type ConnectionError,
+  LifecycleError,
+  QueueError,
+  type ValidationError
+} from "../StellaNowError.js"
 import * as Backlog from "./backlog.js"
 import * as Closing from "./closing.js"
 import * as Drain from "./drain.js"
 import * as Lifecycle from "./lifecycle.js"
+import * as MessageSize from "./messageSize.js"
 import * as MetricSeries from "./metricSeries.js"
 import * as Check from "./options.js"
 import * as Tracing from "./tracing.js"
@@ -40,6 +47,7 @@ interface Core {
   readonly queue: QueueService
   readonly project: Options["project"]
   readonly maxInFlight: number
+  readonly maxMessageBytes: number
   readonly startTimeout: Duration.Duration
   readonly stopGracePeriod: Duration.Duration
   readonly closeTimeout: Duration.Duration
@@ -99,6 +107,7 @@ const makeCore = (options: Options) =>
       queue,
       project: options.project,
       maxInFlight: yield* Check.count(options.maxInFlight, 1000, "maxInFlight"),
+      maxMessageBytes: yield* Check.count(options.maxMessageBytes, defaultMaxMessageBytes, "maxMessageBytes"),
       startTimeout: yield* Check.duration(options.startTimeout, "30 seconds", "startTimeout"),
       stopGracePeriod: yield* Check.duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod"),
       closeTimeout: yield* Check.duration(options.closeTimeout, "5 seconds", "closeTimeout", { allowZero: true }),
@@ -356,7 +365,20 @@ const sending = (core: Core) => {
   return { sendMessage, sendMessageAndWait }
 }
 
-/** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
+/**
+ * The broker's Maximum Packet Size as its last CONNACK announced it, read in place (no fiber step per
+ * message); `undefined` before the first connection, when it announced none, or for a sink that does
+ * not tell.
+ */
+const brokerMaximum = (core: Core): number | undefined => {
+  const announced = core.sink.maxPacketSize
+  return announced === undefined ? undefined : Option.getOrUndefined(SubscriptionRef.getUnsafe(announced))
+}
+
+/**
+ * Queues an envelope, reporting whatever the overflow policy dropped to make room. A message over a
+ * size limit is refused first; one the policy dropped itself fails, for it was not queued.
+ */
 const enqueuing = (core: Core) => {
   const reportDrop = ({ eventName, messageId }: Envelope.Envelope) => {
     Metrics.messagesDropped.updateUnsafe(1, core.dropSeries)
@@ -370,13 +392,25 @@ const enqueuing = (core: Core) => {
       PubSub.publish(core.events, Event.Dropped({ messageId, eventName }))
     )
   }
-  return (envelope: Envelope.Envelope) =>
-    Effect.flatMap(core.queue.offer(envelope), (dropped) => {
-      core.closeReport.reset()
-      Metrics.messagesQueued.updateUnsafe(1, core.series)
-      core.backlog.offered(envelope, dropped)
-      return Option.isNone(dropped)
-        ? Effect.succeed(envelope.messageId)
-        : Effect.as(reportDrop(dropped.value), envelope.messageId)
+  const droppedItself = (envelope: Envelope.Envelope) =>
+    new QueueError({
+      reason: "Dropped",
+      messageId: envelope.messageId,
+      detail: `message ${envelope.messageId} was not queued: the queue is full and its overflow policy ` +
+        `(${core.queue.overflow ?? "unknown"}) dropped it`
     })
+  const queued = (envelope: Envelope.Envelope) => (dropped: ReadonlyArray<Envelope.Envelope>) => {
+    core.closeReport.reset()
+    Metrics.messagesQueued.updateUnsafe(1, core.series)
+    core.backlog.offered(envelope, dropped)
+    if (dropped.length === 0) return Effect.succeed(envelope.messageId)
+    const reported = Effect.forEach(dropped, reportDrop, { discard: true })
+    return dropped.some((gone) => gone.messageId === envelope.messageId)
+      ? Effect.andThen(reported, Effect.fail(droppedItself(envelope)))
+      : Effect.as(reported, envelope.messageId)
+  }
+  return (envelope: Envelope.Envelope): Effect.Effect<string, ValidationError | QueueError> => {
+    const refused = MessageSize.tooLarge(envelope, core.maxMessageBytes, brokerMaximum(core))
+    return refused === undefined ? Effect.flatMap(core.queue.offer(envelope), queued(envelope)) : Effect.fail(refused)
+  }
 }

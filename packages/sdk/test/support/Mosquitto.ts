@@ -36,6 +36,11 @@ export interface MosquittoOptions {
   readonly users?: Record<string, string>
   /** Appended verbatim to the generated mosquitto.conf (global section, before the listeners). */
   readonly extraConfig?: string
+  /**
+   * `max_packet_size`: the broker announces it in its CONNACK (Maximum Packet Size) and disconnects a
+   * client that sends a larger packet.
+   */
+  readonly maxPacketSize?: number
 }
 
 export type UrlKind = "mqtt" | "mqtts" | "ws" | "wss"
@@ -307,6 +312,7 @@ const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto
   } else {
     lines.push("allow_anonymous true")
   }
+  if (options.maxPacketSize !== undefined) lines.push(`max_packet_size ${options.maxPacketSize}`)
   if (options.extraConfig !== undefined) lines.push(options.extraConfig)
 
   const tlsLines = certs

@@ -54,6 +54,49 @@ describe("StellaNow on the in-memory sink", () => {
       assert.strictEqual(yield* sdk.queueSize, 1)
     }).pipe(Effect.provide(Testing.layer())))
 
+  it.effect("refuses a message over 1 MiB by default with a ValidationError \"TooLarge\", naming both sizes", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      const payload = "x".repeat(StellaNow.defaultMaxMessageBytes)
+      const result = yield* Effect.result(
+        sdk.sendMessage(new UserDetailsUpdateMessage({ patron: "p", user_id: payload }))
+      )
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.instanceOf(result.failure, ValidationError)
+        assert.strictEqual((result.failure as ValidationError).reason, "TooLarge")
+        assert.include(result.failure.message, "maxMessageBytes option of 1,048,576 bytes")
+        assert.notInclude(result.failure.message, "xxxx")
+      }
+      assert.strictEqual(yield* sdk.queueSize, 0)
+      // Just under the limit once wrapped is fine.
+      yield* sdk.sendMessage(new UserDetailsUpdateMessage({ patron: "p", user_id: payload.slice(1_000) }))
+      assert.strictEqual(yield* sdk.queueSize, 1)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("maxMessageBytes bounds the whole PUBLISH packet: topic, header and envelope", () =>
+    Effect.gen(function*() {
+      const sdk = yield* StellaNow.StellaNow
+      yield* sdk.sendMessage(message(0))
+      yield* sdk.start
+      const [envelope] = yield* untilPublished(1)
+      // Fixed header (1 byte, and 2 of remaining length for a body of some 500 bytes), topic (2 + its
+      // length), packet id (2), property length (1), body.
+      assert.isAbove(envelope!.body.length, 128)
+      const packet = 1 + 2 + 2 + envelope!.topic.length + 2 + 1 + envelope!.body.length
+      assert.strictEqual(envelope!.byteLength, envelope!.body.length)
+      const at = yield* Effect.provide(
+        Effect.flatMap(StellaNow.StellaNow, (exact) => Effect.result(exact.sendMessage(message(0)))),
+        Testing.layer({ maxMessageBytes: packet })
+      )
+      const under = yield* Effect.provide(
+        Effect.flatMap(StellaNow.StellaNow, (exact) => Effect.result(exact.sendMessage(message(0)))),
+        Testing.layer({ maxMessageBytes: packet - 1 })
+      )
+      assert.isTrue(Result.isSuccess(at))
+      assert.isTrue(Result.isFailure(under) && under.failure._tag === "ValidationError")
+    }).pipe(Effect.provide(Testing.layer())))
+
   it.effect("stamps the origin date from the Clock when the message has none", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2030-01-02T03:04:05.678Z"))
@@ -179,9 +222,15 @@ describe("overflow policies", () => {
       assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_3", "user_4", "user_5", "user_6", "user_7"])
     }).pipe(Effect.provide(Testing.layer({ queueOptions: { capacity: 5, overflow: "dropOldest" } }))))
 
-  it.effect("dropNewest keeps the oldest", () =>
+  it.effect("dropNewest keeps the oldest; a send whose message it dropped fails with a QueueError \"Dropped\"", () =>
     Effect.gen(function*() {
-      const { sdk } = yield* fill(8)
+      const { results, sdk } = yield* fill(8)
+      assert.isTrue(results.slice(0, 5).every(Result.isSuccess))
+      for (const result of results.slice(5)) {
+        assert.isTrue(
+          Result.isFailure(result) && result.failure instanceof QueueError && result.failure.reason === "Dropped"
+        )
+      }
       assert.strictEqual(yield* sdk.queueSize, 5)
       yield* sdk.start
       assert.deepStrictEqual(userIds(yield* untilPublished(5)), ["user_0", "user_1", "user_2", "user_3", "user_4"])

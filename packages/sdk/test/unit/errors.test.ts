@@ -26,7 +26,15 @@ const listedInReadme = (): ReadonlyArray<string> => {
 /** Every error class, by domain: its reasons, and fields that make a valid instance. */
 const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; readonly example: object }> = {
   ValidationError: {
-    reasons: ["MissingEntity", "InvalidEntity", "InvalidField", "InvalidOriginDate", "InvalidPayload", "TooDeep"],
+    reasons: [
+      "MissingEntity",
+      "InvalidEntity",
+      "InvalidField",
+      "InvalidOriginDate",
+      "InvalidPayload",
+      "TooDeep",
+      "TooLarge"
+    ],
     example: { reason: "InvalidField", detail: "d" }
   },
   ConfigurationError: {

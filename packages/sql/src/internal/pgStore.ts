@@ -1,5 +1,5 @@
 import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
-import { Duration, Effect, Latch, Result, Schedule, type Scope } from "effect"
+import { Duration, Effect, Latch, Option, Result, Schedule, type Scope } from "effect"
 import * as Arr from "effect/Array"
 import { toQueueError, transaction } from "./classify.js"
 import { plan, type Stored } from "./overflow.js"
@@ -213,7 +213,8 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, Stor
       order: options.order,
       overflow: options.overflow,
       persistent: true,
-      offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
+      // The store drops at most one message per offer; the queue interface reports a list.
+      offer: (envelope: Envelope.Envelope) => Effect.map(writer.offer(envelope), Option.toArray),
       take: (max) => take(options, wake, max),
       ack: (lease) => writer.ack(lease.sequence),
       nack: (lease) => writer.nack(lease.sequence),

@@ -1,6 +1,6 @@
 import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { LeaseIndex } from "@stellanow/sdk/internal"
-import { Clock, type Duration, Effect, type Scope } from "effect"
+import { Clock, type Duration, Effect, Option, type Scope } from "effect"
 import * as Arr from "effect/Array"
 import { toQueueError, transaction } from "./classify.js"
 import { plan } from "./overflow.js"
@@ -155,7 +155,8 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, Stor
       order: options.order,
       overflow: options.overflow,
       persistent: true,
-      offer: (envelope: Envelope.Envelope) => writer.offer(envelope),
+      // The store drops at most one message per offer; the queue interface reports a list.
+      offer: (envelope: Envelope.Envelope) => Effect.map(writer.offer(envelope), Option.toArray),
       take: (max) => index.take(max),
       ack: (lease) => Effect.suspend(() => index.ack(lease) ? writer.ack(lease.sequence) : Effect.void),
       nack: (lease) => Effect.sync(() => void index.nack(lease)),

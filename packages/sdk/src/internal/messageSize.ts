@@ -1,0 +1,81 @@
+/**
+ * The bytes a message takes: its envelope's body in UTF-8 (what the queues' byte budget counts) and
+ * the MQTT PUBLISH packet it makes (what the broker's Maximum Packet Size and the `maxMessageBytes`
+ * option bound). Measured once, when the message is wrapped; an envelope made elsewhere (a persistent
+ * queue's row, a test's) is measured when asked.
+ */
+import type { Envelope } from "../Envelope.js"
+import { ValidationError } from "../StellaNowError.js"
+
+/** Node's `Buffer.byteLength`, when there is a `Buffer`: native, and no copy of the string. */
+const nodeByteLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: "utf8"): number } }).Buffer
+  ?.byteLength
+
+/** A string's length in UTF-8 bytes, counted without encoding it (for runtimes without `Buffer`). */
+const countUtf8 = (text: string): number => {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 0x80) continue
+    if (code < 0x800) {
+      bytes += 1
+    } else if (
+      code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two UTF-16 units, four bytes.
+      bytes += 2
+      i++
+    } else {
+      // Three bytes, as is a lone surrogate (encoded as U+FFFD).
+      bytes += 2
+    }
+  }
+  return bytes
+}
+
+/** A string's length in UTF-8 bytes. */
+export const utf8Length = (text: string): number =>
+  nodeByteLength === undefined ? countUtf8(text) : nodeByteLength(text, "utf8")
+
+/** The envelope's body in UTF-8 bytes: as measured at wrapping, or measured now. */
+export const bodyBytes = (envelope: Envelope): number => envelope.byteLength ?? utf8Length(envelope.body)
+
+/** Bytes of an MQTT Variable Byte Integer (the Remaining Length). */
+const varintBytes = (n: number): number => n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
+
+/**
+ * The size of the PUBLISH packet the SDK sends for the envelope (QoS 1, MQTT 5, no properties): the
+ * fixed header, the topic, the packet id, an empty property length and the body. One byte more than
+ * MQTT 3.1.1's packet, which has no property length.
+ */
+export const publishPacketBytes = (envelope: Envelope): number => {
+  const remaining = 2 + utf8Length(envelope.topic) + 2 + 1 + bodyBytes(envelope)
+  return 1 + varintBytes(remaining) + remaining
+}
+
+const format = (n: number): string => n.toLocaleString("en-US")
+
+/**
+ * The `ValidationError` (reason `TooLarge`) of a message whose PUBLISH packet is over the
+ * `maxMessageBytes` option or the broker's Maximum Packet Size (`undefined` before the first CONNACK,
+ * or when the broker announced none); `undefined` when it fits.
+ */
+export const tooLarge = (
+  envelope: Envelope,
+  maxMessageBytes: number,
+  brokerMaximum: number | undefined
+): ValidationError | undefined => {
+  const size = publishPacketBytes(envelope)
+  if (size <= maxMessageBytes && (brokerMaximum === undefined || size <= brokerMaximum)) return undefined
+  // Named after the tighter of the two limits it broke.
+  const broker = brokerMaximum !== undefined && size > brokerMaximum && brokerMaximum <= maxMessageBytes
+  const limit = broker
+    ? `the broker's Maximum Packet Size of ${format(brokerMaximum)} bytes (from its CONNACK)`
+    : `the maxMessageBytes option of ${format(maxMessageBytes)} bytes`
+  return new ValidationError({
+    reason: "TooLarge",
+    event: envelope.eventName,
+    detail: `message ${envelope.messageId} is ${format(size)} bytes as an MQTT PUBLISH packet, more than ${limit}; ` +
+      `it was not queued`
+  })
+}
