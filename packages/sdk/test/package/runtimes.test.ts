@@ -1,9 +1,10 @@
 /**
- * The SDK's Node build under Deno and Bun: the tarball `globalSetup.ts` packed is installed with npm into
- * a fresh project outside the workspace, and `runtimes/smoke.ts` runs there under each runtime, as a
- * user's program would. It sends 100 `UserDetailsUpdateMessage`s to a real mosquitto over `mqtt://` and
- * 100 over `ws://`, stops with a drain and exits by itself; a QoS 1 subscriber here counts what arrived.
- * Node runs the same program first, as the baseline.
+ * The SDK's Node build under Deno and Bun: the tarballs `globalSetup.ts` packed are installed with npm
+ * into a fresh project outside the workspace, and `runtimes/smoke.ts` runs there under each runtime, as
+ * a user's program would. It sends 100 `UserDetailsUpdateMessage`s to a real mosquitto for each of:
+ * `mqtt://`, `ws://`, an OIDC login at a real token server, and the SQLite queue of `@stellanow/sdk-sql`;
+ * each time it stops with a drain, and at the end it exits by itself. A QoS 1 subscriber here counts
+ * the distinct message ids that arrived. Node runs the same program first, as the baseline.
  *
  * Deno and Bun come from `.tools/runtimes` (`npm test` installs them there, see `scripts/setup.mjs`) or
  * PATH. When one is missing the test is skipped, saying so; under CI=true it fails instead.
@@ -15,6 +16,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startTokenServer } from "../oidc/support/TokenServer.js"
 import { type Mosquitto, startMosquitto, subscribe } from "../support/Mosquitto.js"
 import { env, packageDirs, readJson, run } from "./support/Project.js"
 import { bun, deno, findRuntime, node, type Runtime, runtimeVersion } from "./support/Runtimes.js"
@@ -24,9 +26,9 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const inCi = process.env.CI === "true"
 /** A run takes a few seconds; the bound is for a runtime that hangs (a socket or timer left open). */
 const programTimeoutMs = 90_000
+const oidcUser = { username: "smoke@acme.test", password: "smoke-oidc-password" }
 
 interface SmokeResult {
-  readonly brokerUrl: string
   readonly organizationId: string
   readonly ids: ReadonlyArray<string>
   readonly remaining: number
@@ -50,7 +52,7 @@ const runProgram = (binary: string, args: ReadonlyArray<string>, cwd: string, ex
     )
   })
 
-/** A fresh project with the packed SDK and its `effect` installed by npm, and the smoke program in it. */
+/** A fresh project with the packed SDK, its SQL queues and `effect` installed by npm, and the smoke program. */
 const makeProject = async (tmp: string): Promise<string> => {
   const dir = path.join(tmp, "smoke")
   await fs.mkdir(path.join(dir, "src"), { recursive: true })
@@ -63,7 +65,15 @@ const makeProject = async (tmp: string): Promise<string> => {
   )
   await run(
     "npm",
-    ["install", "--no-audit", "--no-fund", "--loglevel=error", tarballs().sdk, `effect@${sdk.devDependencies.effect}`],
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      tarballs().sdk,
+      tarballs().sql,
+      `effect@${sdk.devDependencies.effect}`
+    ],
     { cwd: dir }
   )
   await fs.copyFile(path.join(here, "runtimes", "smoke.ts"), path.join(dir, "src", "smoke.ts"))
@@ -96,39 +106,59 @@ describe("the packed SDK under Deno and Bun", () => {
     if (tmp !== undefined) await fs.rm(tmp, { recursive: true, force: true })
   })
 
-  /** Runs the smoke program under `runtime` and checks what the broker delivered. */
+  /** The smoke program's targets (see `smoke.ts`), by what they show; OIDC logs in at `apiBaseUrl`. */
+  const targets = (runtime: Runtime, apiBaseUrl: string, realm: string) => ({
+    "mqtt://": { brokerUrl: broker.url("mqtt"), organizationId: randomUUID() },
+    "ws://": { brokerUrl: broker.url("ws"), organizationId: randomUUID() },
+    "OIDC": {
+      brokerUrl: broker.url("mqtt"),
+      organizationId: realm,
+      oidc: { apiBaseUrl, ...oidcUser }
+    },
+    "SQLite queue": {
+      brokerUrl: broker.url("mqtt"),
+      organizationId: randomUUID(),
+      sqliteFile: path.join(project, `${runtime.binary.replace(/\W/g, "_")}-queue.db`)
+    }
+  })
+
+  /** Runs the smoke program under `runtime` and checks what the broker delivered, target by target. */
   const smoke = async (runtime: Runtime, binary: string) => {
-    const urls = [broker.url("mqtt"), broker.url("ws")]
-    const organizations = urls.map(() => randomUUID())
+    const realm = randomUUID()
+    const idp = await startTokenServer({ realm, users: { [oidcUser.username]: oidcUser.password } })
     const subscriber = await subscribe(broker.url("mqtt"), "in/#")
     try {
-      const exited = await runProgram(binary, runtime.args("src/smoke.ts"), project, {
+      const byName = targets(runtime, idp.baseUrl, realm)
+      const exited = await runProgram(binary, runtime.args("src/smoke.ts", project), project, {
         ...runtime.env(project),
-        BROKER_URLS: urls.join(","),
-        ORGANIZATION_IDS: organizations.join(",")
+        SMOKE_TARGETS: JSON.stringify(Object.values(byName))
       })
       const output = `${runtime.name} printed:\n${exited.stdout}\n${exited.stderr}`
       expect(exited.code, output).toBe(0)
       const { results } = JSON.parse(exited.stdout.trim().split("\n").at(-1)!) as {
         readonly results: ReadonlyArray<SmokeResult>
       }
-      expect(results.map((result) => result.brokerUrl)).toEqual(urls)
-      for (const result of results) {
-        expect(result.remaining, result.brokerUrl).toBe(0)
-        expect(new Set(result.ids).size, result.brokerUrl).toBe(100)
+      const named = Object.keys(byName).map((name, i) => ({ name, result: results[i]! }))
+      expect(results.map((result) => result.organizationId)).toEqual(
+        Object.values(byName).map((target) => target.organizationId)
+      )
+      for (const { name, result } of named) {
+        expect(result.remaining, name).toBe(0)
+        expect(new Set(result.ids).size, name).toBe(100)
       }
-      // Each was acknowledged (the drain left none), so the broker delivers all 200 to a QoS 1 subscriber.
-      await subscriber.waitFor(200, 30_000)
-      for (const result of results) {
-        expect(arrivedIds(subscriber.messages, result.organizationId), result.brokerUrl).toEqual(new Set(result.ids))
+      expect(idp.stats.logins).toBe(1)
+      // Each was acknowledged (the drain left none), so the broker delivers all of them to a QoS 1 subscriber.
+      await subscriber.waitFor(100 * results.length, 30_000)
+      for (const { name, result } of named) {
+        expect(arrivedIds(subscriber.messages, result.organizationId), name).toEqual(new Set(result.ids))
       }
     } finally {
-      await subscriber.close()
+      await Promise.allSettled([subscriber.close(), idp.close()])
     }
   }
 
   it.for([node, deno, bun])(
-    "$name runs it: 100 messages over mqtt:// and 100 over ws://, drained",
+    "$name runs it: 100 messages each over mqtt://, ws://, with OIDC and with the SQLite queue, drained",
     { timeout: 150_000 },
     async (runtime, { annotate, skip }) => {
       const binary = findRuntime(runtime)

@@ -14,8 +14,11 @@ export interface Runtime {
   readonly name: string
   /** The binary's name: `deno`, `bun`, `node`. */
   readonly binary: string
-  /** The arguments that run `file`, a TypeScript program inside a project with a `node_modules`. */
-  readonly args: (file: string) => ReadonlyArray<string>
+  /**
+   * The arguments that run `file`, a TypeScript program inside `project`, which has a `node_modules`;
+   * the program may read and write files in `project`.
+   */
+  readonly args: (file: string, project: string) => ReadonlyArray<string>
   /** What the runtime needs in its environment, given the project's folder. */
   readonly env: (project: string) => NodeJS.ProcessEnv
 }
@@ -23,10 +26,17 @@ export interface Runtime {
 export const deno: Runtime = {
   name: "Deno",
   binary: "deno",
-  // The SDK opens sockets to the broker, and mqtt's dependencies read environment variables
-  // (`READABLE_STREAM`, `DEBUG`). With a package.json beside it, Deno resolves bare specifiers from the
-  // project's node_modules, as Node does, and writes no lockfile.
-  args: (file) => ["run", "--allow-net=127.0.0.1", "--allow-env", file],
+  // The SDK opens sockets to the broker and the token server, mqtt's dependencies read environment
+  // variables (`READABLE_STREAM`, `DEBUG`), and the SQLite queue its file. With a package.json beside
+  // it, Deno resolves bare specifiers from the project's node_modules, as Node does.
+  args: (file, project) => [
+    "run",
+    "--allow-net=127.0.0.1",
+    "--allow-env",
+    `--allow-read=${project}`,
+    `--allow-write=${project}`,
+    file
+  ],
   // Its cache in the project (removed with it), and no look-up of newer versions.
   env: (project) => ({ DENO_DIR: path.join(project, ".deno"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" })
 }
