@@ -26,9 +26,9 @@ export interface Runtime {
 export const deno: Runtime = {
   name: "Deno",
   binary: "deno",
-  // The SDK opens sockets to the broker and the token server, mqtt's dependencies read environment
-  // variables (`READABLE_STREAM`, `DEBUG`), and the SQLite queue its file. With a package.json beside
-  // it, Deno resolves bare specifiers from the project's node_modules, as Node does.
+  // The SDK opens sockets to the broker and the token server; mqtt's `debug` dependency lists every
+  // environment variable when it loads (so `--allow-env` takes no list); the SQLite queue opens its
+  // file. With a package.json beside it, Deno resolves bare specifiers from the project's node_modules.
   args: (file, project) => [
     "run",
     "--allow-net=127.0.0.1",
