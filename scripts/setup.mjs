@@ -4,8 +4,10 @@
  * It runs everything on a Node.js that `engines.node` accepts (when this one is older, as Node 20 is,
  * it fetches Node.js 24 from the npm registry into `.tools/`), finds pnpm (the `packageManager`
  * version, through npx when it is not installed), installs the programs the tests run when they are
- * missing (on Debian/Ubuntu, as root or with passwordless sudo), installs the workspace when
- * node_modules is missing or was installed from another lockfile, then runs the demo or the tests.
+ * missing (on Debian/Ubuntu, as root or with passwordless sudo), and for the tests Deno and Bun from the
+ * npm registry into `.tools/runtimes` (pinned by `scripts/runtimes/package-lock.json`), installs the
+ * workspace when node_modules is missing or was installed from another lockfile, then runs the demo or
+ * the tests.
  * Plain Node, no dependencies, and quick when everything is already there.
  *
  *   node scripts/setup.mjs demo              the demo
@@ -14,7 +16,16 @@
  */
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync
+} from "node:fs"
 import { delimiter, dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -171,13 +182,44 @@ const installPrograms = (programs) => {
   if (still.length > 0) fail(`apt-get installed ${packages.join(" ")}, but ${still.join(", ")} is still missing.`)
 }
 
+// ---- Deno and Bun --------------------------------------------------------------------------------
+
+/**
+ * The other runtimes the packed SDK's smoke test runs on (packages/sdk/test/package/runtimes.test.ts):
+ * the registry's `deno` and `bun` packages, whose platform packages carry the binaries, installed with
+ * `npm ci` from the lockfile in `scripts/runtimes/` into `.tools/runtimes/` (about 200 MB, a few
+ * seconds), and not into the workspace, so that `npm run demo` does not fetch them. Kept for the next
+ * run while that lockfile is unchanged. A failure is a warning here: the test then skips, or fails
+ * under CI=true.
+ */
+const runtimesSource = join(root, "scripts", "runtimes")
+const runtimesDir = join(toolsDir, "runtimes")
+
+const installRuntimes = (env) => {
+  const lockfile = (dir) => {
+    const file = join(dir, "package-lock.json")
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined
+  }
+  const binaries = ["deno", "bun"].map((name) => join(runtimesDir, "node_modules", ".bin", name))
+  if (lockfile(runtimesDir) === lockfile(runtimesSource) && binaries.every((file) => existsSync(file))) return
+  console.log("--- installing Deno and Bun from the npm registry into .tools/runtimes (for the smoke test)")
+  mkdirSync(runtimesDir, { recursive: true })
+  for (const file of ["package.json", "package-lock.json"]) {
+    copyFileSync(join(runtimesSource, file), join(runtimesDir, file))
+  }
+  const status = run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: runtimesDir, env })
+  if (status !== 0) {
+    console.warn(`--- npm ci in .tools/runtimes failed (exit ${status}): the Deno and Bun smoke test will not run`)
+  }
+}
+
 // ---- Main ----------------------------------------------------------------------------------------
 
 /** What each command needs from the machine, and what it runs with pnpm. */
 const commands = {
-  demo: { programs: [], pnpmArgs: (args) => ["--filter", "@stellanow/examples", "demo", ...args] },
-  test: { programs: testPrograms, pnpmArgs: (args) => ["exec", "vitest", "run", ...args] },
-  pnpm: { programs: [], pnpmArgs: (args) => args }
+  demo: { programs: [], runtimes: false, pnpmArgs: (args) => ["--filter", "@stellanow/examples", "demo", ...args] },
+  test: { programs: testPrograms, runtimes: true, pnpmArgs: (args) => ["exec", "vitest", "run", ...args] },
+  pnpm: { programs: [], runtimes: false, pnpmArgs: (args) => args }
 }
 
 const [name, ...args] = process.argv.slice(2)
@@ -187,5 +229,6 @@ if (command === undefined) fail(`usage: node scripts/setup.mjs ${Object.keys(com
 const env = nodeEnvironment()
 const pnpm = findPnpm(env)
 installPrograms(command.programs)
+if (command.runtimes) installRuntimes(env)
 installWorkspace(pnpm, env)
 process.exit(run(pnpm.command, [...pnpm.prefix, ...command.pnpmArgs(args)], { env }))
