@@ -8,6 +8,8 @@ import { Envelope } from "@stellanow/sdk"
 import { Effect, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+// The SDK's fast constructor, to show the generated classes get it with no change to their code.
+import * as Construct from "../../sdk/src/internal/construct.js"
 import * as EventDefinition from "../src/EventDefinition.js"
 import * as Generator from "../src/Generator.js"
 import { definitions, event, field, model } from "./support/definitions.js"
@@ -257,6 +259,25 @@ export class UserDetailsUpdateMessage extends Message.Class<UserDetailsUpdateMes
         assert.strictEqual(envelope.topic, envelopes.topic)
         assert.deepStrictEqual(Buffer.from(envelope.body, "utf8"), Buffer.from(testCase.body, "utf8"))
       }
+    }))
+
+  it.effect("are made by the SDK's fast constructor, as the schema would make them", () =>
+    Effect.gen(function*() {
+      const module: Record<string, any> = yield* Effect.promise(() => import(path.join(extrasDir(), "index.ts")))
+      const { DatesModel, OddEventNameMessage, OuterModel } = module
+      const fast = (Class: any, props: object) => Construct.make(Class.fields)(props, Class.prototype)
+      const datesProps = { day: "2024-02-29", at: new Date("2025-04-25T10:00:00.5Z") }
+      const dates = fast(DatesModel, datesProps)
+      assert.deepStrictEqual(dates, new DatesModel(datesProps, {}))
+      const props = {
+        "local-shop": "s-1",
+        patron: "p-1",
+        "first-name": "Ada",
+        "3d": 3,
+        nested: new OuterModel({ dates })
+      }
+      assert.instanceOf(fast(OddEventNameMessage, props), OddEventNameMessage)
+      assert.deepStrictEqual(fast(OddEventNameMessage, props), new OddEventNameMessage(props, {}))
     }))
 
   it.effect("sends dates inside models, odd keys and nested models as an event's own fields are sent", () =>

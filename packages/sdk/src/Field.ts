@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import { Effect, Option, Predicate, Result, Schema, SchemaGetter, SchemaIssue, SchemaTransformation } from "effect"
+import * as Construct from "./internal/construct.js"
 import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
 import * as OriginDate from "./OriginDate.js"
@@ -86,6 +87,9 @@ export const Date: Schema.Codec<DateInput, string> = Schema.String.pipe(
   )
 )
 
+// Its type side takes a value as it is: a message or model checks it with the schema's own guard.
+Construct.register(Date)
+
 /** A check of `OriginDate` as a schema step: its `ValidationError`'s words become the issue's message. */
 const originDateStep = <E>(check: (value: E) => Result.Result<string, ValidationError>) =>
   SchemaGetter.transformEffect((value: E) =>
@@ -108,6 +112,8 @@ export const DateTime: Schema.Codec<OriginDate.Input, string> = Schema.String.pi
     encode: originDateStep<OriginDate.Input>(OriginDate.fromInput)
   })
 )
+
+Construct.register(DateTime)
 
 /**
  * A JSON value: what an `Any` field may hold.
@@ -204,6 +210,8 @@ const JsonSchema: Schema.declare<Json> = Schema.declare((u): u is Json => guardJ
  * @category fields
  */
 export const Any: Schema.declare<Json> = JsonSchema
+
+Construct.register(Any)
 
 /**
  * The schema of an optional field: on the type side an optional key that may also hold `undefined` or

@@ -7,6 +7,7 @@
  */
 import { Predicate, Result, Schema } from "effect"
 import { type Entity, EntityId } from "./Entity.js"
+import * as Construct from "./internal/construct.js"
 import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
 import * as OriginDate from "./OriginDate.js"
@@ -65,9 +66,9 @@ export interface Message {
  */
 export const isMessage = (u: unknown): u is Message => Predicate.hasProperty(u, TypeId)
 
-const OriginDateField = Schema.optional(OriginDate.InputSchema)
+const OriginDateField = Construct.optionalKey(OriginDate.InputSchema)
 
-const EntityIdField = Schema.optional(EntityId)
+const EntityIdField = Construct.optionalKey(EntityId)
 
 /**
  * The schema fields of a message class: one id per entity, the event's fields, and the origin date.
@@ -201,6 +202,7 @@ export const Class =
       }
     }
     const Base: any = Schema.Class<unknown>(identifier)(allFields)
+    const construct = Construct.make(allFields)
 
     return class extends Base {
       static readonly eventName = event
@@ -208,6 +210,11 @@ export const Class =
       static readonly eventFields = fields
 
       constructor(props: unknown, options?: Schema.MakeOptions) {
+        if (options === undefined) {
+          // Props the schema takes as they are: copied onto the instance it would make (see internal/construct.ts).
+          const instance = construct(props, new.target.prototype)
+          if (instance !== undefined) return instance as any
+        }
         const notModel = Validation.notModels(modelFields, props)
         if (notModel !== undefined) throw Validation.fromIssue(notModel, context)
         try {

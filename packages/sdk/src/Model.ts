@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { Schema } from "effect"
+import * as Construct from "./internal/construct.js"
 import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"
 
@@ -32,8 +33,14 @@ export const Class = <Self = never>(identifier: string) =>
   const Base: any = Schema.Class<unknown>(identifier)(fields)
   const modelFields = Payload.modelFieldsOf(fields)
   const context = { model: identifier }
+  const construct = Construct.make(fields)
   const Model = class extends Base {
     constructor(props: unknown, options?: Schema.MakeOptions) {
+      if (options === undefined) {
+        // Props the schema takes as they are: copied onto the instance it would make (see internal/construct.ts).
+        const instance = construct(props, new.target.prototype)
+        if (instance !== undefined) return instance
+      }
       const notModel = Validation.notModels(modelFields, props)
       if (notModel !== undefined) throw Validation.fromIssue(notModel, context)
       try {

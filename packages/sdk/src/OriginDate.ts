@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { DateTime, Effect, Predicate, Result, Schema, SchemaIssue } from "effect"
+import * as Construct from "./internal/construct.js"
 import { ValidationError } from "./StellaNowError.js"
 
 /**
@@ -125,3 +126,5 @@ export const InputSchema: Schema.declare<Input> = Schema.declareConstructor<Inpu
     description: "a UTC date-time: an ISO string with 1 to 6 fractional digits and Z, a Date, or a UTC DateTime"
   }
 )
+
+Construct.register(InputSchema)

@@ -35,7 +35,7 @@ const modelFields = (field: object): Schema.Struct.Fields | undefined => {
 }
 
 /** Whether a class is a `Model.Class` or a subclass of one. */
-const isModel = (field: object): boolean => {
+export const isModel = (field: object): boolean => {
   for (let c: object | null = field; c !== null; c = Object.getPrototypeOf(c)) {
     if (models.has(c)) return true
   }
@@ -61,6 +61,9 @@ export const modelFieldsOf = (fields: Schema.Struct.Fields): ReadonlyArray<Model
       ? [{ name, model, is: Schema.is(model), optional: inner !== undefined }]
       : []
   })
+
+/** The field inside a `Field.optional(field)` signature; `undefined` for any other. */
+export const optionalOf = (signature: object): Schema.Top | undefined => optionals.get(signature)
 
 /** Records what `Field.optional` wrapped, so its encoder can be made. */
 export const registerOptional = (signature: object, field: Schema.Top): void => {
