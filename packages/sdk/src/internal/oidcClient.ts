@@ -92,7 +92,11 @@ const readCapped = (response: HttpClientResponse.HttpClientResponse): Effect.Eff
         return Effect.succeed(acc)
       }
     ),
-    Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8"))
+    Effect.map((acc) => {
+      // Decoded as a stream, chunk by chunk: a character may straddle two chunks.
+      const decoder = new TextDecoder()
+      return acc.chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode()
+    })
   )
 }
 

@@ -79,12 +79,23 @@ export interface Token {
 export const usableMillis = (announced: number, clockSkew: number): number =>
   Math.max(announced / 2, announced - granularity - Math.min(clockSkew, announced / 10))
 
+/**
+ * The UTF-8 text of a base64url string (RFC 4648 §5, unpadded as JWTs are), with what every runtime
+ * has: `atob` and `TextDecoder`, not Node's `Buffer`. Throws when it is not base64url.
+ */
+export const decodeBase64Url = (text: string): string => {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/")
+  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4))
+  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+}
+
 /** `exp - iat` of a JWT, read without verifying it (only as a lifetime when `expires_in` is missing). */
 const jwtLifetimeMillis = (token: string): Option.Option<number> =>
   Option.liftThrowable(() => {
     const part = token.split(".")[1]
     if (part === undefined) return undefined
-    const claims = JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as { exp?: unknown; iat?: unknown }
+    const claims = JSON.parse(decodeBase64Url(part)) as { exp?: unknown; iat?: unknown }
     return typeof claims.exp === "number" && typeof claims.iat === "number" && claims.exp > claims.iat
       ? (claims.exp - claims.iat) * 1000
       : undefined
