@@ -18,8 +18,7 @@ const aliases: Record<string, string> = {
   "@stellanow/sdk/internal": path.join(sdkRoot, "src/internalApi.ts"),
   "@stellanow/sdk": path.join(sdkRoot, "src/index.ts"),
   // The conformance suite's `describe`/`it`/`assert`, run by the page's own small runner.
-  "@effect/vitest": path.join(here, "pageVitest.ts"),
-  mqtt: path.join(here, "mqttShim.ts")
+  "@effect/vitest": path.join(here, "pageVitest.ts")
 }
 
 export interface PageServer {
