@@ -4,8 +4,9 @@
  * (at least once: one taken but not acknowledged before the reload is sent again, with its message id).
  *
  * Like the SQLite queue, the database is the durable copy and the page keeps an index of its messages
- * in memory: `sendMessage` returns once its message is committed; an acknowledgement is committed
- * with the next write, so a reload right after it may send that message again. One page at a time:
+ * in memory: `sendMessage` returns once its message is committed; acknowledgements are committed
+ * together within 100 ms (and when the SDK is closed), so a reload right after one may send that
+ * message again. One page at a time:
  * the queue holds a Web Lock named after its database while open, so a second tab of the same site
  * waits for the first (at most `lockTimeout`) instead of sending the same messages. No Node.js API is
  * used; where there is no IndexedDB (Node.js), opening fails with a `StoreError` (`"Unsupported"`).
@@ -160,7 +161,7 @@ export const make = (
     let nextSequence = stored.length === 0 ? 0 : stored[stored.length - 1]!.sequence + 1
     // Committed messages become takeable in the order they were offered.
     const writer = new Store.Writer(db, valid.durability, (puts) => puts.forEach((lease) => index.add(lease)))
-    yield* Effect.addFinalizer(() => Effect.promise(() => writer.idle()))
+    yield* Effect.addFinalizer(() => Effect.promise(() => writer.flush()))
     const pending = () => index.pending + writer.storing
 
     const offer = (envelope: Envelope): Effect.Effect<Option.Option<Envelope>, QueueError> =>
@@ -186,7 +187,7 @@ export const make = (
       persistent: true,
       offer,
       take: (max) => index.take(max),
-      // The delete is committed with the next write; until then a reload sends the message again.
+      // The delete is committed within 100 ms; until then a reload sends the message again.
       ack: (lease) => Effect.sync(() => void (index.ack(lease) && writer.write(undefined, [lease.sequence]))),
       nack: (lease) => Effect.sync(() => void index.nack(lease)),
       size: Effect.sync(pending)

@@ -77,6 +77,8 @@ interface Batch {
   readonly deletes: Array<number>
   readonly settled: Promise<void>
   readonly settle: (error?: unknown) => void
+  /** When it is committed: at the end of this turn (it holds new messages), or after the ack delay. */
+  scheduled: "now" | "later" | undefined
 }
 
 const emptyBatch = (): Batch => {
@@ -86,8 +88,14 @@ const emptyBatch = (): Batch => {
   })
   // A batch nobody waits on (acknowledgements only) must not be an unhandled rejection.
   settled.catch(() => {})
-  return { puts: [], deletes: [], settled, settle }
+  return { puts: [], deletes: [], settled, settle, scheduled: undefined }
 }
+
+/**
+ * How long acknowledgements wait to be committed together: one transaction per PUBACK would make the
+ * deletes lag far behind the broker (each readwrite transaction costs milliseconds).
+ */
+const ackDelayMs = 100
 
 /**
  * The single writer of a queue's database. Changes made in one turn of the event loop go into one
@@ -113,29 +121,40 @@ export class Writer {
     return this.pendingPuts
   }
 
-  /** Stores `put` and deletes `deletes` in the next transaction; settles once it committed or failed. */
+  /**
+   * Stores `put` and deletes `deletes`: a new message in a transaction at the end of this turn, deletes
+   * alone within {@link ackDelayMs}. Settles once that transaction committed or failed.
+   */
   write(put: Lease | undefined, deletes: ReadonlyArray<number>): Promise<void> {
     if (this.next === undefined) {
-      const batch = emptyBatch()
-      batch.deletes.push(...this.failedDeletes.splice(0))
-      this.next = batch
-      queueMicrotask(() => this.commit(batch))
+      this.next = emptyBatch()
+      this.next.deletes.push(...this.failedDeletes.splice(0))
     }
+    const batch = this.next
+    batch.deletes.push(...deletes)
     if (put !== undefined) {
-      this.next.puts.push(put)
+      batch.puts.push(put)
       this.pendingPuts++
+      if (batch.scheduled !== "now") {
+        batch.scheduled = "now"
+        queueMicrotask(() => this.commit(batch))
+      }
+    } else if (batch.scheduled === undefined) {
+      batch.scheduled = "later"
+      setTimeout(() => this.commit(batch), ackDelayMs)
     }
-    this.next.deletes.push(...deletes)
-    return this.next.settled
+    return batch.settled
   }
 
-  /** Settles once every change written so far is committed (or failed). */
-  idle(): Promise<void> {
-    const pending = this.next?.settled ?? this.last
-    return pending.then(() => undefined, () => undefined)
+  /** Commits what is waiting now, and settles once every change written so far is committed (or failed). */
+  flush(): Promise<void> {
+    if (this.next !== undefined) this.commit(this.next)
+    return this.last.then(() => undefined, () => undefined)
   }
 
   private commit(batch: Batch): void {
+    // Already committed: by `flush`, or by the end of the turn ahead of its ack delay.
+    if (this.next !== batch) return
     this.next = undefined
     this.last = batch.settled
     const done = (error?: unknown) => {

@@ -4,6 +4,7 @@
  * Node's global WebSocket speaks the protocol; nothing is downloaded. The machine's Chromium is used
  * (Debian's `chromium` package, or `CHROMIUM_BIN`).
  */
+import { describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -35,6 +36,13 @@ export const availability = (): { readonly run: true } | { readonly run: false; 
   // Said where it is seen: vitest's summary counts skipped tests without their names.
   console.warn(reason)
   return { run: false, reason }
+}
+
+/** `describe`, or, when the browser tests cannot run, a skipped suite whose name says why. */
+export const describeInChromium = (name: string, body: () => void): void => {
+  const available = availability()
+  if (available.run) describe(name, body)
+  else describe.skip(`${name} (${available.reason})`, () => it("needs Chromium", () => {}))
 }
 
 const LAUNCH_TIMEOUT_MS = 20_000

@@ -1,0 +1,57 @@
+/**
+ * A page that uses the SDK as an app would: the Promise front door over ws://, with the in-memory or
+ * IndexedDB queue. Node drives it through `globalThis.__page`.
+ */
+import { configureSdk, Environment, Field, IndexedDbQueue, Message, type StellaNowSDK } from "@stellanow/sdk"
+import { Schedule } from "effect"
+
+class PageEvent extends Message.Class<PageEvent>("PageEvent")({
+  event: "page_event",
+  entities: ["patron"],
+  fields: { n: Field.Integer }
+}) {}
+
+export interface StartOptions {
+  readonly brokerUrl: string
+  readonly organizationId: string
+  readonly projectId: string
+  /** `"indexeddb"`: the IndexedDB queue in this database; otherwise the in-memory one. */
+  readonly database?: string | undefined
+}
+
+let sdk: StellaNowSDK | undefined
+
+const started = (): StellaNowSDK => {
+  if (sdk === undefined) throw new Error("call __page.start first")
+  return sdk
+}
+
+const page = {
+  /** Configures the SDK (its queue opens with the first call that needs it). */
+  configure: (options: StartOptions): void => {
+    sdk = configureSdk({
+      auth: "none",
+      environment: Environment.custom({ brokerUrl: options.brokerUrl }),
+      organizationId: options.organizationId,
+      projectId: options.projectId,
+      reconnectSchedule: Schedule.spaced("100 millis"),
+      ...(options.database === undefined ? {} : { queue: IndexedDbQueue.layer({ database: options.database }) })
+    })
+  },
+  /** Connects and starts sending. */
+  start: () => started().start(),
+  /** Sends events `from` to `from + count - 1`, one after the other; their message ids. */
+  send: async (from: number, count: number): Promise<Array<string>> => {
+    const ids: Array<string> = []
+    for (let n = from; n < from + count; n++) {
+      ids.push(await started().sendMessage(new PageEvent({ patron: `p${n % 17}`, n })))
+    }
+    return ids
+  },
+  queueSize: () => started().queueSize(),
+  /** Stops, sending what is queued for up to `drainTimeoutMs`; how many are left. */
+  stop: async (drainTimeoutMs: number) => (await started().stop({ drainTimeoutMs })).remaining,
+  close: async () => (await started().close()).remaining
+}
+
+Object.assign(globalThis, { __page: page })
