@@ -84,12 +84,15 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>("
  * Credentials could not be obtained: the identity provider refused them, was unreachable, or answered
  * something that is not a token. `WrongTokenUrl`: the token endpoint URL answered 404/405 or an HTML
  * page, so it is not a token endpoint (the credentials were not judged); like `Refused`, not transient.
+ * `ProviderFailed`: the app's token provider (`Auth.layerTokenProvider`) threw, rejected or did not
+ * answer in time; transient, so it is asked again with backoff (`InvalidResponse` when what it returned
+ * is not a token).
  *
  * @since 0.1.0
  * @category errors
  */
 export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/AuthError")("AuthError", {
-  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl"]),
+  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl", "ProviderFailed"]),
   detail: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {

@@ -107,27 +107,47 @@ export const fromResponse = (
   sentAt: number,
   timing: Timing
 ): Token => {
-  const lifetime = clampLifetime(
-    response.expires_in !== undefined && response.expires_in > 0
-      ? response.expires_in * 1000
-      : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
-  )
-  const usable = usableMillis(lifetime, timing.clockSkew)
-  const expiresAt = sentAt + usable
-  const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
+  const lifetime = response.expires_in !== undefined && response.expires_in > 0
+    ? response.expires_in * 1000
+    : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
   // Keycloak: `refresh_expires_in` 0 means the refresh token does not expire (offline tokens).
   const refreshLifetime = response.refresh_expires_in ?? 0
   return {
-    accessToken: response.access_token,
+    ...timed(response.access_token, lifetime, sentAt, timing),
     refreshToken: response.refresh_token,
-    obtainedAt: sentAt,
-    lifetime,
-    expiresAt,
-    refreshAt,
     refreshExpiresAt: response.refresh_token === undefined || refreshLifetime === 0
       ? undefined
       : sentAt + usableMillis(clampLifetime(refreshLifetime * 1000), timing.clockSkew)
   }
+}
+
+/**
+ * Makes the token an app's token provider handed over at `now`, expiring at `expiresAt` (epoch
+ * milliseconds, as the provider says): the same margins as a token endpoint's, no refresh token.
+ */
+export const fromExpiry = (
+  accessToken: Redacted.Redacted<string>,
+  expiresAt: number,
+  now: number,
+  timing: Timing
+): Token => ({
+  ...timed(accessToken, expiresAt - now, now, timing),
+  refreshToken: undefined,
+  refreshExpiresAt: undefined
+})
+
+/** The times of a token with this announced lifetime, obtained at `obtainedAt`. */
+const timed = (
+  accessToken: Redacted.Redacted<string>,
+  announced: number,
+  obtainedAt: number,
+  timing: Timing
+): Omit<Token, "refreshToken" | "refreshExpiresAt"> => {
+  const lifetime = clampLifetime(announced)
+  const usable = usableMillis(lifetime, timing.clockSkew)
+  const expiresAt = obtainedAt + usable
+  const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
+  return { accessToken, obtainedAt, lifetime, expiresAt, refreshAt }
 }
 
 /** Whether the token is fresh at `now`: it is handed out as is, not renewed. */
