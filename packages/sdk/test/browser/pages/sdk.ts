@@ -2,7 +2,7 @@
  * A page that uses the SDK as an app would: the Promise front door over ws://, with the in-memory or
  * IndexedDB queue. Node drives it through `globalThis.__page`.
  */
-import { configureSdk, Environment, Field, IndexedDbQueue, Message, type StellaNowSDK } from "@stellanow/sdk"
+import { Auth, configureSdk, Environment, Field, IndexedDbQueue, Message, type StellaNowSDK } from "@stellanow/sdk"
 import { Schedule } from "effect"
 
 class PageEvent extends Message.Class<PageEvent>("PageEvent")({
@@ -17,6 +17,19 @@ export interface StartOptions {
   readonly projectId: string
   /** `"indexeddb"`: the IndexedDB queue in this database; otherwise the in-memory one. */
   readonly database?: string | undefined
+  /** Tokens from the app's backend (`POST /token`), else no auth. */
+  readonly tokenProvider?: boolean | undefined
+}
+
+/** Why the SDK asked for each token, in order. */
+const tokenRequests: Array<Auth.TokenRequest["reason"]> = []
+
+/** The app's token provider: its own backend logs in and hands out the access token and its expiry. */
+const tokenProvider: Auth.TokenProvider = async ({ reason, signal }) => {
+  tokenRequests.push(reason)
+  const response = await fetch("/token", { method: "POST", signal })
+  if (!response.ok) throw new Error(`the app's token endpoint answered ${response.status}`)
+  return (await response.json()) as Auth.AccessToken
 }
 
 let sdk: StellaNowSDK | undefined
@@ -30,7 +43,7 @@ const page = {
   /** Configures the SDK (its queue opens with the first call that needs it). */
   configure: (options: StartOptions): void => {
     sdk = configureSdk({
-      auth: "none",
+      auth: options.tokenProvider === true ? Auth.layerTokenProvider(tokenProvider) : "none",
       environment: Environment.custom({ brokerUrl: options.brokerUrl }),
       organizationId: options.organizationId,
       projectId: options.projectId,
@@ -51,7 +64,8 @@ const page = {
   queueSize: () => started().queueSize(),
   /** Stops, sending what is queued for up to `drainTimeoutMs`; how many are left. */
   stop: async (drainTimeoutMs: number) => (await started().stop({ drainTimeoutMs })).remaining,
-  close: async () => (await started().close()).remaining
+  close: async () => (await started().close()).remaining,
+  tokenRequests: () => [...tokenRequests]
 }
 
 Object.assign(globalThis, { __page: page })

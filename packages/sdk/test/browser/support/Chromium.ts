@@ -139,6 +139,10 @@ export const launch = async (): Promise<Browser> => {
     "--no-default-browser-check",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    // Timers run on time in every tab: a test's page is not a background tab to be throttled.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
     // Chromium's sandbox cannot start as root (containers, CI).
     ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
     "about:blank"

@@ -53,10 +53,24 @@ const bundle = async (names: ReadonlyArray<string>): Promise<Map<string, string>
 const html = (name: string) =>
   `<!doctype html><meta charset="utf-8"><title>${name}</title><script type="module" src="/${name}.js"></script>\n`
 
-/** Bundles the pages and serves them on a free loopback port. */
-export const start = async (names: ReadonlyArray<string>): Promise<PageServer> => {
+/** A route of the page's own server (the app's backend): its answer as JSON, or an error (500). */
+export type Route = () => Promise<unknown>
+
+/** Bundles the pages and serves them on a free loopback port, with `routes` answering `POST /NAME`. */
+export const start = async (
+  names: ReadonlyArray<string>,
+  routes: Readonly<Record<string, Route>> = {}
+): Promise<PageServer> => {
   const scripts = await bundle(names)
   const server = http.createServer((request, response) => {
+    const route = request.method === "POST" ? routes[request.url ?? ""] : undefined
+    if (route !== undefined) {
+      route().then(
+        (body) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body)),
+        (error: unknown) => response.writeHead(500).end(String(error))
+      )
+      return
+    }
     const name = /^\/([\w-]+)\.(html|js)(?:\?|$)/.exec(request.url ?? "")
     const script = name === null ? undefined : scripts.get(name[1]!)
     if (name === null || script === undefined) {
