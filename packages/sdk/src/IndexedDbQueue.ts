@@ -12,6 +12,7 @@
  * used; where there is no IndexedDB (Node.js), opening fails with a `StoreError` (`"Unsupported"`).
  *
  * @since 0.2.0
+ * @packageDocumentation
  */
 import { Duration, Effect, Layer, Option, type Scope } from "effect"
 import type { Envelope } from "./Envelope.js"
