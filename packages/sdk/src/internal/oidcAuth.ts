@@ -48,7 +48,13 @@ export const settings = (options: Options): Effect.Effect<Settings, Configuratio
     const clockSkew = yield* Check.duration(options.clockSkew, "10 seconds", "clockSkew", { allowZero: true })
     const requestTimeout = yield* Check.duration(options.requestTimeout, "10 seconds", "requestTimeout")
     return {
-      endpoint: { tokenUrl, realm: organizationId, credentials, requestTimeout },
+      endpoint: {
+        tokenUrl,
+        realm: organizationId,
+        credentials,
+        requestTimeout,
+        traceHeaders: options.traceHeaders === true
+      },
       timing: { refreshBeforeExpiry: Duration.toMillis(refreshBeforeExpiry), clockSkew: Duration.toMillis(clockSkew) },
       retrySchedule: options.retrySchedule ?? defaultRetrySchedule
     }

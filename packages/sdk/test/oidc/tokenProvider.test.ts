@@ -5,10 +5,11 @@
  * a refused CONNECT answered with a new token.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Auth, Environment, StellaNow, StellaNowLive } from "@stellanow/sdk"
+import { Auth, configureTokenProviderSdk, Environment, StellaNow, StellaNowLive } from "@stellanow/sdk"
 import { Effect, References } from "effect"
 import {
   allArrived,
+  message,
   password,
   projectId,
   realm,
@@ -100,4 +101,38 @@ describe("Auth.layerTokenProvider against the broker", () => {
       assert.strictEqual(broker.refusals[0]!.reasonCode, 134)
       assert.strictEqual(broker.connections.length, 1)
     }))
+
+  it.live("the Promise front door: configureTokenProviderSdk delivers with the provider's tokens", () =>
+    Effect.gen(function*() {
+      const env = yield* servers()
+      const { provider, reasons } = recordingProvider(env.idp)
+      const sdk = configureTokenProviderSdk({
+        environment: Environment.custom({ brokerUrl: env.broker.url }),
+        organizationId: realm,
+        projectId,
+        tokenProvider: provider,
+        tokenRefresh: { timeout: "5 seconds" },
+        logLevel: "warn"
+      })
+      const id = yield* Effect.promise(async () => {
+        await sdk.start()
+        const id = await sdk.sendMessageAndWait(message(1))
+        await sdk.close()
+        return id
+      })
+      yield* until(() => env.broker.until(allArrived(env.broker, [id]), 10_000, "the message arrived"))
+      assert.deepStrictEqual(reasons, ["first"])
+    }))
+
+  it("configureTokenProviderSdk checks its options where they enter", () => {
+    assert.throws(
+      () =>
+        configureTokenProviderSdk({
+          environment: "prod",
+          tokenProvider: async () => ({ accessToken: "t", expiresAt: 0 }),
+          tokenRefresh: { timeuot: "5 seconds" } as Auth.TokenProviderOptions
+        }),
+      /unknown option "tokenRefresh.timeuot" \(did you mean "tokenRefresh.timeout"\?\)/
+    )
+  })
 })
