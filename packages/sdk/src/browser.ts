@@ -34,6 +34,8 @@ export * as Auth from "./Auth.js"
 
 export * as MessageQueue from "./MessageQueue.js"
 
+export * as IndexedDbQueue from "./IndexedDbQueue.js"
+
 export * as StellaNow from "./StellaNow.js"
 
 export * as StellaNowBrowser from "./StellaNowBrowser.js"

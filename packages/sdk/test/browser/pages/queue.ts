@@ -2,7 +2,7 @@
  * A page that opens `IndexedDbQueue` directly, for what two tabs and foreign databases do. Node
  * drives it through `globalThis.__queue`; results and errors come back as JSON.
  */
-import { IndexedDbQueue, type MessageQueue } from "@stellanow/sdk"
+import { IndexedDbQueue, type MessageQueue } from "@stellanow/sdk/browser"
 import { Cause, Effect, Exit, Scope } from "effect"
 
 let open: { readonly queue: MessageQueue.Service; readonly scope: Scope.Closeable } | undefined

@@ -1,8 +1,17 @@
 /**
- * A page that uses the SDK as an app would: the Promise front door over ws://, with the in-memory or
- * IndexedDB queue. Node drives it through `globalThis.__page`.
+ * A page that uses the SDK as an app would: the browser entry's Promise front door over ws://, with a
+ * token provider that fetches tokens from the app's backend (the page's own server, `POST /token`) or
+ * no auth, and the in-memory or IndexedDB queue. Node drives it through `globalThis.__page`.
  */
-import { Auth, configureSdk, Environment, Field, IndexedDbQueue, Message, type StellaNowSDK } from "@stellanow/sdk"
+import {
+  type Auth,
+  configureBrowserSdk,
+  Environment,
+  Field,
+  IndexedDbQueue,
+  Message,
+  type StellaNowSDK
+} from "@stellanow/sdk/browser"
 import { Schedule } from "effect"
 
 class PageEvent extends Message.Class<PageEvent>("PageEvent")({
@@ -42,8 +51,8 @@ const started = (): StellaNowSDK => {
 const page = {
   /** Configures the SDK (its queue opens with the first call that needs it). */
   configure: (options: StartOptions): void => {
-    sdk = configureSdk({
-      auth: options.tokenProvider === true ? Auth.layerTokenProvider(tokenProvider) : "none",
+    sdk = configureBrowserSdk({
+      ...(options.tokenProvider === true ? { tokenProvider } : {}),
       environment: Environment.custom({ brokerUrl: options.brokerUrl }),
       organizationId: options.organizationId,
       projectId: options.projectId,

@@ -15,6 +15,7 @@ const pagesDir = path.join(here, "../pages")
 
 /** How the pages import the SDK and the test helpers: from the sources, as the workspace's tests do. */
 const aliases: Record<string, string> = {
+  "@stellanow/sdk/browser": path.join(sdkRoot, "src/browser.ts"),
   "@stellanow/sdk/internal": path.join(sdkRoot, "src/internalApi.ts"),
   "@stellanow/sdk": path.join(sdkRoot, "src/index.ts"),
   // The conformance suite's `describe`/`it`/`assert`, run by the page's own small runner.
