@@ -1,7 +1,9 @@
 /**
  * A page reloaded mid-stream loses nothing with the IndexedDB queue: what it queued and had not sent
  * (the broker down meanwhile) is sent by the next load, with the same message ids. Real Chromium, real
- * mosquitto over ws://; a durable subscriber counts the message ids the broker accepted.
+ * mosquitto over ws://; a durable subscriber counts the message ids the broker accepted. The page is
+ * a plain-http site's (not a secure context), so the platform-neutral paths run: message ids without
+ * `crypto.randomUUID`, the queue without Web Locks.
  */
 import { afterEach, assert, it } from "@effect/vitest"
 import * as fs from "node:fs/promises"
@@ -36,7 +38,9 @@ Chromium.describeInChromium("a page reloaded mid-stream (Chromium, mosquitto ove
     cleanups.push(() => server.close())
     const browser = await Chromium.launch()
     cleanups.push(() => browser.close())
-    const page = await browser.open(server.url("sdk"))
+    // A plain-http site's page: no secure context, so no Web Locks and no crypto.randomUUID either.
+    const page = await browser.open(server.url("sdk", Chromium.insecureHost))
+    assert.isFalse(await page.evaluate<boolean>("isSecureContext"))
     const options = { brokerUrl: broker.url("ws"), organizationId, projectId, database: "reload-test" }
 
     await page.evaluate(call("configure", options))

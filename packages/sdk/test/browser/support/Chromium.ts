@@ -125,6 +125,12 @@ export interface Browser {
 const describeRemote = (value: any): string =>
   value?.value !== undefined ? String(value.value) : value?.description ?? value?.type ?? "?"
 
+/**
+ * A host name Chromium resolves to 127.0.0.1: a page served there is not a secure context (no
+ * `crypto.randomUUID`, no Web Locks), as a page of a plain-http site is. 127.0.0.1 itself is secure.
+ */
+export const insecureHost = "insecure.test"
+
 /** Starts Chromium with the DevTools protocol on a free loopback port and connects to it. */
 export const launch = async (): Promise<Browser> => {
   const found = findChromium()
@@ -143,6 +149,7 @@ export const launch = async (): Promise<Browser> => {
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
+    `--host-resolver-rules=MAP ${insecureHost} 127.0.0.1`,
     // Chromium's sandbox cannot start as root (containers, CI).
     ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
     "about:blank"

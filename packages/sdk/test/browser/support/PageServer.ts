@@ -23,8 +23,8 @@ const aliases: Record<string, string> = {
 }
 
 export interface PageServer {
-  /** The page's address: `http://127.0.0.1:PORT/NAME.html`, with `query` appended. */
-  url(name: string, query?: Record<string, string>): string
+  /** The page's address: `http://127.0.0.1:PORT/NAME.html`, or at `host` (e.g. `Chromium.insecureHost`). */
+  url(name: string, host?: string): string
   close(): Promise<void>
 }
 
@@ -88,10 +88,7 @@ export const start = async (
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const { port } = server.address() as AddressInfo
   return {
-    url: (name, query = {}) => {
-      const search = new URLSearchParams(query).toString()
-      return `http://127.0.0.1:${port}/${name}.html${search === "" ? "" : `?${search}`}`
-    },
+    url: (name, host = "127.0.0.1") => `http://${host}:${port}/${name}.html`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
