@@ -131,6 +131,17 @@ const describeRemote = (value: any): string =>
  */
 export const insecureHost = "insecure.test"
 
+/** Browsers still running when the test process exits are killed, so a failed test never leaks one. */
+const running = new Set<ChildProcess>()
+let exitHookInstalled = false
+const killOnExit = (proc: ChildProcess) => {
+  running.add(proc)
+  proc.once("close", () => running.delete(proc))
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once("exit", () => running.forEach((child) => child.kill("SIGKILL")))
+}
+
 /** Starts Chromium with the DevTools protocol on a free loopback port and connects to it. */
 export const launch = async (): Promise<Browser> => {
   const found = findChromium()
@@ -154,6 +165,7 @@ export const launch = async (): Promise<Browser> => {
     ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
     "about:blank"
   ], { stdio: ["ignore", "ignore", "pipe"] })
+  killOnExit(proc)
   const closed = new Promise<void>((resolve) => proc.once("close", () => resolve()))
   const cleanUp = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL")
