@@ -8,6 +8,7 @@ const root = path.dirname(fileURLToPath(import.meta.url))
 export const shared: ViteUserConfig = {
   resolve: {
     alias: {
+      "@stellanow/sdk/browser": path.join(root, "packages/sdk/src/browser.ts"),
       "@stellanow/sdk/testing": path.join(root, "packages/sdk/src/testing.ts"),
       "@stellanow/sdk/internal": path.join(root, "packages/sdk/src/internalApi.ts"),
       "@stellanow/sdk-sql": path.join(root, "packages/sql/src/index.ts"),

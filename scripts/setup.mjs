@@ -144,7 +144,15 @@ const testPrograms = [
   { name: "mosquitto", present: () => onPath("mosquitto", ["/usr/sbin"]), debianPackage: "mosquitto" },
   { name: "mosquitto_passwd", present: () => onPath("mosquitto_passwd"), debianPackage: "mosquitto" },
   { name: "openssl", present: () => onPath("openssl"), debianPackage: "openssl" },
-  { name: "PostgreSQL (initdb)", present: postgresInstalled, debianPackage: "postgresql" }
+  { name: "PostgreSQL (initdb)", present: postgresInstalled, debianPackage: "postgresql" },
+  // The browser tests' headless browser. Optional on a developer's machine (its tests are skipped,
+  // saying so, when it cannot be installed), required under CI.
+  {
+    name: "chromium",
+    present: () => Boolean(process.env.CHROMIUM_BIN) || onPath("chromium"),
+    debianPackage: "chromium",
+    optional: process.env.CI !== "true"
+  }
 ]
 
 const succeeds = (command, args) => spawnSync(command, args, { stdio: "ignore" }).status === 0
@@ -157,13 +165,26 @@ const aptPrefix = () => {
   return succeeds("sudo", ["-n", "true"]) ? ["sudo", "-n", ...quiet] : undefined
 }
 
-/** Installs the missing programs with apt-get when allowed; otherwise stops, saying what to install. */
+/**
+ * Installs the missing programs with apt-get when allowed; otherwise stops, saying what to install
+ * (an optional program is only reported: the tests that need it are skipped).
+ */
 const installPrograms = (programs) => {
-  const missing = programs.filter((program) => !program.present())
+  let missing = programs.filter((program) => !program.present())
   if (missing.length === 0) return
+  const prefix = aptPrefix()
+  if (prefix === undefined) {
+    for (const program of missing.filter((program) => program.optional)) {
+      console.warn(
+        `--- ${program.name} is not installed and cannot be installed here (not root, no passwordless sudo): ` +
+          `the tests that need it are SKIPPED. Install it with: sudo apt-get install ${program.debianPackage}`
+      )
+    }
+    missing = missing.filter((program) => !program.optional)
+    if (missing.length === 0) return
+  }
   const packages = [...new Set(missing.map((program) => program.debianPackage))]
   const names = missing.map((program) => program.name).join(", ")
-  const prefix = aptPrefix()
   if (prefix === undefined) {
     fail(
       `The tests need programs this machine lacks: ${names}.\n` +

@@ -7,8 +7,9 @@ export default mergeConfig(
     test: {
       name: "sdk",
       include: ["test/**/*.test.ts"],
-      // The packed-package tests are the `package` project (test/package/vitest.config.ts).
-      exclude: [...configDefaults.exclude, "test/package/**"]
+      // The packed-package tests are the `package` project (test/package/vitest.config.ts), the browser
+      // tests the `browser` project (test/browser/vitest.config.ts).
+      exclude: [...configDefaults.exclude, "test/package/**", "test/browser/**"]
     }
   })
 )

@@ -6,7 +6,8 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, type Duration, Effect, Layer, Redacted, type Schedule, type Scope } from "effect"
+import * as TokenProviderAuth from "./internal/tokenProvider.js"
 import * as StellaNowConfig from "./StellaNowConfig.js"
 import type { AuthError, ConfigurationError } from "./StellaNowError.js"
 
@@ -81,3 +82,94 @@ export const layerBasic = (credentials: StellaNowConfig.BasicCredentials): Layer
 export const layerBasicConfig: Layer.Layer<Auth, ConfigurationError> = Layer.unwrap(
   Effect.map(StellaNowConfig.load(StellaNowConfig.basic), layerBasic)
 )
+
+/**
+ * An access token from the app's own login, as a {@link TokenProvider} returns it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AccessToken {
+  /** The token the broker accepts, sent as the CONNECT's username (as OIDC tokens are, WIRE.md §5). */
+  readonly accessToken: string | Redacted.Redacted<string>
+  /** When the token expires: epoch milliseconds (a JWT's `exp` times 1000), or a `Date`. */
+  readonly expiresAt: number | Date
+}
+
+/**
+ * What the SDK tells the token provider when it asks.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TokenRequest {
+  /**
+   * `"first"` before the first CONNECT, `"refresh"` ahead of the token's expiry, `"rejected"` after the
+   * broker refused the last token (a cached copy of it will not do).
+   */
+  readonly reason: "first" | "refresh" | "rejected"
+  /** Aborted when the SDK stops waiting (its `timeout`, or `stop`): pass it to `fetch`. */
+  readonly signal: AbortSignal
+}
+
+/**
+ * The app's source of access tokens: its backend, a PKCE flow, anything that returns an
+ * {@link AccessToken}, as a Promise or an Effect. A failure is retried with the SDK's backoff; fail with
+ * an `AuthError` of reason `Refused` (say, the user logged out) to make the sink give up instead.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TokenProvider = (
+  request: TokenRequest
+) => PromiseLike<AccessToken> | Effect.Effect<AccessToken, unknown>
+
+/**
+ * Timing of the token provider auth.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TokenProviderOptions {
+  /**
+   * How long before the token stops being used a new one is asked for. Default 60 s, and at most half
+   * its lifetime. Keep it above the sink's `renewBeforeExpiry` (30 s by default).
+   */
+  readonly refreshBeforeExpiry?: Duration.Input | undefined
+  /**
+   * How far the clocks of the app, the broker and this machine may be apart: a token stops being used
+   * this long before its `expiresAt` (at most a tenth of its lifetime). Default 10 s.
+   */
+  readonly clockSkew?: Duration.Input | undefined
+  /** How long one call of the provider may take. Default 10 s. */
+  readonly timeout?: Duration.Input | undefined
+  /** Delays between calls after failures. Default: the SDK's backoff (from 500 ms by 1.5, capped at 30 s). */
+  readonly retrySchedule?: Schedule.Schedule<unknown, unknown> | undefined
+}
+
+/**
+ * Makes the token provider `Auth` service. Its refresh fiber lives in the scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeTokenProvider: (
+  provider: TokenProvider,
+  options?: TokenProviderOptions
+) => Effect.Effect<Service, ConfigurationError, Scope.Scope> = TokenProviderAuth.make
+
+/**
+ * Access tokens from the app's own login, for pages (and any app that has its tokens already): the
+ * provider is called before the first CONNECT, again ahead of each token's expiry
+ * (`refreshBeforeExpiry`), and again when the broker refuses a token. The token goes into CONNECT as
+ * the username, and the sink reconnects with a fresh one before the old one expires, as with OIDC. A
+ * provider that throws, rejects or times out is an `AuthError` (`ProviderFailed`), asked again with the
+ * SDK's backoff; the token in hand is used meanwhile while it lasts. Tokens are `Redacted` throughout.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTokenProvider = (
+  provider: TokenProvider,
+  options?: TokenProviderOptions
+): Layer.Layer<Auth, ConfigurationError> => Layer.effect(Auth, makeTokenProvider(provider, options))

@@ -56,6 +56,12 @@ export interface Options {
   readonly clockSkew?: Duration.Input | undefined
   /** How long one request to the token endpoint may take. Default 10 s. */
   readonly requestTimeout?: Duration.Input | undefined
+  /**
+   * Whether token requests carry the trace context (`traceparent` and `b3` headers) of the span they
+   * are made in. Default `false`: from a page, those headers make the request need a CORS preflight,
+   * which a default Keycloak refuses; and a token request is rarely worth a trace.
+   */
+  readonly traceHeaders?: boolean | undefined
 }
 
 /**

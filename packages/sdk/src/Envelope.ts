@@ -7,6 +7,7 @@
  */
 import { Effect, Result } from "effect"
 import * as MessageSize from "./internal/messageSize.js"
+import * as Uuid from "./internal/uuid.js"
 import * as Validation from "./internal/validation.js"
 import * as Message from "./Message.js"
 import * as OriginDate from "./OriginDate.js"
@@ -64,12 +65,13 @@ export const topicFor = (organizationId: string): string => {
 }
 
 /**
- * A fresh random message id (UUID v4).
+ * A fresh random message id (UUID v4). It needs no secure context: a page served over plain http,
+ * which has no `crypto.randomUUID`, gets its ids from `crypto.getRandomValues`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMessageId = (): string => globalThis.crypto.randomUUID()
+export const makeMessageId: () => string = Uuid.random
 
 /**
  * Wraps a message with a known origin date (the wire string) and message id. Pure: no clock, no
@@ -110,7 +112,7 @@ const wrapDescriptor = (
       primary,
       descriptor,
       // Quoted by JSON.stringify even when it is a UUID: that also makes the id one flat string. The
-      // envelope keeps it, and `randomUUID` gives a tree of 20 pieces (600 bytes, per queued message).
+      // envelope keeps it, and a UUID may be a tree of 20 pieces (600 bytes, per queued message).
       json(options.messageId),
       plainDate ? `"${options.originDate}"` : json(options.originDate),
       payload

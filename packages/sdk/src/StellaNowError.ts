@@ -88,12 +88,15 @@ export class ConfigurationError extends Schema.TaggedError<ConfigurationError>("
  * Credentials could not be obtained: the identity provider refused them, was unreachable, or answered
  * something that is not a token. `WrongTokenUrl`: the token endpoint URL answered 404/405 or an HTML
  * page, so it is not a token endpoint (the credentials were not judged); like `Refused`, not transient.
+ * `ProviderFailed`: the app's token provider (`Auth.layerTokenProvider`) threw, rejected or did not
+ * answer in time; transient, so it is asked again with backoff (`InvalidResponse` when what it returned
+ * is not a token).
  *
  * @since 0.1.0
  * @category errors
  */
 export class AuthError extends Schema.TaggedError<AuthError>("@stellanow/sdk/AuthError")("AuthError", {
-  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl"]),
+  reason: Schema.Literals(["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl", "ProviderFailed"]),
   detail: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {
@@ -194,18 +197,19 @@ export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/Q
  * file or the server (never a password), with the driver's error kept as `cause`. A queue layer whose
  * store cannot be opened fails with it; a message that cannot be stored later is a {@link QueueError}
  * (`"StoreFailed"`) whose `cause` is one. Defined here, with the SDK's other errors, so the SDK's layers
- * and front door can name it; `@stellanow/sdk-sql` raises it.
+ * and front door can name it; `@stellanow/sdk-sql` and `IndexedDbQueue` raise it.
  *
  * Its `reason`:
  * - `"Corrupt"`: the file is not a SQLite database, or its pages are damaged.
- * - `"Foreign"`: the file or table holds something other than a StellaNow queue.
+ * - `"Foreign"`: the file, table or IndexedDB database holds something other than a StellaNow queue.
  * - `"Incompatible"`: the queue was created by a newer version of the package.
- * - `"Locked"`: another process holds the SQLite file.
+ * - `"Locked"`: another process holds the SQLite file, or another tab the IndexedDB queue.
  * - `"ReadOnly"`: the file, its directory or the database cannot be written.
  * - `"DiskFull"`: no room left to store.
  * - `"Unreachable"`: the database server cannot be reached, or a directory is missing.
  * - `"Refused"`: the server refused the connection (credentials, database, privileges).
- * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL.
+ * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL, or there is no IndexedDB (Node.js) or
+ *   the browser refuses it.
  * - `"MissingDriver"`: the store's driver cannot be loaded; the detail says what to install.
  * - `"Failed"`: anything else.
  *

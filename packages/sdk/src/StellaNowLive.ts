@@ -78,6 +78,20 @@ export interface Settings extends Options {
 }
 
 /**
+ * What the token provider preset needs: the generic preset's settings, with the app's token provider
+ * in place of `auth`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TokenProviderSettings extends Omit<Settings, "auth"> {
+  /** Where access tokens come from: the app's own login (see `Auth.layerTokenProvider`). */
+  readonly tokenProvider: Auth.TokenProvider
+  /** When the token provider is asked again, how long it may take, and the retries. */
+  readonly tokenRefresh?: Auth.TokenProviderOptions | undefined
+}
+
+/**
  * The environment, its endpoints overridden by `STELLANOW_BROKER_URL` and `STELLANOW_API_URL`. A
  * custom environment is code, and code wins over the variables.
  */
@@ -164,6 +178,24 @@ const build = (
  */
 export const layer = (settings: Settings): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
   Layer.unwrap(Effect.flatMap(Effect.fromResult(PresetOptions.checkSettings(settings)), build))
+
+/**
+ * The SDK with access tokens from the app's own token provider (`Auth.layerTokenProvider`): the
+ * generic {@link layer}, its auth the provider. Unacceptable settings fail the layer with one
+ * `ConfigurationError` naming each.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const tokenProvider = (
+  settings: TokenProviderSettings
+): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
+  Layer.unwrap(
+    Effect.flatMap(Effect.fromResult(PresetOptions.checkTokenProvider(settings)), (checked) => {
+      const { tokenProvider: provider, tokenRefresh, ...rest } = checked
+      return build({ ...rest, auth: Auth.layerTokenProvider(provider, tokenRefresh) })
+    })
+  )
 
 /** A preset of the table: its auth, environment and queue order, with the caller's options checked first. */
 const preset =

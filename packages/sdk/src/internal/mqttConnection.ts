@@ -7,7 +7,15 @@
  */
 import { Clock, Deferred, Duration, Effect, Exit, Redacted, type Scope } from "effect"
 import { constVoid } from "effect/Function"
-import * as mqtt from "mqtt"
+// The default import: mqtt's browser build has nothing else (`import * as` finds no `connect` there),
+// and its Node build has one too, the same module.
+import mqtt, {
+  type IClientOptions,
+  type IConnackPacket,
+  type IDisconnectPacket,
+  type MqttClient,
+  type MqttProtocol
+} from "mqtt"
 import type { Credentials } from "../Auth.js"
 import type { BrokerAddress } from "../BrokerUrl.js"
 import type { Envelope } from "../Envelope.js"
@@ -25,7 +33,7 @@ export interface Settings {
   readonly connectTimeout: Duration.Duration
   readonly tls?: TlsOptions | undefined
   /** Extra mqtt.js client options, applied last. */
-  readonly clientOptions?: Partial<mqtt.IClientOptions> | undefined
+  readonly clientOptions?: Partial<IClientOptions> | undefined
 }
 
 /** The keepalive in whole seconds, as the CONNECT carries it. */
@@ -45,7 +53,7 @@ export interface Closed {
 
 /** One live broker connection. */
 export interface Connection {
-  readonly client: mqtt.MqttClient
+  readonly client: MqttClient
   /** Publishes waiting for their PUBACK on this connection, to fail them all if it drops. */
   readonly pending: Set<(exit: Exit.Exit<void, PublishError>) => void>
   /** Called once `pending` empties, while someone waits for that (see `settleInFlight`). */
@@ -61,7 +69,7 @@ export interface Connection {
   /** Why the broker ended it, when it said (DISCONNECT reason code) or an error was seen. */
   endReason: ConnectionError | undefined
   /** The broker's CONNACK. */
-  connack: mqtt.IConnackPacket | undefined
+  connack: IConnackPacket | undefined
   /** When the CONNACK came (epoch milliseconds). */
   connectedAt: number
   /** Publishes and their outcomes on this connection, for the debug log. */
@@ -83,10 +91,10 @@ const publishOptions = { qos: 1, retain: false } as const
  */
 const mqttDebugWanted = (): boolean => typeof process !== "undefined" && (process.env?.["DEBUG"] ?? "").length > 0
 
-const protocolOf = (address: BrokerAddress): mqtt.MqttProtocol =>
+const protocolOf = (address: BrokerAddress): MqttProtocol =>
   address.transport === "websocket" ? (address.tls ? "wss" : "ws") : (address.tls ? "mqtts" : "mqtt")
 
-const clientOptions = (settings: Settings, credentials: Credentials): mqtt.IClientOptions => {
+const clientOptions = (settings: Settings, credentials: Credentials): IClientOptions => {
   const { address, tls } = settings
   return {
     protocol: protocolOf(address),
@@ -181,7 +189,7 @@ const classify = (settings: Settings, error: unknown): ConnectionError => {
 }
 
 /** Why the broker ended a connection with a DISCONNECT. */
-const disconnected = (settings: Settings, packet: mqtt.IDisconnectPacket): ConnectionError =>
+const disconnected = (settings: Settings, packet: IDisconnectPacket): ConnectionError =>
   packet.reasonCode === sessionTakenOver
     ? new ConnectionError({
       reason: "DuplicateClientId",
@@ -216,7 +224,7 @@ const retire = (connection: Connection, closed: Closed) => {
   Deferred.doneUnsafe(connection.closed, Exit.succeed(closed))
 }
 
-const makeConnection = (client: mqtt.MqttClient, onRetiring: (connection: Connection) => void): Connection => ({
+const makeConnection = (client: MqttClient, onRetiring: (connection: Connection) => void): Connection => ({
   client,
   pending: new Set(),
   onIdle: undefined,

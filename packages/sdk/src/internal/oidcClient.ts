@@ -4,7 +4,7 @@
  * user, never a password or a token.
  */
 import { Clock, Duration, Effect, Option, Redacted, Result, Schema, SchemaIssue, Stream } from "effect"
-import { type HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { OidcCredentials } from "../StellaNowConfig.js"
 import { AuthError } from "../StellaNowError.js"
 import { ErrorResponse, TokenResponse } from "./oidcToken.js"
@@ -17,6 +17,8 @@ export interface Endpoint {
   readonly credentials: OidcCredentials
   /** How long one request may take, answer included. */
   readonly requestTimeout: Duration.Duration
+  /** Whether requests carry the trace context (`traceparent`, `b3`) of the span they are made in. */
+  readonly traceHeaders: boolean
 }
 
 /** The Keycloak token endpoint of an organization: `{apiBase}/auth/realms/{organizationId}/protocol/…`. */
@@ -92,7 +94,11 @@ const readCapped = (response: HttpClientResponse.HttpClientResponse): Effect.Eff
         return Effect.succeed(acc)
       }
     ),
-    Effect.map((acc) => Buffer.concat(acc.chunks).toString("utf8"))
+    Effect.map((acc) => {
+      // Decoded as a stream, chunk by chunk: a character may straddle two chunks.
+      const decoder = new TextDecoder()
+      return acc.chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") + decoder.decode()
+    })
   )
 }
 
@@ -236,6 +242,9 @@ export const requestToken = (
 
   return Effect.flatMap(
     http.execute(request).pipe(
+      // No trace headers unless asked: a cross-origin request with them needs a CORS preflight, which an
+      // identity provider that does not list them in `Access-Control-Allow-Headers` refuses.
+      Effect.provideService(HttpClient.TracerPropagationEnabled, endpoint.traceHeaders),
       Effect.catch((error) => {
         const text = sanitize(transportText(error.cause ?? error), secrets)
         // The error itself holds the request, and the request the form: only its text is kept.

@@ -79,12 +79,23 @@ export interface Token {
 export const usableMillis = (announced: number, clockSkew: number): number =>
   Math.max(announced / 2, announced - granularity - Math.min(clockSkew, announced / 10))
 
+/**
+ * The UTF-8 text of a base64url string (RFC 4648 §5, unpadded as JWTs are), with what every runtime
+ * has: `atob` and `TextDecoder`, not Node's `Buffer`. Throws when it is not base64url.
+ */
+export const decodeBase64Url = (text: string): string => {
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/")
+  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4))
+  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+}
+
 /** `exp - iat` of a JWT, read without verifying it (only as a lifetime when `expires_in` is missing). */
 const jwtLifetimeMillis = (token: string): Option.Option<number> =>
   Option.liftThrowable(() => {
     const part = token.split(".")[1]
     if (part === undefined) return undefined
-    const claims = JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as { exp?: unknown; iat?: unknown }
+    const claims = JSON.parse(decodeBase64Url(part)) as { exp?: unknown; iat?: unknown }
     return typeof claims.exp === "number" && typeof claims.iat === "number" && claims.exp > claims.iat
       ? (claims.exp - claims.iat) * 1000
       : undefined
@@ -96,27 +107,47 @@ export const fromResponse = (
   sentAt: number,
   timing: Timing
 ): Token => {
-  const lifetime = clampLifetime(
-    response.expires_in !== undefined && response.expires_in > 0
-      ? response.expires_in * 1000
-      : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
-  )
-  const usable = usableMillis(lifetime, timing.clockSkew)
-  const expiresAt = sentAt + usable
-  const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
+  const lifetime = response.expires_in !== undefined && response.expires_in > 0
+    ? response.expires_in * 1000
+    : Option.getOrElse(jwtLifetimeMillis(Redacted.value(response.access_token)), () => fallbackLifetimeMillis)
   // Keycloak: `refresh_expires_in` 0 means the refresh token does not expire (offline tokens).
   const refreshLifetime = response.refresh_expires_in ?? 0
   return {
-    accessToken: response.access_token,
+    ...timed(response.access_token, lifetime, sentAt, timing),
     refreshToken: response.refresh_token,
-    obtainedAt: sentAt,
-    lifetime,
-    expiresAt,
-    refreshAt,
     refreshExpiresAt: response.refresh_token === undefined || refreshLifetime === 0
       ? undefined
       : sentAt + usableMillis(clampLifetime(refreshLifetime * 1000), timing.clockSkew)
   }
+}
+
+/**
+ * Makes the token an app's token provider handed over at `now`, expiring at `expiresAt` (epoch
+ * milliseconds, as the provider says): the same margins as a token endpoint's, no refresh token.
+ */
+export const fromExpiry = (
+  accessToken: Redacted.Redacted<string>,
+  expiresAt: number,
+  now: number,
+  timing: Timing
+): Token => ({
+  ...timed(accessToken, expiresAt - now, now, timing),
+  refreshToken: undefined,
+  refreshExpiresAt: undefined
+})
+
+/** The times of a token with this announced lifetime, obtained at `obtainedAt`. */
+const timed = (
+  accessToken: Redacted.Redacted<string>,
+  announced: number,
+  obtainedAt: number,
+  timing: Timing
+): Omit<Token, "refreshToken" | "refreshExpiresAt"> => {
+  const lifetime = clampLifetime(announced)
+  const usable = usableMillis(lifetime, timing.clockSkew)
+  const expiresAt = obtainedAt + usable
+  const refreshAt = expiresAt - Math.min(timing.refreshBeforeExpiry, usable / 2)
+  return { accessToken, obtainedAt, lifetime, expiresAt, refreshAt }
 }
 
 /** Whether the token is fresh at `now`: it is handed out as is, not renewed. */

@@ -3,12 +3,14 @@
  * preset's (`Settings`), and the Promise front door's (`FacadeOptions`). The types make a missing line
  * a compile error: an option added to those interfaces needs its check here.
  */
-import { Result, Schema } from "effect"
+import { Predicate, Result, Schema } from "effect"
+import type { TokenProviderOptions } from "../Auth.js"
 import * as BrokerUrl from "../BrokerUrl.js"
+import * as Environment from "../Environment.js"
 import type { TlsOptions } from "../Sink.js"
-import type { ConfigurationError } from "../StellaNowError.js"
-import type { Options, Settings } from "../StellaNowLive.js"
-import type { FacadeOptions } from "../StellaNowSDK.js"
+import type { Options as BrowserOptions } from "../StellaNowBrowser.js"
+import { ConfigurationError } from "../StellaNowError.js"
+import type { Options, Settings, TokenProviderSettings } from "../StellaNowLive.js"
 import {
   anyObject,
   boolean,
@@ -27,6 +29,7 @@ import {
   type Table,
   uuid
 } from "./checkOptions.js"
+import type { FacadeOptions } from "./facade.js"
 
 /** A string: its scheme, host and port are checked once every option is right, by {@link withBrokerUrl}. */
 const brokerUrl: Check = schema(Schema.String, "a broker URL (mqtt://, mqtt-tcp://, mqtts://, ws:// or wss://)")
@@ -46,8 +49,21 @@ const oidc: Table<NonNullable<Options["oidc"]>> = {
   refreshBeforeExpiry: duration(),
   retrySchedule: schedule,
   clockSkew: duration({ allowZero: true }),
-  requestTimeout: duration()
+  requestTimeout: duration(),
+  traceHeaders: boolean
 }
+
+const tokenRefresh: Table<TokenProviderOptions> = {
+  refreshBeforeExpiry: duration(),
+  clockSkew: duration({ allowZero: true }),
+  timeout: duration(),
+  retrySchedule: schedule
+}
+
+const tokenProvider: Check = schema(
+  Schema.declare(Predicate.isFunction),
+  "a function returning { accessToken, expiresAt } (a Promise or an Effect of it)"
+)
 
 /** Every preset's options. */
 const options: Table<Options> = {
@@ -96,6 +112,53 @@ const settings: Table<Settings> = {
     ]),
     `"prod", "dev", "local" or an Environment (Environment.custom({ brokerUrl, apiBaseUrl }))`
   )
+}
+
+/** The token provider preset's settings: the generic preset's, with the token provider for the auth. */
+const { auth: _auth, ...settingsButAuth } = settings
+const tokenProviderSettings: Table<TokenProviderSettings> = {
+  ...settingsButAuth,
+  tokenProvider,
+  tokenRefresh: fields(tokenRefresh)
+}
+
+/** What a page cannot use: TLS and mqtt.js options, passwords, OIDC's password grant. */
+const {
+  clientOptions: _clientOptions,
+  mqttPassword: _mqttPassword,
+  mqttUsername: _mqttUsername,
+  oidc: _oidc,
+  oidcClientId: _oidcClientId,
+  oidcPassword: _oidcPassword,
+  oidcUsername: _oidcUsername,
+  tls: _tls,
+  ...pageOptions
+} = options
+
+/** The browser entry's options. */
+const browser: Table<BrowserOptions> = {
+  ...pageOptions,
+  environment: schema(
+    Schema.Union([
+      Schema.Literals(["prod", "dev"]),
+      Schema.Struct({ brokerUrl: Schema.String, apiBaseUrl: Schema.optional(Schema.String) })
+    ]),
+    `"prod", "dev" or an Environment (Environment.custom({ brokerUrl }))`
+  ),
+  tokenProvider,
+  tokenRefresh: fields(tokenRefresh),
+  auth: namesOrLayer(["none"], "an Auth layer")
+}
+
+const notInPage = {
+  tls: "not in a browser: the browser makes the TLS connection of a wss:// broker itself",
+  clientOptions: "not in a browser: mqtt.js's client options are Node's",
+  mqttUsername: "not in a browser: a page gets access tokens from tokenProvider, never a password",
+  mqttPassword: "not in a browser: a page gets access tokens from tokenProvider, never a password",
+  oidcUsername: "not in a browser: a page gets access tokens from tokenProvider (no OIDC password login)",
+  oidcPassword: "not in a browser: a page gets access tokens from tokenProvider (no OIDC password login)",
+  oidcClientId: "not in a browser: a page gets access tokens from tokenProvider (no OIDC password login)",
+  oidc: "not in a browser: a page gets access tokens from tokenProvider (no OIDC password login)"
 }
 
 /** The Promise front door's own options. */
@@ -148,3 +211,54 @@ export const checkFacadeSettings = <A extends Settings & FacadeOptions>(
   value: A
 ): Result.Result<A, ConfigurationError> =>
   Result.flatMap(check({ ...settings, ...facade }, value, { required, notes }), withBrokerUrl)
+
+/** Checks the token provider preset's settings. */
+export const checkTokenProvider = <A extends TokenProviderSettings>(value: A): Result.Result<A, ConfigurationError> =>
+  Result.flatMap(
+    check(tokenProviderSettings, value, { required: ["environment", "tokenProvider"], notes }),
+    withBrokerUrl
+  )
+
+/** Checks the Promise front door's token provider preset: its settings and the front door's options together. */
+export const checkFacadeTokenProvider = <A extends TokenProviderSettings & FacadeOptions>(
+  value: A
+): Result.Result<A, ConfigurationError> =>
+  Result.flatMap(
+    check({ ...tokenProviderSettings, ...facade }, value, { required: ["environment", "tokenProvider"], notes }),
+    withBrokerUrl
+  )
+
+/** The broker URL of a page's options, which must be a WebSocket one: a page cannot open a TCP socket. */
+const withWebSocketUrl = <A extends BrowserOptions>(checked: A): Result.Result<A, ConfigurationError> => {
+  const url = checked.brokerUrl ??
+    (typeof checked.environment === "string" ? Environment.byName(checked.environment) : checked.environment).brokerUrl
+  return Result.flatMap(
+    BrokerUrl.parse(url),
+    (address) =>
+      address.transport === "websocket" ? Result.succeed(checked) : Result.fail(
+        new ConfigurationError({
+          reason: "InvalidBrokerUrl",
+          detail: `broker URL ${JSON.stringify(address.url)} cannot be reached from a browser: ` +
+            `a page connects over WebSockets only (wss://, or ws:// for a local broker)`
+        })
+      )
+  )
+}
+
+const browserRequired = ["organizationId", "projectId", "environment"]
+
+/** Checks the browser entry's options. */
+export const checkBrowser = <A extends BrowserOptions>(value: A): Result.Result<A, ConfigurationError> =>
+  Result.flatMap(
+    check(browser, value, { required: browserRequired, notes: { ...notes, ...notInPage } }),
+    withWebSocketUrl
+  )
+
+/** Checks the browser entry's Promise front door: its options and the front door's together. */
+export const checkFacadeBrowser = <A extends BrowserOptions & FacadeOptions>(
+  value: A
+): Result.Result<A, ConfigurationError> =>
+  Result.flatMap(
+    check({ ...browser, ...facade }, value, { required: browserRequired, notes: { ...notes, ...notInPage } }),
+    withWebSocketUrl
+  )

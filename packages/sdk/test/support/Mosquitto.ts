@@ -320,8 +320,11 @@ const create = async (dir: string, options: MosquittoOptions): Promise<Mosquitto
     : []
   lines.push("", `listener ${tcpPort} ${HOST}`)
   if (tlsPort !== undefined) lines.push("", `listener ${tlsPort} ${HOST}`, ...tlsLines)
-  if (wsPort !== undefined) lines.push("", `listener ${wsPort} ${HOST}`, "protocol websockets")
-  if (wssPort !== undefined) lines.push("", `listener ${wssPort} ${HOST}`, "protocol websockets", ...tlsLines)
+  // mosquitto 2.0.11 ignores a websockets listener's address and listens on every interface; the
+  // interface keeps it on loopback.
+  const websocketLines = ["protocol websockets", "bind_interface lo"]
+  if (wsPort !== undefined) lines.push("", `listener ${wsPort} ${HOST}`, ...websocketLines)
+  if (wssPort !== undefined) lines.push("", `listener ${wssPort} ${HOST}`, ...websocketLines, ...tlsLines)
 
   const confPath = path.join(dir, "mosquitto.conf")
   await fs.writeFile(confPath, lines.join("\n") + "\n")

@@ -46,7 +46,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "Refused", detail: "d" }
   },
   AuthError: {
-    reasons: ["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl"],
+    reasons: ["Refused", "Unreachable", "InvalidResponse", "WrongTokenUrl", "ProviderFailed"],
     example: { reason: "Refused", detail: "d" }
   },
   PublishError: {

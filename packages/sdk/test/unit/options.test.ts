@@ -48,8 +48,13 @@ const thrown = (make: () => unknown): ConfigurationError => {
 const buildError = <A>(layer: Layer.Layer<A, ConfigurationError | StoreError>) =>
   Effect.flip(Effect.scoped(Layer.build(layer)))
 
-/** Every Promise preset but the generic one, by name. */
-const promisePresets = Object.entries(Sdk).filter(([name]) => /^configure\w+Sdk$/.test(name) && name !== "configureSdk")
+/** The Promise presets that need settings (the auth, the environment): the generic ones. */
+const genericPresets = new Set(["configureSdk", "configureTokenProviderSdk"])
+
+/** Every Promise preset but the generic ones, by name. */
+const promisePresets = Object.entries(Sdk).filter(([name]) =>
+  /^configure\w+Sdk$/.test(name) && !genericPresets.has(name)
+)
   .map(([name, preset]) => [name, preset as (options?: unknown) => Facade] as const)
 
 /** Every Effect preset but the generic one, by name. */
@@ -93,6 +98,18 @@ describe("the Promise front door's options", () => {
     }
     assert.include(
       thrown(() => Sdk.configureSdk({ ...settings, QueueCapacity: 10 } as any)).message,
+      `unknown option "QueueCapacity" (did you mean "queueCapacity"?)`
+    )
+    assert.include(
+      thrown(() =>
+        Sdk.configureTokenProviderSdk(
+          {
+            environment: "prod",
+            tokenProvider: async () => ({ accessToken: "t", expiresAt: 1 }),
+            QueueCapacity: 10
+          } as any
+        )
+      ).message,
       `unknown option "QueueCapacity" (did you mean "queueCapacity"?)`
     )
     // Nothing close: no guess.

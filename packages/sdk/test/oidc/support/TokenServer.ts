@@ -38,6 +38,8 @@ export interface TokenRequest {
   readonly at: number
   readonly grant: string
   readonly status: number
+  /** The request's headers (lower-case names), to see what the client sent beyond the form. */
+  readonly headers: http.IncomingHttpHeaders
 }
 
 export interface TokenServerStats {
@@ -257,7 +259,7 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       if (server.fault !== undefined) {
         await readBody(request)
         const status = server.fault === "hugeBody" ? 200 : server.fault === "html404" ? 404 : 429
-        requests.push({ at: Date.now(), grant: "", status })
+        requests.push({ at: Date.now(), grant: "", status, headers: request.headers })
         answerFault(server, response)
         signal.notify()
         return
@@ -270,7 +272,8 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       requests.push({
         at: Date.now(),
         grant: new URLSearchParams(body).get("grant_type") ?? "",
-        status: outcome.status
+        status: outcome.status,
+        headers: request.headers
       })
       json(response, outcome.status, outcome.body)
       signal.notify()
