@@ -14,6 +14,8 @@ export interface Backlog {
   readonly acknowledged: (envelope: Envelope) => void
   /** Updates the gauges. */
   readonly report: () => void
+  /** The depth by this arithmetic: what `stop` reports when the store cannot count. */
+  readonly depth: () => number
 }
 
 export const make = (depth: number, series: Series): Backlog => {
@@ -34,6 +36,7 @@ export const make = (depth: number, series: Series): Backlog => {
       depth--
       bytes = Math.max(0, bytes - envelope.body.length)
     },
-    report
+    report,
+    depth: () => Math.max(0, depth)
   }
 }

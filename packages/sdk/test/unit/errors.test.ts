@@ -58,6 +58,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
       "ReadOnly",
       "DiskFull",
       "Unreachable",
+      "Timeout",
       "Refused",
       "Unsupported",
       "MissingDriver",
