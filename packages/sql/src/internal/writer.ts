@@ -235,6 +235,27 @@ const awaitWork = (pending: Pending, ackDelay: Duration.Duration): Effect.Effect
     }
   })
 
+/**
+ * Commits a batch, retrying transient failures. Each attempt leaves out the offers whose callers gave
+ * up waiting (`storeTimeout`) since the last one: a message whose `sendMessage` failed is stored only
+ * if the attempt under way when it gave up lands.
+ */
+const commitRetrying = (pending: Pending, commit: Commit, batch: Taken) =>
+  Effect.suspend(() => {
+    const offers = batch.offers.filter((request) => !request.cancelled)
+    return Effect.map(
+      commit({
+        offers: offers.map((request) => request.envelope),
+        acks: batch.acks,
+        nacks: batch.nacks.map((request) => request.sequence)
+      }),
+      (outcomes) => ({ offers, outcomes })
+    )
+  }).pipe(
+    Effect.tapError((error) => Effect.sync(() => pending.lastFailure = error)),
+    Effect.retry({ while: (error) => error.isTransient && !pending.closing, schedule: transientRetry })
+  )
+
 /** The writer fiber: commits batches until closing and nothing is pending. */
 const run = (pending: Pending, commit: Commit, settings: Settings): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -246,18 +267,10 @@ const run = (pending: Pending, commit: Commit, settings: Settings): Effect.Effec
       yield* awaitWork(pending, ackDelay)
       const batch = pending.take()
       if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) continue
-      const exit = yield* commit({
-        offers: batch.offers.map((request) => request.envelope),
-        acks: batch.acks,
-        nacks: batch.nacks.map((request) => request.sequence)
-      }).pipe(
-        Effect.tapError((error) => Effect.sync(() => pending.lastFailure = error)),
-        Effect.retry({ while: (error) => error.isTransient && !pending.closing, schedule: transientRetry }),
-        Effect.exit
-      )
+      const exit = yield* Effect.exit(commitRetrying(pending, commit, batch))
       if (Exit.isSuccess(exit)) {
         pending.lastFailure = undefined
-        settleCommitted(pending, batch, exit.value, settings.capacity)
+        settleCommitted(pending, { ...batch, offers: exit.value.offers }, exit.value.outcomes, settings.capacity)
         retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
       } else {
         yield* settleFailed(pending, batch, failureOf(exit.cause, settings.store), retryDelay)
