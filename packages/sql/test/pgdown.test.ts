@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Environment, Message, QueueError, StellaNow, StellaNowLive, StoreError } from "@stellanow/sdk"
-import { Cause, type Duration, Effect, Exit, Fiber, Option, Schedule, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Fiber, Logger, Option, Schedule, Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { type Mosquitto, startMosquitto, subscribe } from "../../sdk/test/support/Mosquitto.js"
 import { PgQueue } from "../src/index.js"
@@ -90,20 +90,29 @@ const until = (condition: () => boolean, what: string) =>
 const withSdk = <A, E>(
   table: string,
   storeTimeout: Duration.Input,
-  body: (sdk: StellaNow.Service, subscriber: Awaited<ReturnType<typeof subscribe>>) => Effect.Effect<A, E>
+  body: (
+    sdk: StellaNow.Service,
+    subscriber: Awaited<ReturnType<typeof subscribe>>,
+    warnings: ReadonlyArray<string>
+  ) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {
+    const warnings: Array<string> = []
+    const capture = Logger.make(({ logLevel, message }) => {
+      if (logLevel === "Warn") warnings.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+    })
     const subscriber = yield* Effect.acquireRelease(
       Effect.promise(() => subscribe(broker.url("mqtt"), "in/#")),
       (s) => Effect.promise(() => s.close())
     )
-    return yield* Effect.flatMap(StellaNow.StellaNow, (sdk) => body(sdk, subscriber)).pipe(
+    return yield* Effect.flatMap(StellaNow.StellaNow, (sdk) => body(sdk, subscriber, warnings)).pipe(
       Effect.provide(StellaNowLive.layer({
         ...project,
         auth: "none",
         environment: Environment.custom({ brokerUrl: broker.url("mqtt") }),
         queue: PgQueue.layer({ url, table, storeTimeout, leaseDuration: "3 seconds", pollInterval: "50 millis" })
-      }))
+      })),
+      Effect.provide(Logger.layer([capture], { mergeWithExisting: true }))
     )
   }).pipe(Effect.scoped)
 
@@ -137,7 +146,7 @@ describe("PostgreSQL goes away under a running SDK", () => {
   it.live(
     "stopped and restarted mid-stream: every message sent is delivered, every failure typed",
     () =>
-      withSdk("pgdown_stream", "2 seconds", (sdk, subscriber) =>
+      withSdk("pgdown_stream", "2 seconds", (sdk, subscriber, warnings) =>
         Effect.gen(function*() {
           yield* sdk.start
           const outcomes: Outcomes = { ok: [], failed: [], other: [] }
@@ -146,7 +155,12 @@ describe("PostgreSQL goes away under a running SDK", () => {
           yield* Effect.promise(() => server.stop())
           yield* until(() => outcomes.failed.length >= 5, "sends failing while the server is down")
           yield* assertSizeFailsTyped(sdk)
+          // Long enough for several attempts to take and to renew the leases (every second).
+          yield* Effect.sleep("2500 millis")
           yield* Effect.promise(() => server.start())
+          const count = (pattern: RegExp) => warnings.filter((line) => pattern.test(line)).length
+          assert.strictEqual(count(/cannot take from the queue/), 1, "the drain warns once per outage")
+          assert.strictEqual(count(/could not extend this instance's leases/), 1, "so does the lease renewal")
           const atRestart = outcomes.ok.length
           yield* until(() => outcomes.ok.length >= atRestart + 100, "100 more queued after the restart")
           yield* sending.stop

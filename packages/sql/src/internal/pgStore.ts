@@ -155,16 +155,27 @@ const take = (
     })
   )
 
-/** Extends this instance's leases every third of a lease, while the scope lives. */
+/**
+ * Extends this instance's leases every third of a lease, while the scope lives. An outage is warned
+ * about once, when the first renewal fails, and its end logged at info.
+ */
 const renewLeases = (options: Options): Effect.Effect<void> => {
   const { instanceId, names, sql, store } = options
+  let failing = false
   return sql`UPDATE ${sql(names.table)} SET lease_until = ${leaseEnd(options)} WHERE claimed_by = ${instanceId}`.pipe(
-    Effect.catch((error) =>
-      Effect.logWarning(
-        "could not extend this instance's leases; others may take its messages once they expire",
+    Effect.andThen(Effect.suspend(() => {
+      if (!failing) return Effect.void
+      failing = false
+      return Effect.logInfo("this instance's leases are extended again")
+    })),
+    Effect.catch((error) => {
+      if (failing) return Effect.void
+      failing = true
+      return Effect.logWarning(
+        "could not extend this instance's leases; retrying; others may take its messages once they expire",
         toQueueError(store, "renew", error).message
       )
-    ),
+    }),
     Effect.repeat(Schedule.spaced(Duration.divideUnsafe(options.leaseDuration, 3))),
     Effect.asVoid,
     Effect.interruptible,
