@@ -84,6 +84,18 @@ describe("the error classes", () => {
     expect([...listedInReadme()].sort()).toEqual(Object.keys(errorModel).sort())
   })
 
+  it("the README's table of the queue's errors has a row for every reason of QueueError and StoreError", () => {
+    const start = readme.indexOf("### The queue's errors")
+    expect(start).toBeGreaterThan(-1)
+    const table = readme.slice(start, readme.indexOf("\n\n", readme.indexOf("| --- |", start)))
+    for (const name of ["QueueError", "StoreError"]) {
+      const listed = table.split("\n")
+        .filter((row) => row.startsWith(`| \`${name}\``))
+        .flatMap((row) => [...row.split("|")[1]!.matchAll(/`"(\w+)"`/g)].map((match) => match[1]!))
+      expect([...listed].sort()).toEqual([...errorModel[name]!.reasons].sort())
+    }
+  })
+
   it("the StellaNowError module holds exactly the error model's classes", () => {
     const classes = Object.entries(inModule)
       .filter(([, value]) => typeof value === "function" && value.prototype instanceof Error)
