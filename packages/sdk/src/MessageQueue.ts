@@ -45,6 +45,13 @@ export type OverflowPolicy = "dropOldest" | "dropNewest" | "fail"
  * The queue's interface. Implementations: {@link layerFifo}, {@link layerLifo} in memory, and the
  * persistent queues of `@stellanow/sdk-sql`.
  *
+ * Storage failures are typed: every operation may fail with a `QueueError` of reason `"StoreFailed"`
+ * whose `cause` is the `StoreError` (a database that is down, a full disk), after at most the store's
+ * own bounded wait (`storeTimeout` in `@stellanow/sdk-sql`). The in-memory queues never fail so. The
+ * SDK rides such failures out: a failed `take` is retried with the SDK's backoff (logged at warn once
+ * per outage), a failed `ack` is retried (at worst the message is delivered twice), a failed `nack`
+ * leaves the message to the store (a PostgreSQL lease expires and the message is taken again).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -64,14 +71,24 @@ export interface Service {
    * under the `"fail"` policy, `"StoreFailed"` when a persistent queue cannot store it.
    */
   readonly offer: (envelope: Envelope) => Effect.Effect<ReadonlyArray<Envelope>, QueueError>
-  /** Takes up to `max` messages in queue order, waiting until there is at least one. */
-  readonly take: (max: number) => Effect.Effect<ReadonlyArray<Lease>>
-  /** The broker acknowledged the message: it leaves the queue for good. */
-  readonly ack: (lease: Lease) => Effect.Effect<void>
-  /** The publish failed or was interrupted: the message goes back to where it was. */
-  readonly nack: (lease: Lease) => Effect.Effect<void>
-  /** Messages not yet acknowledged: waiting plus taken. */
-  readonly size: Effect.Effect<number>
+  /**
+   * Takes up to `max` messages in queue order, waiting until there is at least one; fails with a
+   * `QueueError` (`"StoreFailed"`) when the store cannot be read.
+   */
+  readonly take: (max: number) => Effect.Effect<ReadonlyArray<Lease>, QueueError>
+  /**
+   * The broker acknowledged the message: it leaves the queue for good. Fails with a `QueueError`
+   * (`"StoreFailed"`) when the store cannot record it: the message stays stored.
+   */
+  readonly ack: (lease: Lease) => Effect.Effect<void, QueueError>
+  /**
+   * The publish failed or was interrupted: the message goes back to where it was. Fails with a
+   * `QueueError` (`"StoreFailed"`) when the store cannot record it: the message stays taken until the
+   * store gives it back (a PostgreSQL lease expires).
+   */
+  readonly nack: (lease: Lease) => Effect.Effect<void, QueueError>
+  /** Messages not yet acknowledged: waiting plus taken. Fails with a `QueueError` when the store cannot count. */
+  readonly size: Effect.Effect<number, QueueError>
 }
 
 /**

@@ -79,8 +79,18 @@ export interface CloseOptions {
  * @category models
  */
 export interface StopResult {
-  /** Messages still queued (not acknowledged) when the SDK stopped. */
+  /**
+   * Messages still queued (not acknowledged) when the SDK stopped. When the queue's store could not
+   * count them (`storeError`), this SDK's own count: those it found, plus those it queued, less those
+   * acknowledged.
+   */
   readonly remaining: number
+  /**
+   * Present when the queue's store failed while stopping (a database that is down): `remaining` is
+   * then this SDK's own count, and acknowledgements the store could not record yet may make some
+   * messages be delivered again after the next start (at least once).
+   */
+  readonly storeError?: QueueError | undefined
 }
 
 /**
@@ -135,8 +145,11 @@ export interface Service {
   readonly sendMessageAndWait: (
     message: Message.Message
   ) => Effect.Effect<string, ValidationError | QueueError | LifecycleError>
-  /** Messages not yet acknowledged. */
-  readonly queueSize: Effect.Effect<number>
+  /**
+   * Messages not yet acknowledged. Fails with a `QueueError` (`"StoreFailed"`) when a persistent
+   * queue's store cannot count them.
+   */
+  readonly queueSize: Effect.Effect<number, QueueError>
   /** The connection state now. */
   readonly connectionState: Effect.Effect<ConnectionState>
   /**

@@ -168,7 +168,12 @@ export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/s
  * - `"Full"`: the queue is full and its overflow policy is `"fail"`; the new message was not queued.
  * - `"Dropped"`: the overflow policy dropped the message to make room for a newer one (reported to a
  *   `sendMessageAndWait` waiting on it).
- * - `"StoreFailed"`: a persistent queue could not store the message; `cause` is the {@link StoreError}.
+ * - `"StoreFailed"`: a persistent queue's store failed: it could not store the message (`sendMessage`
+ *   fails with it), or could not be read, counted or updated (`queueSize` fails with it; the SDK's drain
+ *   retries on its own). `cause` is the {@link StoreError}; `messageId` is missing when no single message
+ *   is concerned (reading, counting). A `sendMessage` that fails this way is not known to be queued:
+ *   usually it was not, but when the store failed mid-commit (the connection lost, or `"Timeout"`) the
+ *   commit may have landed, and the message is then delivered like any other.
  * - `"Closed"`: the queue was closed before the message was stored.
  *
  * @since 0.2.0
@@ -176,8 +181,8 @@ export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/s
  */
 export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/QueueError")("QueueError", {
   reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed"]),
-  /** The message concerned. */
-  messageId: Schema.String,
+  /** The message concerned; missing when none is (a store that cannot be read or counted). */
+  messageId: Schema.optional(Schema.String),
   /** The queue's capacity, when it matters (`"Full"`, `"Dropped"`). */
   capacity: Schema.optional(Schema.Number),
   detail: Schema.String,
@@ -207,6 +212,8 @@ export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/Q
  * - `"ReadOnly"`: the file, its directory or the database cannot be written.
  * - `"DiskFull"`: no room left to store.
  * - `"Unreachable"`: the database server cannot be reached, or a directory is missing.
+ * - `"Timeout"`: the store did not answer within the queue's `storeTimeout`; what was being done may
+ *   still complete (a message may still be stored, and then delivered).
  * - `"Refused"`: the server refused the connection (credentials, database, privileges).
  * - `"Unsupported"`: the SQL client is neither SQLite nor PostgreSQL, or there is no IndexedDB (Node.js) or
  *   the browser refuses it.
@@ -225,6 +232,7 @@ export class StoreError extends Schema.TaggedError<StoreError>("@stellanow/sdk/S
     "ReadOnly",
     "DiskFull",
     "Unreachable",
+    "Timeout",
     "Refused",
     "Unsupported",
     "MissingDriver",
@@ -246,9 +254,9 @@ export class StoreError extends Schema.TaggedError<StoreError>("@stellanow/sdk/S
     return `${this.store}: ${this.detail}`
   }
 
-  /** Whether trying again later may succeed: the server was unreachable, or the file busy. */
+  /** Whether trying again later may succeed: the server was unreachable or slow, or the file busy. */
   get isTransient(): boolean {
-    return this.reason === "Unreachable" || this.reason === "Locked"
+    return this.reason === "Unreachable" || this.reason === "Timeout" || this.reason === "Locked"
   }
 }
 

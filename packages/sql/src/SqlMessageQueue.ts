@@ -54,6 +54,14 @@ export interface Options extends MessageQueue.Options {
   readonly ackDelay?: Duration.Input | undefined
   /** How long closing may take to commit what is pending. Default 5 seconds. */
   readonly closeTimeout?: Duration.Input | undefined
+  /**
+   * How long an operation waits for the store while it is unavailable (a database that is down or
+   * slow): `sendMessage` waits at most this long for its message to be committed, then fails with a
+   * `QueueError` (`"StoreFailed"`) whose cause is a `StoreError` — `"Timeout"` (the commit may still
+   * land, and the message is then delivered), or what the store failed with. Counting the queue and
+   * giving a message back wait as long at most. Default 5 seconds.
+   */
+  readonly storeTimeout?: Duration.Input | undefined
   /** Names the store in messages and logs. Default: the file, or the server, database and table. */
   readonly storeName?: string | undefined
 }

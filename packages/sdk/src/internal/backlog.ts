@@ -17,6 +17,8 @@ export interface Backlog {
   readonly acknowledged: (envelope: Envelope) => void
   /** Updates the gauges. */
   readonly report: () => void
+  /** The depth by this arithmetic: what `stop` reports when the store cannot count. */
+  readonly depth: () => number
 }
 
 export const make = (depth: number, series: Series): Backlog => {
@@ -38,6 +40,7 @@ export const make = (depth: number, series: Series): Backlog => {
       depth--
       bytes = Math.max(0, bytes - bodyBytes(envelope))
     },
-    report
+    report,
+    depth: () => Math.max(0, depth)
   }
 }

@@ -5,11 +5,12 @@
  * and another fiber settles them in batches: at thousands of messages a second, forking a fiber per
  * message was most of the SDK's cost.
  */
-import { Cause, Clock, Context, Effect, Exit, type Fiber, Option, Scope, type Tracer } from "effect"
+import { Cause, Clock, Context, Effect, Exit, type Fiber, Option, Result, Schedule, Scope, type Tracer } from "effect"
 import type { Lease, Service as QueueService } from "../MessageQueue.js"
 import * as Metrics from "../Metrics.js"
 import type { PublishCallback, Service as SinkService } from "../Sink.js"
-import type { PublishError } from "../StellaNowError.js"
+import type { PublishError, QueueError } from "../StellaNowError.js"
+import * as Backoff from "./backoff.js"
 import * as InFlight from "./inFlight.js"
 import type { Series } from "./metricSeries.js"
 import * as Tracing from "./tracing.js"
@@ -82,8 +83,30 @@ const takeForever = (run: Run, publishAll: (leases: ReadonlyArray<Lease>) => Eff
       yield* run.inFlight.room
       // Taken and published in one step, so an interruption cannot strand a taken message.
       yield* Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(queue.take(maxInFlight - run.inFlight.size())), publishAll)
+        Effect.flatMap(restore(takeRetrying(queue, maxInFlight - run.inFlight.size())), publishAll)
       )
+    }
+  })
+
+/**
+ * Takes from the queue, riding out a store that fails (a database that is down): retried with the
+ * SDK's backoff, logged at warn once per outage and at info when it ends, rather than per attempt.
+ */
+const takeRetrying = (queue: QueueService, max: number): Effect.Effect<ReadonlyArray<Lease>> =>
+  Effect.gen(function*() {
+    let outage: QueueError | undefined
+    const pause = yield* Schedule.toStepWithSleep(Backoff.schedule)
+    while (true) {
+      const taken = yield* Effect.result(queue.take(max))
+      if (Result.isSuccess(taken)) {
+        if (outage !== undefined) yield* Effect.logInfo("the queue's store is back; sending resumes")
+        return taken.success
+      }
+      if (outage === undefined) {
+        outage = taken.failure
+        yield* Effect.logWarning(`cannot take from the queue; retrying until it recovers: ${outage.message}`)
+      }
+      yield* Effect.ignore(pause(undefined))
     }
   })
 
@@ -141,7 +164,7 @@ const settle = (run: Run, done: ReadonlyArray<InFlight.Outcome>, final: boolean)
 
 const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
   Effect.andThen(
-    Effect.forEach(leases, run.options.queue.ack, { discard: true }),
+    Effect.forEach(leases, (lease) => ackOrRetry(run, lease), { discard: true }),
     Effect.suspend(() => {
       const { series } = run.options
       const now = run.clock.currentTimeMillisUnsafe()
@@ -157,6 +180,23 @@ const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
       return rest
     })
   )
+
+/**
+ * Records an acknowledgement in the queue. One the store cannot record is retried in the background
+ * with the SDK's backoff, for as long as the run lasts: until then the message stays stored, so at
+ * worst it is delivered twice (at least once).
+ */
+const ackOrRetry = (run: Run, lease: Lease): Effect.Effect<void> =>
+  Effect.catch(run.options.queue.ack(lease), (error) =>
+    Effect.logWarning(
+      `cannot record the acknowledgement of message ${lease.envelope.messageId}; retrying ` +
+        `(it may be delivered twice): ${error.message}`
+    ).pipe(
+      Effect.andThen(Effect.retry(run.options.queue.ack(lease), Backoff.schedule)),
+      Effect.ignore,
+      Effect.forkIn(run.scope),
+      Effect.asVoid
+    ))
 
 /** A failed publish goes back to the queue; one the broker refused, after a pause unless `final`. */
 const retry = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>, final: boolean) => {
@@ -186,7 +226,11 @@ const giveBack = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>) =>
     Metrics.publishFailures.updateUnsafe(1, run.options.failureSeries(failureReason(cause)))
     Metrics.retries.updateUnsafe(1, run.options.series)
     recount(run)
-    return run.options.queue.nack(lease)
+    return Effect.catch(run.options.queue.nack(lease), (error) =>
+      Effect.logWarning(
+        `cannot give message ${lease.envelope.messageId} back to the queue; the store keeps it taken ` +
+          `until it gives it back (a PostgreSQL lease expires): ${error.message}`
+      ))
   }).pipe(Effect.uninterruptible)
 
 const failureReason = (cause: Cause.Cause<PublishError>): string =>
@@ -195,11 +239,17 @@ const failureReason = (cause: Cause.Cause<PublishError>): string =>
     Option.getOrElse(() => "Defect")
   )
 
-/** Settles the last outcomes, then gives back every message still unsettled. */
+/**
+ * Settles the last outcomes, then gives back every message still unsettled — all at once, so a store
+ * that commits them together (or is down and times out) costs one wait, not one per message.
+ */
 const finish = (run: Run) =>
   Effect.andThen(
     settleOutcomes(run, true),
     Effect.suspend(() =>
-      Effect.forEach(run.inFlight.leases(), (lease) => giveBack(run, lease, Cause.interrupt()), { discard: true })
+      Effect.forEach(run.inFlight.leases(), (lease) => giveBack(run, lease, Cause.interrupt()), {
+        discard: true,
+        concurrency: "unbounded"
+      })
     )
   )

@@ -22,7 +22,15 @@ import type * as Message from "../Message.js"
 import { type Lease, MessageQueue, type Service as QueueService } from "../MessageQueue.js"
 import * as Metrics from "../Metrics.js"
 import { type Service as SinkService, Sink } from "../Sink.js"
-import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
+import type {
+  CloseOptions,
+  Event as EventType,
+  Options,
+  Service,
+  StartError,
+  StopOptions,
+  StopResult
+} from "../StellaNow.js"
 import { defaultMaxMessageBytes, Event } from "../StellaNow.js"
 import {
   type AuthError,
@@ -122,12 +130,26 @@ const makeCore = (options: Options) =>
         }
         return found
       },
-      backlog: Backlog.make(yield* queue.size, clientSeries),
+      backlog: Backlog.make(yield* initialSize(queue), clientSeries),
       waiters: Waiters.make(),
       lifecycle: yield* Lifecycle.make,
       progress: yield* Latch.make(false),
       closeReport: Closing.makeReport()
     } satisfies Core
+  })
+
+/** The queue's size for the gauges at the start; a store that cannot count it now starts them at zero. */
+const initialSize = (queue: QueueService) =>
+  Effect.catch(
+    queue.size,
+    (error) => Effect.as(Effect.logWarning(`cannot count the queue; its gauges start at 0: ${error.message}`), 0)
+  )
+
+/** The queue's size for a log line: the count, or why there is none. */
+const sizeForLog = (core: Core) =>
+  Effect.match(core.queue.size, {
+    onSuccess: (size) => `${size} message(s)`,
+    onFailure: (error) => `an unknown number of messages (${error.message})`
   })
 
 /**
@@ -192,7 +214,7 @@ const start = (core: Core): Effect.Effect<void, StartError> =>
       )
       yield* Fiber.interrupt(last.fiber)
       if (outcome !== "stopped" && Result.isSuccess(outcome) && Result.isSuccess(outcome.success)) {
-        yield* Effect.logInfo(`started; ${yield* core.queue.size} message(s) queued`)
+        yield* Effect.logInfo(`started; ${yield* sizeForLog(core)} queued`)
         return
       }
       yield* halt(core, run)
@@ -226,12 +248,12 @@ const startFailed = (
   lastError: ConnectionError | AuthError | undefined
 ): Effect.Effect<never, StartError> =>
   Effect.gen(function*() {
-    const size = yield* core.queue.size
+    const size = yield* sizeForLog(core)
     const { destination } = core.sink
     if (outcome === "stopped") {
       return yield* new LifecycleError({
         reason: "Closed",
-        detail: `stopped before connecting to ${destination}; ${size} message(s) stay queued for the next start`
+        detail: `stopped before connecting to ${destination}; ${size} stay queued for the next start`
       })
     }
     if (Result.isFailure(outcome)) {
@@ -239,7 +261,7 @@ const startFailed = (
         reason: "StartTimeout",
         detail: `could not connect to ${destination} within ${Duration.format(core.startTimeout)}` +
           `${lastError === undefined ? "" : ` (last error: ${lastError.message})`}; ` +
-          `${size} message(s) stay queued for the next start`,
+          `${size} stay queued for the next start`,
         ...(lastError === undefined ? {} : { cause: lastError })
       })
     }
@@ -251,13 +273,14 @@ const startFailed = (
 
 /**
  * Waits until the queue is empty. It looks again after each acknowledgement, and every 100 ms for a
- * queue that other processes drain too; it needs no clock while this SDK does the sending.
+ * queue that other processes drain too; it needs no clock while this SDK does the sending. A store
+ * that cannot count counts as not empty: the deadline ends the wait.
  */
 const waitUntilEmpty = (core: Core) =>
   Effect.gen(function*() {
     while (true) {
       core.progress.closeUnsafe()
-      if ((yield* core.queue.size) === 0) return
+      if ((yield* Effect.orElseSucceed(core.queue.size, () => -1)) === 0) return
       yield* Effect.timeoutOption(core.progress.await, "100 millis")
     }
   })
@@ -285,16 +308,37 @@ const halting = (core: Core, deadline: Option.Option<Duration.Duration>) =>
           if (Option.isSome(deadline)) yield* drainFor(core, run, deadline.value)
           yield* halt(core, run)
         }
-        const remaining = yield* core.queue.size
+        const { remaining, storeError } = yield* remainingAfterStop(core)
         if (run !== undefined) yield* Effect.logInfo(`stopped; ${remaining} message(s) stay queued`)
-        return { remaining, started: run !== undefined }
+        return { remaining, started: run !== undefined, ...(storeError === undefined ? {} : { storeError }) }
       })
     )
   })
 
+/**
+ * What a stop leaves queued: the store's count, or — when the store cannot count (it is down) — this
+ * SDK's own count of what it queued and saw acknowledged, with the store's error.
+ */
+const remainingAfterStop = (core: Core): Effect.Effect<StopResult> =>
+  Effect.catch(
+    Effect.map(core.queue.size, (remaining) => ({ remaining })),
+    (storeError) =>
+      Effect.as(
+        Effect.logWarning(
+          `stopped without the queue's count (${storeError.message}); by this SDK's own count ` +
+            `${core.backlog.depth()} message(s) stay queued`
+        ),
+        { remaining: core.backlog.depth(), storeError }
+      )
+  )
+
+/** The result for the caller, without the internal `started`. */
+const result = ({ remaining, storeError }: StopResult): StopResult =>
+  storeError === undefined ? { remaining } : { remaining, storeError }
+
 const stopping = (core: Core) => (stopOptions?: StopOptions) =>
   halting(core, Option.map(Option.fromNullishOr(stopOptions?.drainTimeout), Duration.fromInputUnsafe)).pipe(
-    Effect.map(({ remaining }) => ({ remaining })),
+    Effect.map(result),
     Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }),
     Effect.withSpan("StellaNow.stop")
   )
@@ -306,11 +350,12 @@ const closing = (core: Core) => (closeOptions?: CloseOptions) =>
       : Duration.fromInputUnsafe(closeOptions.timeout)
     // Zero, or a negative duration (Effect 4 has them), sends nothing more.
     const flush = Duration.isPositive(timeout) ? Option.some(timeout) : Option.none()
-    const { remaining, started } = yield* halting(core, flush)
+    const stopped = yield* halting(core, flush)
+    const { remaining, started } = stopped
     if (core.closeReport.due(remaining, started)) {
       yield* Effect.logWarning(Closing.leftBehind(remaining, started, timeout, core.queue.persistent))
     }
-    return { remaining }
+    return result(stopped)
   }).pipe(
     Effect.annotateLogs({ module: "StellaNow", clientId: core.sink.clientId }),
     Effect.withSpan("StellaNow.close")

@@ -134,7 +134,7 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
       acknowledged: () => acknowledged,
       connections: () => states.filter((state) => state._tag === "Connected").length,
       until,
-      drained: until(() => Effect.map(sdk.queueSize, (size) => size === 0))
+      drained: until(() => Effect.map(Effect.orDie(sdk.queueSize), (size) => size === 0))
     }
   })
 

@@ -66,6 +66,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
       "ReadOnly",
       "DiskFull",
       "Unreachable",
+      "Timeout",
       "Refused",
       "Unsupported",
       "MissingDriver",
@@ -89,6 +90,18 @@ const inModule = Sdk.StellaNowError as unknown as Record<string, ErrorClass | un
 describe("the error classes", () => {
   it("the README lists every class of the error model", () => {
     expect([...listedInReadme()].sort()).toEqual(Object.keys(errorModel).sort())
+  })
+
+  it("the README's table of the queue's errors has a row for every reason of QueueError and StoreError", () => {
+    const start = readme.indexOf("### The queue's errors")
+    expect(start).toBeGreaterThan(-1)
+    const table = readme.slice(start, readme.indexOf("\n\n", readme.indexOf("| --- |", start)))
+    for (const name of ["QueueError", "StoreError"]) {
+      const listed = table.split("\n")
+        .filter((row) => row.startsWith(`| \`${name}\``))
+        .flatMap((row) => [...row.split("|")[1]!.matchAll(/`"(\w+)"`/g)].map((match) => match[1]!))
+      expect([...listed].sort()).toEqual([...errorModel[name]!.reasons].sort())
+    }
   })
 
   it("the StellaNowError module holds exactly the error model's classes", () => {

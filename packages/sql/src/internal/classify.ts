@@ -1,4 +1,4 @@
-import { StoreError } from "@stellanow/sdk"
+import { QueueError, StoreError } from "@stellanow/sdk"
 import { Effect } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 
@@ -170,6 +170,22 @@ export const toQueueError = (store: string, action: string, error: unknown): Sto
     cause: error
   })
 }
+
+/**
+ * The queue's error for a store that failed at something other than storing one message (reading,
+ * counting): reason `StoreFailed`, no message id, the `StoreError` as its cause.
+ */
+export const storeFailed = (error: StoreError): QueueError =>
+  new QueueError({ reason: "StoreFailed", detail: error.message, cause: error })
+
+/** The queue's error for a store that failed at something done to one message (giving it back). */
+export const storeFailedFor = (messageId: string, what: string) => (error: StoreError): QueueError =>
+  new QueueError({
+    reason: "StoreFailed",
+    messageId,
+    detail: `message ${messageId}: ${what}: ${error.message}`,
+    cause: error
+  })
 
 /**
  * Runs `body` in a transaction of `sql`, failing with a `StoreError` for whatever goes wrong — also

@@ -7,6 +7,9 @@ import * as PgStore from "./pgStore.js"
 import { namesOf, validTableName } from "./schema.js"
 import * as SqliteStore from "./sqliteStore.js"
 
+/** How long an operation waits for a store that is unavailable, by default (`storeTimeout`). */
+export const defaultStoreTimeout = "5 seconds"
+
 /** The default table name. */
 export const defaultTable = "stellanow_queue"
 
@@ -56,6 +59,7 @@ export interface Valid {
   readonly overflow: MessageQueue.OverflowPolicy
   readonly table: string
   readonly closeTimeout: Duration.Duration
+  readonly storeTimeout: Duration.Duration
   readonly ackDelay: Duration.Duration
   readonly leaseDuration: Duration.Duration
   readonly pollInterval: Duration.Duration
@@ -86,6 +90,7 @@ export const validate = (options: Options): Effect.Effect<Valid, ConfigurationEr
       overflow,
       table,
       closeTimeout: yield* positiveDuration(options.closeTimeout, "5 seconds", "closeTimeout"),
+      storeTimeout: yield* positiveDuration(options.storeTimeout, defaultStoreTimeout, "storeTimeout"),
       ackDelay: yield* positiveDuration(options.ackDelay, "100 millis", "ackDelay"),
       leaseDuration: yield* positiveDuration(options.leaseDuration, "30 seconds", "leaseDuration"),
       pollInterval: yield* positiveDuration(options.pollInterval, "250 millis", "pollInterval")

@@ -1,7 +1,8 @@
-import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
-import { Duration, Effect, Latch, Option, Result, Schedule, type Scope } from "effect"
+import type { Envelope, MessageQueue, QueueError } from "@stellanow/sdk"
+import { StoreError } from "@stellanow/sdk"
+import { Duration, Effect, Latch, Option, Schedule, type Scope } from "effect"
 import * as Arr from "effect/Array"
-import { toQueueError, transaction } from "./classify.js"
+import { storeFailed, storeFailedFor, toQueueError, transaction } from "./classify.js"
 import { plan, type Stored } from "./overflow.js"
 import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
 import { migrate, type StoreOptions } from "./schema.js"
@@ -10,7 +11,7 @@ import * as Writer from "./writer.js"
 /** Rows per statement. */
 const chunkSize = 1_000
 
-/** Reading and claiming retry on this schedule while the database is unavailable. */
+/** Counting retries on this schedule while the database is unavailable, a few times. */
 const retrySchedule = Schedule.min([Schedule.exponential("100 millis", 2), Schedule.spaced("5 seconds")]).pipe(
   Schedule.jittered
 )
@@ -20,6 +21,7 @@ type Options = StoreOptions & {
   readonly leaseDuration: Duration.Duration
   readonly pollInterval: Duration.Duration
   readonly closeTimeout: Duration.Input
+  readonly storeTimeout: Duration.Input
   readonly ackDelay: Duration.Input
   /** This instance's name in `claimed_by`. */
   readonly instanceId: string
@@ -129,41 +131,51 @@ const release = ({ closeTimeout, instanceId, names, sql }: Options, leases: Read
 
 /**
  * Claims and hands over messages, waiting while there are none (woken by this instance's offers,
- * or every `pollInterval`) and while the database is unavailable (retrying with backoff). Only the
- * waits are interruptible: messages claimed are handed to the caller, or given back.
+ * or every `pollInterval`). A database that is unavailable fails it: its caller (the SDK's drain)
+ * retries with backoff. Only the waits are interruptible: messages claimed are handed to the caller,
+ * or given back.
  */
-const take = (options: Options, wake: Latch.Latch, max: number): Effect.Effect<ReadonlyArray<MessageQueue.Lease>> =>
+const take = (
+  options: Options,
+  wake: Latch.Latch,
+  max: number
+): Effect.Effect<ReadonlyArray<MessageQueue.Lease>, QueueError> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const backoff = yield* Schedule.toStepWithSleep(retrySchedule)
       while (true) {
         wake.closeUnsafe()
-        const claimed = yield* Effect.result(claim(options, Math.max(1, max)))
-        if (Result.isFailure(claimed)) {
-          yield* Effect.logWarning("retrying", claimed.failure.message)
-          yield* restore(Effect.ignore(backoff(undefined)))
-          continue
-        }
-        if (claimed.success.length > 0) {
+        const claimed = yield* Effect.mapError(claim(options, Math.max(1, max)), storeFailed)
+        if (claimed.length > 0) {
           // An interruption that arrived while claiming is honoured here, giving the messages back.
-          yield* restore(Effect.yieldNow).pipe(Effect.onInterrupt(() => release(options, claimed.success)))
-          return claimed.success
+          yield* restore(Effect.yieldNow).pipe(Effect.onInterrupt(() => release(options, claimed)))
+          return claimed
         }
         yield* restore(Effect.raceFirst(wake.await, Effect.sleep(options.pollInterval)))
       }
     })
   )
 
-/** Extends this instance's leases every third of a lease, while the scope lives. */
+/**
+ * Extends this instance's leases every third of a lease, while the scope lives. An outage is warned
+ * about once, when the first renewal fails, and its end logged at info.
+ */
 const renewLeases = (options: Options): Effect.Effect<void> => {
   const { instanceId, names, sql, store } = options
+  let failing = false
   return sql`UPDATE ${sql(names.table)} SET lease_until = ${leaseEnd(options)} WHERE claimed_by = ${instanceId}`.pipe(
-    Effect.catch((error) =>
-      Effect.logWarning(
-        "could not extend this instance's leases; others may take its messages once they expire",
+    Effect.andThen(Effect.suspend(() => {
+      if (!failing) return Effect.void
+      failing = false
+      return Effect.logInfo("this instance's leases are extended again")
+    })),
+    Effect.catch((error) => {
+      if (failing) return Effect.void
+      failing = true
+      return Effect.logWarning(
+        "could not extend this instance's leases; retrying; others may take its messages once they expire",
         toQueueError(store, "renew", error).message
       )
-    ),
+    }),
     Effect.repeat(Schedule.spaced(Duration.divideUnsafe(options.leaseDuration, 3))),
     Effect.asVoid,
     Effect.interruptible,
@@ -176,7 +188,7 @@ const renewLeases = (options: Options): Effect.Effect<void> => {
  * are not committed yet: counted in one query, leaving those rows out by sequence (one array
  * parameter), so a commit under way can neither hide a message nor count an acknowledged one.
  */
-const size = ({ names, sql, store }: Options, writer: Writer.Writer): Effect.Effect<number> =>
+const size = ({ names, sql, store, storeTimeout }: Options, writer: Writer.Writer): Effect.Effect<number, QueueError> =>
   Effect.suspend(() => {
     const acknowledged = writer.acknowledged()
     return acknowledged.length === 0
@@ -189,8 +201,21 @@ const size = ({ names, sql, store }: Options, writer: Writer.Writer): Effect.Eff
       while: (error) => error.isTransient,
       schedule: Schedule.max([retrySchedule, Schedule.recurs(5)])
     }),
+    Effect.timeoutOrElse({
+      duration: storeTimeout,
+      orElse: () =>
+        Effect.fail(
+          new StoreError({
+            reason: "Timeout",
+            store,
+            detail: `cannot count the queue: no answer within ${
+              Duration.format(Duration.fromInputUnsafe(storeTimeout))
+            }`
+          })
+        )
+    }),
     Effect.map(([row]) => row?.n ?? 0),
-    Effect.orDie
+    Effect.mapError(storeFailed)
   )
 
 /**
@@ -217,7 +242,11 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, Stor
       offer: (envelope: Envelope.Envelope) => Effect.map(writer.offer(envelope), Option.toArray),
       take: (max) => take(options, wake, max),
       ack: (lease) => writer.ack(lease.sequence),
-      nack: (lease) => writer.nack(lease.sequence),
+      nack: (lease) =>
+        Effect.mapError(
+          writer.nack(lease.sequence),
+          storeFailedFor(lease.envelope.messageId, "cannot give it back; it is taken again once its lease expires")
+        ),
       size: size(options, writer)
     } satisfies MessageQueue.Service
   }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", store: options.store, instance: options.instanceId }))

@@ -14,6 +14,7 @@ const chunkSize = 500
 /** What the SQLite store is opened with. */
 type Options = StoreOptions & {
   readonly closeTimeout: Duration.Input
+  readonly storeTimeout: Duration.Input
   readonly ackDelay: Duration.Input
   /**
    * Statements run once the file is known to be empty or a queue of ours, before it is written

@@ -21,8 +21,11 @@ type Resume<A, E> = (effect: Effect.Effect<A, E>) => void
 
 interface OfferRequest {
   readonly envelope: Envelope.Envelope
-  readonly resume: Resume<Option.Option<Envelope.Envelope>, QueueError>
+  /** Set when the caller starts waiting. */
+  resume: Resume<Option.Option<Envelope.Envelope>, QueueError>
   cancelled: boolean
+  /** In a batch being committed: from then on, whether it is stored is up to that commit. */
+  committing: boolean
 }
 
 interface NackRequest {
@@ -32,15 +35,22 @@ interface NackRequest {
 
 /** The single writer of a queue: every change to the table goes through it, in group commits. */
 export interface Writer {
-  /** Completes once the message is committed (or refused by the overflow policy). */
+  /**
+   * Completes once the message is committed (or refused by the overflow policy); fails with
+   * `StoreFailed` when the commit failed, or `storeTimeout` passed first.
+   */
   readonly offer: (envelope: Envelope.Envelope) => Effect.Effect<Option.Option<Envelope.Envelope>, QueueError>
   /**
    * Records an acknowledgement and completes at once: the delete is committed with the next batch,
    * at most `ackDelay` later. A crash before then delivers the message again (at least once).
    */
   readonly ack: (sequence: number) => Effect.Effect<void>
-  /** Completes once the release is committed, or once it failed and was left to retry in the background. */
-  readonly nack: (sequence: number) => Effect.Effect<void>
+  /**
+   * Completes once the release is committed, or once it failed and was left to retry in the
+   * background; fails with a `StoreError` (`"Timeout"`) when `storeTimeout` passed first (the release
+   * stays pending).
+   */
+  readonly nack: (sequence: number) => Effect.Effect<void, StoreError>
   /**
    * The sequences acknowledged whose deletes are not committed yet, those of the commit under way
    * included: their rows are still in the table, and no longer in the queue.
@@ -70,6 +80,8 @@ interface Settings {
   readonly store: string
   readonly ackDelay: Duration.Input
   readonly closeTimeout: Duration.Input
+  /** How long an offer or a release waits for its commit at most. */
+  readonly storeTimeout: Duration.Input
 }
 
 /** A batch as taken from the pending work: the requests, to be settled once it is committed. */
@@ -90,6 +102,8 @@ class Pending {
    * while a batch of deletes was under way).
    */
   committingAcks: ReadonlyArray<number> = []
+  /** The error of the last failed commit attempt, until one succeeds: what a timed-out wait reports. */
+  lastFailure: StoreError | undefined = undefined
   closing = false
   readonly signal = Latch.makeUnsafe(false)
 
@@ -107,6 +121,7 @@ class Pending {
     const taken = this.offers.length <= maxOffersPerBatch ? this.offers : this.offers.slice(0, maxOffersPerBatch)
     this.offers = taken === this.offers ? [] : this.offers.slice(maxOffersPerBatch)
     const batch = { offers: taken.filter((request) => !request.cancelled), acks: this.acks, nacks: this.nacks }
+    for (const request of batch.offers) request.committing = true
     this.committingAcks = this.acks
     this.acks = []
     this.nacks = []
@@ -220,6 +235,27 @@ const awaitWork = (pending: Pending, ackDelay: Duration.Duration): Effect.Effect
     }
   })
 
+/**
+ * Commits a batch, retrying transient failures. Each attempt leaves out the offers whose callers gave
+ * up waiting (`storeTimeout`) since the last one: a message whose `sendMessage` failed is stored only
+ * if the attempt under way when it gave up lands.
+ */
+const commitRetrying = (pending: Pending, commit: Commit, batch: Taken) =>
+  Effect.suspend(() => {
+    const offers = batch.offers.filter((request) => !request.cancelled)
+    return Effect.map(
+      commit({
+        offers: offers.map((request) => request.envelope),
+        acks: batch.acks,
+        nacks: batch.nacks.map((request) => request.sequence)
+      }),
+      (outcomes) => ({ offers, outcomes })
+    )
+  }).pipe(
+    Effect.tapError((error) => Effect.sync(() => pending.lastFailure = error)),
+    Effect.retry({ while: (error) => error.isTransient && !pending.closing, schedule: transientRetry })
+  )
+
 /** The writer fiber: commits batches until closing and nothing is pending. */
 const run = (pending: Pending, commit: Commit, settings: Settings): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -231,22 +267,57 @@ const run = (pending: Pending, commit: Commit, settings: Settings): Effect.Effec
       yield* awaitWork(pending, ackDelay)
       const batch = pending.take()
       if (batch.offers.length + batch.acks.length + batch.nacks.length === 0) continue
-      const exit = yield* commit({
-        offers: batch.offers.map((request) => request.envelope),
-        acks: batch.acks,
-        nacks: batch.nacks.map((request) => request.sequence)
-      }).pipe(
-        Effect.retry({ while: (error) => error.isTransient && !pending.closing, schedule: transientRetry }),
-        Effect.exit
-      )
+      const exit = yield* Effect.exit(commitRetrying(pending, commit, batch))
       if (Exit.isSuccess(exit)) {
-        settleCommitted(pending, batch, exit.value, settings.capacity)
+        pending.lastFailure = undefined
+        settleCommitted(pending, { ...batch, offers: exit.value.offers }, exit.value.outcomes, settings.capacity)
         retryStep = yield* Schedule.toStepWithSleep(backgroundRetry)
       } else {
         yield* settleFailed(pending, batch, failureOf(exit.cause, settings.store), retryDelay)
       }
     }
   }).pipe(Effect.annotateLogs({ module: "SqlMessageQueue", fiber: "writer" }))
+
+const format = (duration: Duration.Duration) => Duration.format(duration)
+
+/** The store did not answer in time: a `"Timeout"`, with the last failure, if any, as its cause. */
+const timedOut = (pending: Pending, settings: Settings, what: string): StoreError => {
+  const last = pending.lastFailure
+  return new StoreError({
+    reason: "Timeout",
+    store: settings.store,
+    detail: last === undefined ? what : `${what} (last error: ${last.detail})`,
+    ...(last?.code === undefined ? {} : { code: last.code }),
+    ...(last === undefined ? {} : { cause: last })
+  })
+}
+
+/**
+ * An offer that waited `storeTimeout`: one still waiting for its batch is withdrawn (not stored), with
+ * the store's last failure, if any, as the cause; one in a commit under way may still be stored.
+ */
+const offerTimedOut = (
+  request: OfferRequest,
+  pending: Pending,
+  settings: Settings,
+  storeTimeout: Duration.Duration
+): QueueError => {
+  const { messageId } = request.envelope
+  const committing = request.committing
+  const error = !committing && pending.lastFailure !== undefined
+    ? pending.lastFailure
+    : timedOut(
+      pending,
+      settings,
+      committing
+        ? `its commit did not complete within ${format(storeTimeout)}; it may still be stored, and then delivered`
+        : `the store did not take it within ${format(storeTimeout)}`
+    )
+  const detail = committing
+    ? `message ${messageId} is not known to be stored: ${error.message}`
+    : `message ${messageId} could not be stored: ${error.message}`
+  return new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })
+}
 
 /** Closing: lets the writer commit what is pending within `closeTimeout`, then fails what is left. */
 const close = (pending: Pending, fiber: Fiber.Fiber<void>, settings: Settings): Effect.Effect<void> =>
@@ -282,16 +353,24 @@ export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, 
     const pending = new Pending()
     const fiber = yield* Effect.forkScoped(Effect.interruptible(run(pending, commit, settings)))
     yield* Effect.addFinalizer(() => close(pending, fiber, settings))
+    const storeTimeout = Duration.fromInputUnsafe(settings.storeTimeout)
     return {
-      offer: (envelope) =>
-        Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
-          const request: OfferRequest = { envelope, resume, cancelled: false }
+      offer: (envelope) => {
+        const request: OfferRequest = { envelope, resume: () => {}, cancelled: false, committing: false }
+        return Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
+          request.resume = resume
           pending.offers.push(request)
           pending.signal.openUnsafe()
           return Effect.sync(() => {
             request.cancelled = true
           })
-        }),
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: storeTimeout,
+            orElse: () => Effect.fail(offerTimedOut(request, pending, settings, storeTimeout))
+          })
+        )
+      },
       ack: (sequence) =>
         Effect.sync(() => {
           pending.acks.push(sequence)
@@ -301,7 +380,13 @@ export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, 
         Effect.callback<void>((resume) => {
           pending.nacks.push({ sequence, resume })
           pending.signal.openUnsafe()
-        }),
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: storeTimeout,
+            orElse: () =>
+              Effect.fail(timedOut(pending, settings, `the release was not committed within ${format(storeTimeout)}`))
+          })
+        ),
       acknowledged: () => pending.acknowledged()
     } satisfies Writer
   })
