@@ -1,7 +1,8 @@
 /**
  * The size a user ships: a minimal app that sends one event, bundled with esbuild (minified) from the
- * built package, as `esbuild app.ts --bundle --minify` would do it in the user's project. Node's
- * built-ins stay external; `effect`, `mqtt` and `nanoid` are bundled.
+ * built package, as `esbuild app.ts --bundle --minify` would do it in the user's project. For Node the
+ * app uses `@stellanow/sdk` and Node's built-ins stay external; for the browser it uses
+ * `@stellanow/sdk/browser` and mqtt's browser build. `effect`, `mqtt` and `nanoid` are bundled.
  */
 import { build } from "esbuild"
 import * as fs from "node:fs/promises"
@@ -16,13 +17,33 @@ export interface BundleSize {
   readonly min_gzip_bytes: number
 }
 
-/** The app: one message class, one preset, one event. */
-const app = `
+/** The Node app: one message class, one preset, one event. */
+const nodeApp = `
 import { configureSdk, Field, Message } from "@stellanow/sdk"
 
 class Ping extends Message.Class<Ping>("Ping")({ event: "ping", entities: ["patron"], fields: { n: Field.Integer } }) {}
 
 const sdk = configureSdk({ auth: "none", environment: "local" })
+await sdk.start()
+await sdk.sendMessage(new Ping({ patron: "1", n: 1 }))
+await sdk.close()
+`
+
+/**
+ * The page app: the same through the browser entry, with a token provider (as
+ * examples/browser/src/minimal.ts, which the bundler check builds with esbuild and Vite).
+ */
+const browserApp = `
+import { configureBrowserSdk, Field, Message } from "@stellanow/sdk/browser"
+
+class Ping extends Message.Class<Ping>("Ping")({ event: "ping", entities: ["patron"], fields: { n: Field.Integer } }) {}
+
+const sdk = configureBrowserSdk({
+  environment: "prod",
+  organizationId: "7d163820-6a2c-4bd4-9b5a-3f4b2f8a1c11",
+  projectId: "9c9da21c-0d5e-4f57-8a51-2d7c9e6b3f22",
+  tokenProvider: async ({ signal }) => (await fetch("/stellanow-token", { signal })).json()
+})
 await sdk.start()
 await sdk.sendMessage(new Ping({ patron: "1", n: 1 }))
 await sdk.close()
@@ -35,7 +56,7 @@ export const bundleSize = async (platform: BundleSize["platform"] = "node"): Pro
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-bundle-"))
   try {
     const entry = path.join(dir, "app.ts")
-    await fs.writeFile(entry, app)
+    await fs.writeFile(entry, platform === "browser" ? browserApp : nodeApp)
     const result = await build({
       entryPoints: [entry],
       bundle: true,

@@ -105,7 +105,8 @@ export interface AccessToken {
 export interface TokenRequest {
   /**
    * `"first"` before the first CONNECT, `"refresh"` ahead of the token's expiry, `"rejected"` after the
-   * broker refused the last token (a cached copy of it will not do).
+   * broker refused the last token (a cached copy of it will not do). For `"refresh"`, return a new
+   * token: the one in hand again is accepted, but asked about again in half the time it has left.
    */
   readonly reason: "first" | "refresh" | "rejected"
   /** Aborted when the SDK stops waiting (its `timeout`, or `stop`): pass it to `fetch`. */

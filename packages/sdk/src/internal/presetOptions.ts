@@ -245,13 +245,24 @@ const withWebSocketUrl = <A extends BrowserOptions>(checked: A): Result.Result<A
   )
 }
 
+/** A page's auth is the token provider or an `Auth` layer: given both, which one was meant is unknown. */
+const oneAuth = <A extends BrowserOptions>(checked: A): Result.Result<A, ConfigurationError> =>
+  checked.tokenProvider !== undefined && checked.auth !== undefined
+    ? Result.fail(
+      new ConfigurationError({
+        reason: "InvalidOption",
+        detail: "invalid StellaNow options: give \"tokenProvider\" or \"auth\", not both"
+      })
+    )
+    : Result.succeed(checked)
+
 const browserRequired = ["organizationId", "projectId", "environment"]
 
 /** Checks the browser entry's options. */
 export const checkBrowser = <A extends BrowserOptions>(value: A): Result.Result<A, ConfigurationError> =>
   Result.flatMap(
     check(browser, value, { required: browserRequired, notes: { ...notes, ...notInPage } }),
-    withWebSocketUrl
+    (checked) => Result.flatMap(oneAuth(checked), withWebSocketUrl)
   )
 
 /** Checks the browser entry's Promise front door: its options and the front door's together. */
@@ -260,5 +271,5 @@ export const checkFacadeBrowser = <A extends BrowserOptions & FacadeOptions>(
 ): Result.Result<A, ConfigurationError> =>
   Result.flatMap(
     check({ ...browser, ...facade }, value, { required: browserRequired, notes: { ...notes, ...notInPage } }),
-    withWebSocketUrl
+    (checked) => Result.flatMap(oneAuth(checked), withWebSocketUrl)
   )

@@ -105,11 +105,13 @@ const makeRenew = (provider: TokenProvider, { timeout, timing }: Settings): Toke
     )
     const token = yield* toToken(answer, yield* Clock.currentTimeMillis, timing)
     if (previous !== undefined && Redacted.value(previous.accessToken) === Redacted.value(token.accessToken)) {
-      yield* Effect.logWarning(
-        rejected
-          ? "the token provider returned the token the broker refused; the next CONNECT will likely be refused too"
-          : "the token provider returned the same token again"
-      )
+      // A provider that caches its token is asked again in half the time the token has left, so the
+      // calls thin out rather than repeat; a refused token handed back is worth a warning.
+      yield* rejected
+        ? Effect.logWarning(
+          "the token provider returned the token the broker refused; the next CONNECT will likely be refused too"
+        )
+        : Effect.logDebug("the token provider returned the token in hand again")
     }
     yield* Effect.logDebug(
       `got an access token from the token provider; it is used for ${

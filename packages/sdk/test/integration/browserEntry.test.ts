@@ -61,6 +61,8 @@ describe("the browser entry", () => {
       thrown(() => configureBrowserSdk({ ...page, tokenProvider: "a-token" as never })).message,
       "option \"tokenProvider\" must be a function"
     )
+    const both = { ...page, tokenProvider: async () => ({ accessToken: "t", expiresAt: 1 }), auth: "none" as const }
+    assert.include(thrown(() => configureBrowserSdk(both)).message, "give \"tokenProvider\" or \"auth\", not both")
   })
 
   it.effect("the layer fails the same way", () =>

@@ -8,7 +8,7 @@ import { Auth, StellaNowError } from "@stellanow/sdk"
 import { Clock, Duration, Effect, Exit, Fiber, Redacted, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 
-type Mode = "ok" | "reject" | "throw" | "hang" | "garbage" | "expired" | "refused"
+type Mode = "ok" | "cached" | "reject" | "throw" | "hang" | "garbage" | "expired" | "refused"
 
 /** A scripted provider: 300 s tokens numbered from 1 by default, every call recorded. */
 const makeProvider = () => {
@@ -16,6 +16,7 @@ const makeProvider = () => {
     mode: "ok" as Mode,
     lifetime: 300_000,
     issued: 0,
+    last: undefined as Auth.AccessToken | undefined,
     calls: [] as Array<{ readonly reason: Auth.TokenRequest["reason"]; readonly signal: AbortSignal }>,
     provider: ((request) =>
       Effect.gen(function*() {
@@ -34,9 +35,12 @@ const makeProvider = () => {
             return { accessToken: "stale-secret", expiresAt: now - 5_000 }
           case "refused":
             return yield* new StellaNowError.AuthError({ reason: "Refused", detail: "the user logged out" })
+          case "cached":
+            if (app.last !== undefined) return app.last
         }
         app.issued++
-        return { accessToken: `token-${app.issued}`, expiresAt: new Date(now + app.lifetime) }
+        app.last = { accessToken: `token-${app.issued}`, expiresAt: new Date(now + app.lifetime) }
+        return app.last
       })) as Auth.TokenProvider
   }
   return app
@@ -105,6 +109,22 @@ describe("Auth.layerTokenProvider (TestClock)", () => {
         yield* settle
         assert.strictEqual(tokenOf(yield* auth.credentials), `token-${i}`)
       }
+    }))
+
+  it.effect("a provider that hands back its cached token is asked less and less often, never in a loop", () =>
+    Effect.gen(function*() {
+      const { app, auth } = yield* setup()
+      app.mode = "cached"
+      yield* auth.credentials
+      // Second by second to the token's expiry, using the token all along.
+      for (let second = 0; second < 300; second++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        yield* Effect.ignore(auth.credentials)
+      }
+      assert.strictEqual(app.issued, 1)
+      assert.isAtLeast(app.calls.length, 3, "asked again ahead of expiry")
+      assert.isAtMost(app.calls.length, 20, "each time in about half the time the token has left")
     }))
 
   it.effect("a token the broker refused is not handed out again: the provider is asked, reason rejected", () =>
