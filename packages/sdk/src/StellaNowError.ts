@@ -136,14 +136,23 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stell
 /**
  * A publish was not acknowledged by the broker (the delivery domain). What a `Sink` fails a publish
  * with; the SDK puts the message back in the queue and sends it again, so callers of `sendMessage`
- * never see it.
+ * never see it. Its `reason`:
+ * - `"NotConnected"`, `"ConnectionLost"`: no connection, or it ended before the PUBACK. Not the
+ *   message's fault: it is sent again, however often.
+ * - `"Rejected"`: refused by the broker, attributed to this message: an MQTT 5 PUBACK with a reason code
+ *   of 0x80 or more, or a "packet too large" the broker said otherwise (see the README's delivery
+ *   guarantees). `reasonCode` is the broker's code; the detail names it.
+ * - `"Timeout"`: no PUBACK within the sink's `publishTimeout`, though the broker answered packets sent
+ *   after it.
  *
  * @since 0.1.0
  * @category errors
  */
 export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/sdk/PublishError")("PublishError", {
-  reason: Schema.Literals(["NotConnected", "ConnectionLost", "Rejected"]),
+  reason: Schema.Literals(["NotConnected", "ConnectionLost", "Rejected", "Timeout"]),
   messageId: Schema.String,
+  /** The broker's reason code, for `"Rejected"`. */
+  reasonCode: Schema.optional(Schema.Number),
   detail: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {

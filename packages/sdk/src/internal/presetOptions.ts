@@ -71,6 +71,7 @@ const options: Table<Options> = {
   protocolVersion: oneOf(4, 5),
   keepAlive: duration(),
   connectTimeout: duration(),
+  publishTimeout: duration(),
   reconnectSchedule: schedule,
   stableAfter: duration(),
   maxAuthFailures: count,

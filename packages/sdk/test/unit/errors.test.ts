@@ -42,7 +42,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "Refused", detail: "d" }
   },
   PublishError: {
-    reasons: ["NotConnected", "ConnectionLost", "Rejected"],
+    reasons: ["NotConnected", "ConnectionLost", "Rejected", "Timeout"],
     example: { reason: "Rejected", messageId: "m", detail: "d" }
   },
   QueueError: {
