@@ -34,6 +34,11 @@ export type Event = Data.TaggedEnum<{
   Acknowledged: { readonly messageId: string; readonly eventName: string }
   /** The queue's overflow policy dropped a message. */
   Dropped: { readonly messageId: string; readonly eventName: string }
+  /**
+   * The broker refused a message `maxAttempts` times: it left the queue for the dead letters
+   * (`DeadLetters`). `reason` is the last refusal, in words.
+   */
+  DeadLettered: { readonly messageId: string; readonly eventName: string; readonly reason: string }
 }>
 
 /**
@@ -137,7 +142,7 @@ export interface Service {
   /** The connection state now. */
   readonly connectionState: Effect.Effect<ConnectionState>
   /**
-   * Connection changes, acknowledgements and drops, from the moment the stream starts running. A stream
+   * Connection changes, acknowledgements, drops and dead letters, from the moment the stream starts running. A stream
    * run in a forked fiber starts when that fiber first runs: to be sure of the events of what follows,
    * use `subscribe`.
    */
@@ -168,6 +173,11 @@ export interface Options {
   readonly project: Envelope.ProjectInfo
   /** Publishes awaiting their PUBACK at most. Default 1,000. */
   readonly maxInFlight?: number | undefined
+  /**
+   * How many times the broker may refuse a message (a `PublishError` `"Rejected"` or `"Timeout"`)
+   * before it is taken out of the queue and dead-lettered. Lost connections do not count. Default 5.
+   */
+  readonly maxAttempts?: number | undefined
   /** How long `start` waits for a connection. Default 30 s. */
   readonly startTimeout?: Duration.Input | undefined
   /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */

@@ -145,6 +145,9 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stell
  * - `"Timeout"`: no PUBACK within the sink's `publishTimeout`, though the broker answered packets sent
  *   after it.
  *
+ * `"Rejected"` and `"Timeout"` count against the message: after the SDK's `maxAttempts` of them it is
+ * dead-lettered (see `DeadLetters`).
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -172,12 +175,14 @@ export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/s
  *   `sendMessageAndWait` waiting on it).
  * - `"StoreFailed"`: a persistent queue could not store the message; `cause` is the {@link StoreError}.
  * - `"Closed"`: the queue was closed before the message was stored.
+ * - `"DeadLettered"`: the broker refused the message `maxAttempts` times; it was taken out of the queue
+ *   and kept as a dead letter (reported to a `sendMessageAndWait` waiting on it).
  *
  * @since 0.2.0
  * @category errors
  */
 export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/QueueError")("QueueError", {
-  reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed"]),
+  reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed", "DeadLettered"]),
   /** The message concerned. */
   messageId: Schema.String,
   /** The queue's capacity, when it matters (`"Full"`, `"Dropped"`). */

@@ -32,6 +32,8 @@ export * as AuthOidc from "./AuthOidc.js"
 
 export * as MessageQueue from "./MessageQueue.js"
 
+export * as DeadLetters from "./DeadLetters.js"
+
 export * as Sink from "./Sink.js"
 
 export * as StellaNow from "./StellaNow.js"

@@ -17,6 +17,7 @@ import {
   count,
   duration,
   fields,
+  layer,
   methods,
   namesOrLayer,
   nonEmptyString,
@@ -63,6 +64,7 @@ const options: Table<Options> = {
   queue: namesOrLayer(["fifo", "lifo"], "a MessageQueue layer"),
   queueCapacity: count,
   overflow: oneOf("dropOldest", "dropNewest", "fail"),
+  deadLetters: layer("a DeadLetters layer"),
   clientId: schema(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(65535)),
     "a string of 1 to 65535 characters"
@@ -79,6 +81,7 @@ const options: Table<Options> = {
   renewBeforeExpiry: duration(),
   clientOptions: anyObject,
   maxInFlight: count,
+  maxAttempts: count,
   startTimeout: duration(),
   stopGracePeriod: duration(),
   closeTimeout: duration({ allowZero: true })

@@ -46,7 +46,7 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "Rejected", messageId: "m", detail: "d" }
   },
   QueueError: {
-    reasons: ["Full", "Dropped", "StoreFailed", "Closed"],
+    reasons: ["Full", "Dropped", "StoreFailed", "Closed", "DeadLettered"],
     example: { reason: "Full", messageId: "m", capacity: 1, detail: "d" }
   },
   StoreError: {
