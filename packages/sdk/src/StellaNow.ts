@@ -191,7 +191,9 @@ export interface Options {
 
 /**
  * Makes the SDK service. Closing the scope closes the SDK: it sends what is queued, for up to
- * `closeTimeout`, then stops (see `Service.close`).
+ * `closeTimeout`, then stops (see `Service.close`). Messages the broker refused `maxAttempts` times go
+ * to the `DeadLetters` service in context when there is one (the SQL queues' layers provide theirs),
+ * else to an in-memory one (`DeadLetters.layerMemory`'s).
  *
  * @since 0.1.0
  * @category constructors

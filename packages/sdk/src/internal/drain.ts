@@ -1,10 +1,10 @@
 /**
  * The drain. One fiber takes messages in queue order while connected and publishes them, keeping at
  * most `maxInFlight` unsettled. A message leaves the queue on its PUBACK; whatever stops it short of
- * one puts it back where it was, unless the broker refused it `maxAttempts` times: then it is kept as a
- * dead letter and leaves the queue, so the messages behind it go out. The sink reports each outcome through a callback (its `publisher`),
- * and another fiber settles them in batches: at thousands of messages a second, forking a fiber per
- * message was most of the SDK's cost.
+ * one puts it back where it was, unless the broker refused it `maxAttempts` times: then it is kept as
+ * a dead letter and leaves the queue, so the messages behind it go out. The sink reports each outcome
+ * through a callback (its `publisher`), and another fiber settles them in batches: at thousands of
+ * messages a second, forking a fiber per message was most of the SDK's cost.
  */
 import { Cause, Clock, Context, Effect, Exit, type Fiber, Option, Scope, type Tracer } from "effect"
 import type { Service as DeadLettersService } from "../DeadLetters.js"
@@ -154,9 +154,8 @@ const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
   Effect.andThen(
     Effect.forEach(leases, run.options.queue.ack, { discard: true }),
     Effect.suspend(() => {
-      const { series } = run.options
+      const { refusals, series } = run.options
       const now = run.clock.currentTimeMillisUnsafe()
-      const { refusals } = run.options
       for (const lease of leases) {
         run.inFlight.remove(lease, Exit.void)
         if (refusals.any()) refusals.forget(lease.envelope.messageId)
@@ -196,17 +195,19 @@ const refused = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>, error
   const attempts = refusals.count(lease.envelope.messageId)
   if (attempts >= maxAttempts) return deadLetter(run, lease, cause, error, attempts)
   if (final) return giveBack(run, lease, cause)
-  // A broker that refuses a message would refuse it again at once: wait before retrying.
-  return Effect.logWarning(
-    `the broker refused a message (attempt ${attempts} of ${maxAttempts}); retrying`,
-    error.message
-  ).pipe(
-    Effect.andThen(Effect.sleep("1 second")),
+  return Effect.andThen(
+    Effect.logWarning(`the broker refused a message (attempt ${attempts} of ${maxAttempts}); retrying`, error.message),
+    giveBackLater(run, lease, cause)
+  )
+}
+
+/** A broker that refuses a message would refuse it again at once: it goes back after a pause. */
+const giveBackLater = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>) =>
+  Effect.sleep("1 second").pipe(
     Effect.andThen(giveBack(run, lease, cause)),
     Effect.forkIn(run.scope),
     Effect.asVoid
   )
-}
 
 /**
  * Keeps the message as a dead letter, then takes it out of the queue. If the dead letter cannot be
@@ -226,7 +227,7 @@ const deadLetter = (
       onFailure: (storeError) =>
         Effect.andThen(
           Effect.logError(`message ${messageId} could not be dead-lettered; it stays queued`, storeError.message),
-          giveBack(run, lease, cause)
+          giveBackLater(run, lease, cause)
         ),
       onSuccess: () => removeDeadLetter(run, lease, cause, error, reason)
     })
