@@ -357,6 +357,9 @@ const watch = (
     connection.endReason ??= reason
   })
   client.on("disconnect", (packet) => {
+    // Only 0x95 is blamed on a message: size picks the culprit (see `refuseLargest`). A DISCONNECT
+    // 0x97 (quota exceeded) or 0x99 (payload format invalid) names no packet, and no rule finds its
+    // message without risking an innocent one: those stay a lost connection, counted against none.
     if (packet.reasonCode === packetTooLarge) {
       refuseLargest(connection, packetTooLarge, "the broker disconnected, naming a packet too large")
     }
