@@ -95,6 +95,18 @@ export const publishFailures = Metric.counter("stellanow_publish_failures_total"
 })
 
 /**
+ * Messages dead-lettered: taken out of the queue after the broker refused them `maxAttempts` times,
+ * with the attribute `reason` (the last refusal: the broker's reason code, as `0x87`, or `timeout`).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const messagesDeadLettered = Metric.counter("stellanow_messages_dead_lettered_total", {
+  description: "Messages the broker refused maxAttempts times, moved to the dead letters",
+  incremental: true
+})
+
+/**
  * Messages given back to the queue to be sent again.
  *
  * @since 0.1.0

@@ -166,6 +166,13 @@ export interface MqttOptions {
   readonly keepAlive?: Duration.Input | undefined
   /** How long a connection attempt may take, up to the CONNACK. Default 10 s. */
   readonly connectTimeout?: Duration.Input | undefined
+  /**
+   * How long a publish may wait for its PUBACK. Default 30 s. When it passes and the broker has
+   * answered packets sent after it (later PUBACKs, a keepalive's PINGRESP), the publish fails
+   * (`PublishError` `"Timeout"`) and counts as a refused attempt; when the broker answered nothing for
+   * as long, the connection is ended and made again, which counts against no message.
+   */
+  readonly publishTimeout?: Duration.Input | undefined
   /** Delays between connection attempts. Default: jittered exponential from 500 ms, capped at 30 s. */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, ConnectionError | AuthError> | undefined
   /** A connection that stays up this long resets the backoff. Default 10 s. */

@@ -34,6 +34,11 @@ export type Event = Data.TaggedEnum<{
   Acknowledged: { readonly messageId: string; readonly eventName: string }
   /** The queue's overflow policy dropped a message. */
   Dropped: { readonly messageId: string; readonly eventName: string }
+  /**
+   * The broker refused a message `maxAttempts` times: it left the queue for the dead letters
+   * (`DeadLetters`). `reason` is the last refusal, in words.
+   */
+  DeadLettered: { readonly messageId: string; readonly eventName: string; readonly reason: string }
 }>
 
 /**
@@ -153,7 +158,7 @@ export interface Service {
   /** The connection state now. */
   readonly connectionState: Effect.Effect<ConnectionState>
   /**
-   * Connection changes, acknowledgements and drops, from the moment the stream starts running. A stream
+   * Connection changes, acknowledgements, drops and dead letters, from the moment the stream starts running. A stream
    * run in a forked fiber starts when that fiber first runs: to be sure of the events of what follows,
    * use `subscribe`.
    */
@@ -192,6 +197,11 @@ export interface Options {
    * Default 1 MiB ({@link defaultMaxMessageBytes}).
    */
   readonly maxMessageBytes?: number | undefined
+  /**
+   * How many times the broker may refuse a message (a `PublishError` `"Rejected"` or `"Timeout"`)
+   * before it is taken out of the queue and dead-lettered. Lost connections do not count. Default 5.
+   */
+  readonly maxAttempts?: number | undefined
   /** How long `start` waits for a connection. Default 30 s. */
   readonly startTimeout?: Duration.Input | undefined
   /** How long `stop` lets in-flight publishes finish before disconnecting. Default 5 s. */
@@ -216,7 +226,9 @@ export const defaultMaxMessageBytes = 1024 * 1024
 
 /**
  * Makes the SDK service. Closing the scope closes the SDK: it sends what is queued, for up to
- * `closeTimeout`, then stops (see `Service.close`).
+ * `closeTimeout`, then stops (see `Service.close`). Messages the broker refused `maxAttempts` times go
+ * to the `DeadLetters` service in context when there is one (the SQL queues' layers provide theirs),
+ * else to an in-memory one (`DeadLetters.layerMemory`'s).
  *
  * @since 0.1.0
  * @category constructors

@@ -143,14 +143,26 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("@stell
 /**
  * A publish was not acknowledged by the broker (the delivery domain). What a `Sink` fails a publish
  * with; the SDK puts the message back in the queue and sends it again, so callers of `sendMessage`
- * never see it.
+ * never see it. Its `reason`:
+ * - `"NotConnected"`, `"ConnectionLost"`: no connection, or it ended before the PUBACK. Not the
+ *   message's fault: it is sent again, however often.
+ * - `"Rejected"`: refused by the broker, attributed to this message: an MQTT 5 PUBACK with a reason code
+ *   of 0x80 or more, or a "packet too large" the broker said otherwise (see the README's delivery
+ *   guarantees). `reasonCode` is the broker's code; the detail names it.
+ * - `"Timeout"`: no PUBACK within the sink's `publishTimeout`, though the broker answered packets sent
+ *   after it.
+ *
+ * `"Rejected"` and `"Timeout"` count against the message: after the SDK's `maxAttempts` of them it is
+ * dead-lettered (see `DeadLetters`).
  *
  * @since 0.1.0
  * @category errors
  */
 export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/sdk/PublishError")("PublishError", {
-  reason: Schema.Literals(["NotConnected", "ConnectionLost", "Rejected"]),
+  reason: Schema.Literals(["NotConnected", "ConnectionLost", "Rejected", "Timeout"]),
   messageId: Schema.String,
+  /** The broker's reason code, for `"Rejected"`. */
+  reasonCode: Schema.optional(Schema.Number),
   detail: Schema.String,
   cause: Schema.optional(Schema.Defect())
 }) {
@@ -175,12 +187,14 @@ export class PublishError extends Schema.TaggedError<PublishError>("@stellanow/s
  *   usually it was not, but when the store failed mid-commit (the connection lost, or `"Timeout"`) the
  *   commit may have landed, and the message is then delivered like any other.
  * - `"Closed"`: the queue was closed before the message was stored.
+ * - `"DeadLettered"`: the broker refused the message `maxAttempts` times; it was taken out of the queue
+ *   and kept as a dead letter (reported to a `sendMessageAndWait` waiting on it).
  *
  * @since 0.2.0
  * @category errors
  */
 export class QueueError extends Schema.TaggedError<QueueError>("@stellanow/sdk/QueueError")("QueueError", {
-  reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed"]),
+  reason: Schema.Literals(["Full", "Dropped", "StoreFailed", "Closed", "DeadLettered"]),
   /** The message concerned; missing when none is (a store that cannot be read or counted). */
   messageId: Schema.optional(Schema.String),
   /** The queue's capacity, when it matters (`"Full"`, `"Dropped"`). */

@@ -8,6 +8,7 @@
 import { Config, Effect, Layer, Option, type Redacted } from "effect"
 import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
+import type * as DeadLetters from "./DeadLetters.js"
 import * as Environment from "./Environment.js"
 import * as PresetOptions from "./internal/presetOptions.js"
 import * as Presets from "./internal/presets.js"
@@ -59,6 +60,12 @@ export interface Options extends Omit<Sink.MqttOptions, "brokerUrl">, Omit<Stell
   readonly queueCapacityBytes?: number | undefined
   /** Overflow policy of the in-memory queue. Default `"dropOldest"`. */
   readonly overflow?: MessageQueue.OverflowPolicy | undefined
+  /**
+   * Where messages the broker refused `maxAttempts` times are kept: a `DeadLetters` layer of your own.
+   * Default: the queue's own when its layer provides one (the SQL queues of `@stellanow/sdk-sql` keep
+   * them in their database), else `DeadLetters.layerMemory()` (at most 1,000, lost with the process).
+   */
+  readonly deadLetters?: Layer.Layer<DeadLetters.DeadLetters, ConfigurationError | StoreError> | undefined
 }
 
 /**
@@ -160,10 +167,13 @@ const build = (
       : settings.queue === "lifo"
       ? MessageQueue.layerLifo(queueOptions)
       : settings.queue
-    const { auth: _auth, environment: _environment, oidc: _oidc, queue: _queue, ...rest } = settings
+    const { auth: _auth, deadLetters, environment: _environment, oidc: _oidc, queue: _queue, ...rest } = settings
     const sink = Sink.layerMqtt({ ...rest, brokerUrl: settings.brokerUrl ?? environment.brokerUrl })
+    // The service takes the `DeadLetters` in its context: the option's, else the queue layer's if it
+    // provides one (merged last, the option's wins), else it makes an in-memory one.
+    const parts = Layer.merge(Layer.provide(sink, auth), queue)
     return StellaNow.layer({ ...rest, project }).pipe(
-      Layer.provide(Layer.merge(Layer.provide(sink, auth), queue))
+      Layer.provide(deadLetters === undefined ? parts : Layer.merge(parts, deadLetters))
     )
   })
 

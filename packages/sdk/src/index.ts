@@ -34,6 +34,8 @@ export * as MessageQueue from "./MessageQueue.js"
 
 export * as IndexedDbQueue from "./IndexedDbQueue.js"
 
+export * as DeadLetters from "./DeadLetters.js"
+
 export * as Sink from "./Sink.js"
 
 export * as StellaNow from "./StellaNow.js"

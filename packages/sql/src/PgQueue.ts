@@ -16,8 +16,7 @@
  *
  * @since 0.1.0
  */
-import type { ConfigurationError, MessageQueue, StoreError } from "@stellanow/sdk"
-import { MessageQueue as Queue } from "@stellanow/sdk"
+import type { ConfigurationError, DeadLetters, MessageQueue, StoreError } from "@stellanow/sdk"
 import { type Config, type Duration, Effect, Layer, Redacted, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -95,6 +94,10 @@ const describe = (options: Options, table: string): string | undefined => {
 export const make = (
   options: Options
 ): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, Scope.Scope> =>
+  Effect.map(open(options), (opened) => opened.queue)
+
+/** Opens the queue and its dead letters. */
+const open = (options: Options): Effect.Effect<Core.Opened, StoreError | ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const { table } = yield* Core.validate(options)
     const store = describe(options, table)
@@ -122,7 +125,7 @@ export const make = (
       Effect.mapError((error) => toQueueError(store, "cannot connect", error)),
       Effect.catchDefect((defect) => Effect.fail(toQueueError(store, "cannot connect", defect)))
     )
-    return yield* Core.make({ ...options, storeName: store }).pipe(Effect.provideService(SqlClient, client))
+    return yield* Core.open({ ...options, storeName: store }).pipe(Effect.provideService(SqlClient, client))
   })
 
 /**
@@ -133,8 +136,10 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> =>
-  Layer.effect(Queue.MessageQueue, make(options))
+export const layer = (
+  options: Options
+): Layer.Layer<MessageQueue.MessageQueue | DeadLetters.DeadLetters, ConfigurationError | StoreError> =>
+  Layer.effectContext(Effect.map(open(options), Core.contextOf))
 
 /**
  * The PostgreSQL queue with its options read from a `Config`, e.g.
@@ -145,4 +150,5 @@ export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, 
  */
 export const layerConfig = (
   config: Config.Wrap<Options>
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> => Layers.fromConfig(config, layer)
+): Layer.Layer<MessageQueue.MessageQueue | DeadLetters.DeadLetters, ConfigurationError | StoreError> =>
+  Layers.fromConfig(config, layer)

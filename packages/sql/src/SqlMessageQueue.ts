@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { ConfigurationError, StoreError } from "@stellanow/sdk"
+import type { ConfigurationError, DeadLetters, StoreError } from "@stellanow/sdk"
 import { MessageQueue } from "@stellanow/sdk"
 import type { Duration, Scope } from "effect"
 import { Effect, Layer } from "effect"
@@ -99,5 +99,5 @@ export const make = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError, SqlClient> =>
-  Layer.effect(MessageQueue.MessageQueue, make(options))
+): Layer.Layer<MessageQueue.MessageQueue | DeadLetters.DeadLetters, ConfigurationError | StoreError, SqlClient> =>
+  Layer.effectContext(Effect.map(Core.open(options), Core.contextOf))

@@ -17,8 +17,8 @@
  *
  * @since 0.1.0
  */
-import type { ConfigurationError, MessageQueue } from "@stellanow/sdk"
-import { MessageQueue as Queue, StoreError } from "@stellanow/sdk"
+import type { ConfigurationError, DeadLetters, MessageQueue } from "@stellanow/sdk"
+import { StoreError } from "@stellanow/sdk"
 import { type Config, Duration, Effect, Layer, type Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
@@ -60,6 +60,10 @@ export interface Options
 export const make = (
   options: Options
 ): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, Scope.Scope> =>
+  Effect.map(open(options), (opened) => opened.queue)
+
+/** Opens the queue and its dead letters. */
+const open = (options: Options): Effect.Effect<Core.Opened, StoreError | ConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     yield* Core.validate(options)
     if (typeof options.filename !== "string" || options.filename.trim() === "" || options.filename === ":memory:") {
@@ -88,7 +92,7 @@ export const make = (
       Effect.provide(Reactivity.layer),
       Effect.mapError((error) => toQueueError(store, "cannot open the queue", error))
     )
-    return yield* Core.make({ ...options, storeName: store }, {
+    return yield* Core.open({ ...options, storeName: store }, {
       sqlitePragmas: ["PRAGMA journal_mode = WAL", `PRAGMA synchronous = ${synchronous.toUpperCase()}`]
     }).pipe(Effect.provideService(SqlClient, client))
   })
@@ -102,8 +106,10 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> =>
-  Layer.effect(Queue.MessageQueue, make(options))
+export const layer = (
+  options: Options
+): Layer.Layer<MessageQueue.MessageQueue | DeadLetters.DeadLetters, ConfigurationError | StoreError> =>
+  Layer.effectContext(Effect.map(open(options), Core.contextOf))
 
 /**
  * The SQLite queue with its options read from a `Config` (e.g.
@@ -114,4 +120,5 @@ export const layer = (options: Options): Layer.Layer<MessageQueue.MessageQueue, 
  */
 export const layerConfig = (
   config: Config.Wrap<Options>
-): Layer.Layer<MessageQueue.MessageQueue, ConfigurationError | StoreError> => Layers.fromConfig(config, layer)
+): Layer.Layer<MessageQueue.MessageQueue | DeadLetters.DeadLetters, ConfigurationError | StoreError> =>
+  Layers.fromConfig(config, layer)

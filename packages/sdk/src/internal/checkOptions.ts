@@ -112,6 +112,9 @@ export const namesOrLayer = (names: ReadonlyArray<string>, layer: string): Check
     listed([...names.map((name) => JSON.stringify(name)), layer])
   )
 
+/** A layer; `expected` says of what. */
+export const layer = (expected: string): Check => schema(Schema.declare(Layer.isLayer), expected)
+
 /** Any object: its own keys are not checked (e.g. mqtt.js's client options). */
 export const anyObject: Check = schema(Schema.declare(Predicate.isObject), "an object")
 

@@ -1,11 +1,13 @@
 /**
  * The drain. One fiber takes messages in queue order while connected and publishes them, keeping at
  * most `maxInFlight` unsettled. A message leaves the queue on its PUBACK; whatever stops it short of
- * one puts it back where it was. The sink reports each outcome through a callback (its `publisher`),
- * and another fiber settles them in batches: at thousands of messages a second, forking a fiber per
- * message was most of the SDK's cost.
+ * one puts it back where it was, unless the broker refused it `maxAttempts` times: then it is kept as
+ * a dead letter and leaves the queue, so the messages behind it go out. The sink reports each outcome
+ * through a callback (its `publisher`), and another fiber settles them in batches: at thousands of
+ * messages a second, forking a fiber per message was most of the SDK's cost.
  */
 import { Cause, Clock, Context, Effect, Exit, type Fiber, Option, Result, Schedule, Scope, type Tracer } from "effect"
+import type { Service as DeadLettersService } from "../DeadLetters.js"
 import type { Lease, Service as QueueService } from "../MessageQueue.js"
 import * as Metrics from "../Metrics.js"
 import type { PublishCallback, Service as SinkService } from "../Sink.js"
@@ -13,6 +15,7 @@ import type { PublishError, QueueError } from "../StellaNowError.js"
 import * as Backoff from "./backoff.js"
 import * as InFlight from "./inFlight.js"
 import type { Series } from "./metricSeries.js"
+import type { Refusals } from "./refusals.js"
 import * as Tracing from "./tracing.js"
 
 /** The drain of a started SDK. */
@@ -39,6 +42,14 @@ export interface Options {
    * one of the drain's steps (a step per batch, not per message); returns what is left to do.
    */
   readonly acknowledged: (leases: ReadonlyArray<Lease>) => Effect.Effect<void>
+  /** Refusals the broker may make of a message before it is dead-lettered. */
+  readonly maxAttempts: number
+  /** The refusals counted so far, by message. */
+  readonly refusals: Refusals
+  /** Where dead letters are kept. */
+  readonly deadLetters: DeadLettersService
+  /** Told of a message dead-lettered, once it left the queue; returns what is left to do. */
+  readonly deadLettered: (lease: Lease, reason: string) => Effect.Effect<void>
 }
 
 /** One run of the drain: what its steps share. */
@@ -166,10 +177,11 @@ const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
   Effect.andThen(
     Effect.forEach(leases, (lease) => ackOrRetry(run, lease), { discard: true }),
     Effect.suspend(() => {
-      const { series } = run.options
+      const { refusals, series } = run.options
       const now = run.clock.currentTimeMillisUnsafe()
       for (const lease of leases) {
         run.inFlight.remove(lease, Exit.void)
+        if (refusals.any()) refusals.forget(lease.envelope.messageId)
         const { wrappedAt } = lease.envelope
         if (wrappedAt !== undefined) Metrics.ackLatency.updateUnsafe((now - wrappedAt) / 1000, series)
       }
@@ -198,18 +210,13 @@ const ackOrRetry = (run: Run, lease: Lease): Effect.Effect<void> =>
       Effect.asVoid
     ))
 
-/** A failed publish goes back to the queue; one the broker refused, after a pause unless `final`. */
+/**
+ * A failed publish goes back to the queue. One the broker refused is counted: after `maxAttempts` it is
+ * dead-lettered, before that it goes back after a pause unless `final`.
+ */
 const retry = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>, final: boolean) => {
   const error = Cause.findErrorOption(cause)
-  if (Option.isSome(error) && error.value.reason === "Rejected" && !final) {
-    // A broker that refuses a message would refuse it again at once: wait before retrying.
-    return Effect.logWarning("the broker refused a message; retrying", error.value.message).pipe(
-      Effect.andThen(Effect.sleep("1 second")),
-      Effect.andThen(giveBack(run, lease, cause)),
-      Effect.forkIn(run.scope),
-      Effect.asVoid
-    )
-  }
+  if (Option.isSome(error) && isRefusal(error.value)) return refused(run, lease, cause, error.value, final)
   return Effect.andThen(
     Effect.logDebug(
       "publish failed; the message goes back to the queue",
@@ -218,6 +225,85 @@ const retry = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>, final: 
     giveBack(run, lease, cause)
   )
 }
+
+/** Whether the failure is the broker's answer to this message, which counts against it. */
+const isRefusal = (error: PublishError): boolean => error.reason === "Rejected" || error.reason === "Timeout"
+
+/** Counts a refusal; dead-letters the message at `maxAttempts`, else gives it back. */
+const refused = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>, error: PublishError, final: boolean) => {
+  const { maxAttempts, refusals } = run.options
+  const attempts = refusals.count(lease.envelope.messageId)
+  if (attempts >= maxAttempts) return deadLetter(run, lease, cause, error, attempts)
+  if (final) return giveBack(run, lease, cause)
+  return Effect.andThen(
+    Effect.logWarning(`the broker refused a message (attempt ${attempts} of ${maxAttempts}); retrying`, error.message),
+    giveBackLater(run, lease, cause)
+  )
+}
+
+/** A broker that refuses a message would refuse it again at once: it goes back after a pause. */
+const giveBackLater = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>) =>
+  Effect.sleep("1 second").pipe(
+    Effect.andThen(giveBack(run, lease, cause)),
+    Effect.forkIn(run.scope),
+    Effect.asVoid
+  )
+
+/**
+ * Keeps the message as a dead letter, then takes it out of the queue. If the dead letter cannot be
+ * kept, the message stays queued: it is tried again, and dead-lettered at its next refusal.
+ */
+const deadLetter = (
+  run: Run,
+  lease: Lease,
+  cause: Cause.Cause<PublishError>,
+  error: PublishError,
+  attempts: number
+) => {
+  const { messageId } = lease.envelope
+  const reason = `${error.detail} (refused ${attempts} times)`
+  return run.options.deadLetters.put(lease.envelope, reason).pipe(
+    Effect.matchEffect({
+      onFailure: (storeError) =>
+        Effect.andThen(
+          Effect.logError(`message ${messageId} could not be dead-lettered; it stays queued`, storeError.message),
+          giveBackLater(run, lease, cause)
+        ),
+      onSuccess: () => removeDeadLetter(run, lease, cause, error, reason)
+    })
+  )
+}
+
+/** The dead-letter metric's `reason`: the broker's reason code (`0x87`), `timeout`, or `refused` without a code. */
+const metricReason = (error: PublishError): string =>
+  error.reason === "Timeout"
+    ? "timeout"
+    : error.reasonCode === undefined
+    ? "refused"
+    : `0x${error.reasonCode.toString(16).padStart(2, "0")}`
+
+/** A message kept as a dead letter leaves the queue, counted and logged (its id and why, never its payload). */
+const removeDeadLetter = (
+  run: Run,
+  lease: Lease,
+  cause: Cause.Cause<PublishError>,
+  error: PublishError,
+  reason: string
+) =>
+  Effect.andThen(
+    ackOrRetry(run, lease),
+    Effect.suspend(() => {
+      const { envelope } = lease
+      if (!run.inFlight.remove(lease, Exit.failCause(cause))) return Effect.void
+      run.options.refusals.forget(envelope.messageId)
+      Metrics.messagesDeadLettered.updateUnsafe(1, run.options.failureSeries(metricReason(error)))
+      recount(run)
+      return Effect.andThen(
+        Effect.logWarning(`message ${envelope.messageId} (${envelope.eventName}) dead-lettered: ${reason}`),
+        run.options.deadLettered(lease, reason)
+      )
+    })
+  )
 
 /** Puts a message back in the queue, unless it was settled already. */
 const giveBack = (run: Run, lease: Lease, cause: Cause.Cause<PublishError>) =>

@@ -31,6 +31,8 @@ export interface Settings {
   readonly keepAlive: Duration.Duration
   /** Bounds the CONNECT (up to the CONNACK) and the end of a connection. */
   readonly connectTimeout: Duration.Duration
+  /** How long a publish may wait for its PUBACK (see {@link expire}). */
+  readonly publishTimeout: Duration.Duration
   readonly tls?: TlsOptions | undefined
   /** Extra mqtt.js client options, applied last. */
   readonly clientOptions?: Partial<IClientOptions> | undefined
@@ -51,11 +53,39 @@ export interface Closed {
   readonly explained: boolean
 }
 
+/** How a publish waiting for its PUBACK is settled. */
+type Settle = (exit: Exit.Exit<void, PublishError>) => void
+
+/** A publish waiting for its PUBACK. */
+interface Pending {
+  /** What was published: its size is what a "packet too large" refusal is about. */
+  readonly envelope: Envelope
+  /** Its place among the connection's publishes. */
+  readonly sequence: number
+  /** When it was sent (epoch milliseconds). */
+  readonly sentAt: number
+  /** Settles it as refused by the broker, with the reason code and how the broker said it. */
+  readonly refuse: (code: number, how: string, cause?: unknown) => void
+  /** Settles it as never acknowledged, though the broker answered later packets (see {@link expire}). */
+  readonly expire: () => void
+}
+
 /** One live broker connection. */
 export interface Connection {
   readonly client: MqttClient
-  /** Publishes waiting for their PUBACK on this connection, to fail them all if it drops. */
-  readonly pending: Set<(exit: Exit.Exit<void, PublishError>) => void>
+  /** Publishes waiting for their PUBACK on this connection, in the order sent, to fail them all if it drops. */
+  readonly pending: Map<Settle, Pending>
+  /** Publishes sent on this connection so far: the next one's `sequence`. */
+  sent: number
+  /**
+   * Every publish whose `sequence` is below this was sent before a packet the broker answered (a later
+   * publish's PUBACK, or a PINGRESP): the broker has read past it.
+   */
+  answeredBefore: number
+  /** The `sent` count when the last PINGREQ went out. */
+  pingedAt: number
+  /** When the broker last answered (PUBACK or PINGRESP), or the CONNACK came (epoch milliseconds). */
+  lastAnswerAt: number
   /** Called once `pending` empties, while someone waits for that (see `settleInFlight`). */
   onIdle: (() => void) | undefined
   /** Resolved once, with why the connection ended. */
@@ -74,6 +104,9 @@ export interface Connection {
   connectedAt: number
   /** Publishes and their outcomes on this connection, for the debug log. */
   readonly stats: ConnectionLog.Stats
+  /** Tells when a publish was sent and acknowledged. */
+  readonly clock: Clock.Clock
+  readonly publishTimeout: Duration.Duration
 }
 
 /** CONNACK reason codes that mean "these credentials will not do" (MQTT 5, and 4/5 of MQTT 3.1.1). */
@@ -81,6 +114,9 @@ const refusedCodes = new Set([4, 5, 134, 135, 138, 140])
 
 /** DISCONNECT reason code 142: another connection with our client id took the session over. */
 const sessionTakenOver = 142
+
+/** Reason code 0x95, "Packet too large". */
+const packetTooLarge = 0x95
 
 const publishOptions = { qos: 1, retain: false } as const
 
@@ -219,14 +255,23 @@ const retire = (connection: Connection, closed: Closed) => {
   const lost = Exit.fail(
     new PublishError({ reason: "ConnectionLost", messageId: "", detail: `connection lost: ${closed.error.detail}` })
   )
-  for (const resume of connection.pending) resume(lost)
+  for (const resume of connection.pending.keys()) resume(lost)
   connection.pending.clear()
   Deferred.doneUnsafe(connection.closed, Exit.succeed(closed))
 }
 
-const makeConnection = (client: MqttClient, onRetiring: (connection: Connection) => void): Connection => ({
+const makeConnection = (
+  client: MqttClient,
+  onRetiring: (connection: Connection) => void,
+  clock: Clock.Clock,
+  publishTimeout: Duration.Duration
+): Connection => ({
   client,
-  pending: new Set(),
+  pending: new Map(),
+  sent: 0,
+  answeredBefore: 0,
+  pingedAt: 0,
+  lastAnswerAt: 0,
   onIdle: undefined,
   closed: Deferred.makeUnsafe<Closed>(),
   retiring: false,
@@ -235,8 +280,72 @@ const makeConnection = (client: MqttClient, onRetiring: (connection: Connection)
   endReason: undefined,
   connack: undefined,
   connectedAt: 0,
-  stats: ConnectionLog.makeStats()
+  stats: ConnectionLog.makeStats(),
+  clock,
+  publishTimeout
 })
+
+/** A reason code in hexadecimal, as MQTT 5 lists them: `0x95`. */
+const hexCode = (code: number): string => `0x${code.toString(16).padStart(2, "0")}`
+
+/** A reason code with its name: `0x95 (Packet too large)`. */
+const describeCode = (code: number): string => {
+  const name = (mqtt.ReasonCodes as Record<number, string | undefined>)[code]
+  return `${hexCode(code)}${name === undefined || name === "" ? "" : ` (${name})`}`
+}
+
+/** The refusal of one message: the broker's reason code, and how it told it. */
+const refusal = (messageId: string, code: number, how: string, cause?: unknown) =>
+  new PublishError({
+    reason: "Rejected",
+    messageId,
+    reasonCode: code,
+    detail: `refused by the broker: reason code ${describeCode(code)}; ${how}`,
+    ...(cause === undefined ? {} : { cause })
+  })
+
+/** Sizes in bytes, as the PUBLISH carries them; read only when a refusal is to be blamed. */
+const utf8 = new TextEncoder()
+
+/**
+ * The broker refused a PUBLISH without naming it: a DISCONNECT 0x95, or a PUBACK mqtt.js could not
+ * read (see {@link unreadablePuback}). Both say "too large", which is about size alone: whichever
+ * publish the broker meant, the largest one awaiting its PUBACK is at least as large, so over the limit
+ * too. A message is blamed only while no larger one is in flight, so a small message sent after a big
+ * one is never blamed for it; the others merely lose the connection, which does not count against them.
+ */
+const refuseLargest = (connection: Connection, code: number, how: string) => {
+  let largest: { readonly pending: Pending; readonly bytes: number } | undefined
+  for (const pending of connection.pending.values()) {
+    const bytes = utf8.encode(pending.envelope.topic).length + utf8.encode(pending.envelope.body).length
+    if (largest === undefined || bytes > largest.bytes) largest = { pending, bytes }
+  }
+  largest?.pending.refuse(code, how)
+}
+
+/**
+ * mqtt-packet's error for a PUBACK whose reason code MQTT 5 does not allow there. mosquitto answers a
+ * message over its `message_size_limit` with PUBACK 0x95 (Packet too large), which is not one of them.
+ */
+const isUnreadablePuback = (error: unknown): boolean =>
+  error instanceof Error && error.message === "Invalid puback reason code"
+
+/**
+ * A PUBACK mqtt.js could not read: mqtt.js never calls that publish's callback, and its parser drops
+ * the rest of what it had read, the next PUBACKs included. The refusal is blamed as a 0x95 (see
+ * {@link refuseLargest}), and the connection, which can no longer be trusted, is ended: the other
+ * publishes in flight go back to the queue as lost, uncounted.
+ */
+const unreadablePuback = (settings: Settings, connection: Connection, error: Error) => {
+  refuseLargest(connection, packetTooLarge, `the broker answered with a PUBACK mqtt.js cannot read (${error.message})`)
+  connection.endReason ??= new ConnectionError({
+    reason: "Closed",
+    detail: `the broker at ${settings.address.url} sent a PUBACK with a reason code MQTT 5 does not allow ` +
+      `(as mosquitto does for a message over its message_size_limit); reconnecting`,
+    cause: error
+  })
+  connection.client.end(true)
+}
 
 /** Follows the client's events: the CONNACK or why there was none, then why the connection ended. */
 const watch = (
@@ -251,9 +360,17 @@ const watch = (
   })
   client.on("error", (error) => {
     const reason = classify(settings, error)
-    if (!settle(Exit.fail(reason))) connection.endReason ??= reason
+    if (settle(Exit.fail(reason))) return
+    if (isUnreadablePuback(error)) return unreadablePuback(settings, connection, error)
+    connection.endReason ??= reason
   })
   client.on("disconnect", (packet) => {
+    // Only 0x95 is blamed on a message: size picks the culprit (see `refuseLargest`). A DISCONNECT
+    // 0x97 (quota exceeded) or 0x99 (payload format invalid) names no packet, and no rule finds its
+    // message without risking an innocent one: those stay a lost connection, counted against none.
+    if (packet.reasonCode === packetTooLarge) {
+      refuseLargest(connection, packetTooLarge, "the broker disconnected, naming a packet too large")
+    }
     connection.endReason ??= disconnected(settings, packet)
   })
   client.on("close", () => {
@@ -271,10 +388,12 @@ const watch = (
 const connect = (
   settings: Settings,
   credentials: Credentials,
-  onRetiring: (connection: Connection) => void
+  onRetiring: (connection: Connection) => void,
+  clock: Clock.Clock
 ): Effect.Effect<Connection, ConnectionError> =>
   Effect.callback<Connection, ConnectionError>((resume) => {
-    const connection = makeConnection(mqtt.connect(clientOptions(settings, credentials)), onRetiring)
+    const client = mqtt.connect(clientOptions(settings, credentials))
+    const connection = makeConnection(client, onRetiring, clock, settings.publishTimeout)
     let settled = false
     /** Settles the attempt, once; false when it was settled already. */
     const settle = (exit: Exit.Exit<Connection, ConnectionError>): boolean => {
@@ -285,6 +404,7 @@ const connect = (
       return true
     }
     watch(settings, connection, settle)
+    followPings(connection)
     return Effect.sync(() => {
       settled = true
       connection.client.end(true)
@@ -303,7 +423,7 @@ const connectTraced = (
   onRetiring: (connection: Connection) => void
 ): Effect.Effect<Connection, ConnectionError> => {
   let established: Connection | undefined
-  return connect(settings, credentials, onRetiring).pipe(
+  return Effect.clockWith((clock) => connect(settings, credentials, onRetiring, clock)).pipe(
     Effect.map((connection) => {
       established = connection
     }),
@@ -363,6 +483,7 @@ export const open = (
     (connection) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         connection.connectedAt = now
+        connection.lastAnswerAt = now
       })
   )
   return Effect.acquireRelease(
@@ -370,7 +491,7 @@ export const open = (
     // An attempt interrupted before its CONNACK ends its client by itself (see `connect`).
     Effect.interruptible(acquire),
     (connection) => release(settings, connection)
-  )
+  ).pipe(Effect.tap((connection) => Effect.forkScoped(sweep(settings, connection))))
 }
 
 /** The Maximum Packet Size the broker announced in the connection's CONNACK (MQTT 5), if any. */
@@ -426,46 +547,114 @@ export const publishWith = (
     ))
     return constVoid
   }
-  const lost = (detail: string, cause?: unknown) =>
-    Exit.fail(
-      new PublishError({
-        reason: "ConnectionLost",
-        messageId: envelope.messageId,
-        detail,
-        ...(cause === undefined ? {} : { cause })
-      })
-    )
+  const { messageId } = envelope
+  const sequence = connection.sent++
   // Called with the PUBACK, or by `retire` when the connection ends first.
-  const settle = (exit: Exit.Exit<void, PublishError>) => {
-    if (forget(connection, settle)) {
-      if (Exit.isSuccess(exit)) connection.stats.acknowledged++
-      else connection.stats.unacknowledged++
-      done(Exit.isSuccess(exit) ? exit : lost("the connection was lost before the broker acknowledged the message"))
+  const settle: Settle = (exit) => {
+    if (!forget(connection, settle)) return
+    if (Exit.isSuccess(exit)) {
+      connection.stats.acknowledged++
+      answered(connection, sequence)
+      return done(exit)
     }
+    connection.stats.unacknowledged++
+    done(lost(messageId, "the connection was lost before the broker acknowledged the message"))
   }
-  connection.pending.add(settle)
+  /** Settles the publish as the broker's doing: refused, or skipped. */
+  const blame = (error: PublishError) => {
+    if (!forget(connection, settle)) return
+    connection.stats.refused++
+    done(Exit.fail(error))
+  }
+  connection.pending.set(settle, {
+    envelope,
+    sequence,
+    sentAt: connection.clock.currentTimeMillisUnsafe(),
+    refuse: (code, how, cause) => blame(refusal(messageId, code, how, cause)),
+    expire: () => blame(unacknowledged(messageId, connection.publishTimeout))
+  })
   connection.stats.sent++
   connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => {
     if (error === undefined || error === null) return settle(Exit.void)
-    if (!forget(connection, settle)) return
-    if (typeof (error as { code?: unknown }).code === "number") {
-      // A reason code in the PUBACK: the broker itself refused the message.
-      connection.stats.refused++
-      return done(Exit.fail(
-        new PublishError({
-          reason: "Rejected",
-          messageId: envelope.messageId,
-          detail: `the broker did not accept the message: ${error.message}`,
-          cause: error
-        })
-      ))
-    }
+    const code = (error as { code?: unknown }).code
+    // A reason code in the PUBACK: the broker itself refused the message.
+    if (typeof code === "number") return connection.pending.get(settle)?.refuse(code, "in its PUBACK", error)
     // mqtt.js fails the publishes still awaiting their PUBACK with a plain Error ("Connection closed")
     // as the connection goes down under them, before its "close" event: the connection is lost, the
     // broker refused nothing.
+    if (!forget(connection, settle)) return
     connection.stats.unacknowledged++
     stopUsing(connection)
-    done(lost(`the connection was lost before the broker acknowledged the message: ${error.message}`, error))
+    done(lost(messageId, `the connection was lost before the broker acknowledged the message: ${error.message}`, error))
   })
   return () => void forget(connection, settle)
 }
+
+const lost = (messageId: string, detail: string, cause?: unknown) =>
+  Exit.fail(
+    new PublishError({ reason: "ConnectionLost", messageId, detail, ...(cause === undefined ? {} : { cause }) })
+  )
+
+const unacknowledged = (messageId: string, timeout: Duration.Duration) =>
+  new PublishError({
+    reason: "Timeout",
+    messageId,
+    detail: `no PUBACK within ${Duration.format(timeout)}, though the broker answered packets sent after it`
+  })
+
+/** The broker answered a packet sent after the first `before` publishes: it has read past them. */
+const answered = (connection: Connection, before: number) => {
+  connection.answeredBefore = Math.max(connection.answeredBefore, before)
+  connection.lastAnswerAt = connection.clock.currentTimeMillisUnsafe()
+}
+
+/** Follows the keepalive's PINGREQs and their PINGRESPs: an answer to a ping proves the broker read what came before it. */
+const followPings = (connection: Connection) => {
+  connection.client.on("packetsend", (packet) => {
+    if (packet.cmd === "pingreq") connection.pingedAt = connection.sent
+  })
+  connection.client.on("packetreceive", (packet) => {
+    if (packet.cmd === "pingresp") answered(connection, connection.pingedAt)
+  })
+}
+
+/**
+ * Publishes that waited `publishTimeout` for their PUBACK. mqtt.js waits for ever, and a PUBACK can go
+ * missing while the connection stays up. If the broker answered a packet sent after it (a later
+ * publish's PUBACK, a PINGRESP), it read the publish and did not acknowledge it: the publish fails with
+ * `Timeout`, counted against its message. If the broker answered nothing for as long, the connection is
+ * what is wrong: it is ended, and its publishes go back to the queue as lost, uncounted.
+ */
+const expire = (settings: Settings, connection: Connection, now: number) => {
+  const limit = Duration.toMillis(settings.publishTimeout)
+  for (const pending of connection.pending.values()) {
+    // In the order sent: the first one still within its time ends the sweep.
+    if (now - pending.sentAt < limit) return
+    if (connection.answeredBefore > pending.sequence) {
+      pending.expire()
+      continue
+    }
+    if (now - connection.lastAnswerAt >= limit) {
+      connection.endReason ??= new ConnectionError({
+        reason: "Timeout",
+        detail: `no PUBACK from ${settings.address.url} within ${Duration.format(settings.publishTimeout)}`
+      })
+      connection.client.end(true)
+    }
+    return
+  }
+}
+
+/** How often the publishes' deadlines are looked at: a tenth of the timeout, at most once a second. */
+const sweepInterval = (settings: Settings): Duration.Duration =>
+  Duration.max(
+    Duration.millis(10),
+    Duration.min(Duration.seconds(1), Duration.divideUnsafe(settings.publishTimeout, 10))
+  )
+
+/** Looks at the publishes' deadlines for as long as the connection's scope is open. */
+const sweep = (settings: Settings, connection: Connection) =>
+  Effect.sleep(sweepInterval(settings)).pipe(
+    Effect.andThen(Effect.sync(() => expire(settings, connection, connection.clock.currentTimeMillisUnsafe()))),
+    Effect.forever
+  )

@@ -33,6 +33,7 @@ const check = (options: MqttOptions): Effect.Effect<Checked, ConfigurationError>
     const address = yield* Effect.fromResult(BrokerUrl.parse(options.brokerUrl))
     const keepAlive = yield* Check.duration(options.keepAlive, "30 seconds", "keepAlive")
     const connectTimeout = yield* Check.duration(options.connectTimeout, "10 seconds", "connectTimeout")
+    const publishTimeout = yield* Check.duration(options.publishTimeout, "30 seconds", "publishTimeout")
     const stableAfter = yield* Check.duration(options.stableAfter, "10 seconds", "stableAfter")
     const renewBeforeExpiry = yield* Check.duration(options.renewBeforeExpiry, "30 seconds", "renewBeforeExpiry")
     const maxAuthFailures = yield* Check.count(options.maxAuthFailures, 3, "maxAuthFailures")
@@ -51,6 +52,7 @@ const check = (options: MqttOptions): Effect.Effect<Checked, ConfigurationError>
         protocolVersion: options.protocolVersion ?? 5,
         keepAlive,
         connectTimeout,
+        publishTimeout,
         tls: options.tls,
         clientOptions: options.clientOptions
       },

@@ -19,6 +19,7 @@ import {
   count,
   duration,
   fields,
+  layer,
   methods,
   namesOrLayer,
   nonEmptyString,
@@ -80,6 +81,7 @@ const options: Table<Options> = {
   queueCapacity: count,
   queueCapacityBytes: count,
   overflow: oneOf("dropOldest", "dropNewest", "fail"),
+  deadLetters: layer("a DeadLetters layer"),
   clientId: schema(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(65535)),
     "a string of 1 to 65535 characters"
@@ -88,6 +90,7 @@ const options: Table<Options> = {
   protocolVersion: oneOf(4, 5),
   keepAlive: duration(),
   connectTimeout: duration(),
+  publishTimeout: duration(),
   reconnectSchedule: schedule,
   stableAfter: duration(),
   maxAuthFailures: count,
@@ -96,6 +99,7 @@ const options: Table<Options> = {
   clientOptions: anyObject,
   maxInFlight: count,
   maxMessageBytes: count,
+  maxAttempts: count,
   startTimeout: duration(),
   stopGracePeriod: duration(),
   closeTimeout: duration({ allowZero: true })

@@ -17,6 +17,7 @@ import {
   SubscriptionRef,
   Tracer
 } from "effect"
+import * as DeadLetters from "../DeadLetters.js"
 import * as Envelope from "../Envelope.js"
 import type * as Message from "../Message.js"
 import { type Lease, MessageQueue, type Service as QueueService } from "../MessageQueue.js"
@@ -46,6 +47,7 @@ import * as Lifecycle from "./lifecycle.js"
 import * as MessageSize from "./messageSize.js"
 import * as MetricSeries from "./metricSeries.js"
 import * as Check from "./options.js"
+import * as Refusals from "./refusals.js"
 import * as Tracing from "./tracing.js"
 import * as Waiters from "./waiters.js"
 
@@ -56,6 +58,9 @@ interface Core {
   readonly project: Options["project"]
   readonly maxInFlight: number
   readonly maxMessageBytes: number
+  readonly maxAttempts: number
+  readonly refusals: Refusals.Refusals
+  readonly deadLetters: DeadLetters.Service
   readonly startTimeout: Duration.Duration
   readonly stopGracePeriod: Duration.Duration
   readonly closeTimeout: Duration.Duration
@@ -116,6 +121,13 @@ const makeCore = (options: Options) =>
       project: options.project,
       maxInFlight: yield* Check.count(options.maxInFlight, 1000, "maxInFlight"),
       maxMessageBytes: yield* Check.count(options.maxMessageBytes, defaultMaxMessageBytes, "maxMessageBytes"),
+      maxAttempts: yield* Check.count(options.maxAttempts, 5, "maxAttempts"),
+      refusals: Refusals.make(),
+      // The store in context if there is one (the SQL queues provide theirs), else a bounded one in memory.
+      deadLetters: yield* Effect.flatMap(
+        Effect.serviceOption(DeadLetters.DeadLetters),
+        Option.match({ onSome: Effect.succeed, onNone: () => DeadLetters.makeMemory() })
+      ),
       startTimeout: yield* Check.duration(options.startTimeout, "30 seconds", "startTimeout"),
       stopGracePeriod: yield* Check.duration(options.stopGracePeriod, "5 seconds", "stopGracePeriod"),
       closeTimeout: yield* Check.duration(options.closeTimeout, "5 seconds", "closeTimeout", { allowZero: true }),
@@ -168,6 +180,20 @@ const acknowledged = (core: Core) => (leases: ReadonlyArray<Lease>) => {
   return PubSub.publishAll(core.events, events)
 }
 
+/** What follows a message's dead-lettering: the gauges, its waiter, the event. */
+const deadLettered = (core: Core) => (lease: Lease, reason: string) => {
+  const { envelope } = lease
+  const { eventName, messageId } = envelope
+  core.backlog.acknowledged(envelope)
+  core.backlog.report()
+  core.progress.openUnsafe()
+  if (core.waiters.has(messageId)) {
+    const detail = `message ${messageId} was dead-lettered: ${reason}`
+    core.waiters.settle(messageId, Exit.fail(new QueueError({ reason: "DeadLettered", messageId, detail })))
+  }
+  return PubSub.publish(core.events, Event.DeadLettered({ messageId, eventName, reason }))
+}
+
 /** Begins a run: the connection and the drain, in a scope of their own. */
 const begin = (core: Core) =>
   Effect.gen(function*() {
@@ -180,7 +206,11 @@ const begin = (core: Core) =>
       maxInFlight: core.maxInFlight,
       series: core.series,
       failureSeries: core.failureSeries,
-      acknowledged: acknowledged(core)
+      acknowledged: acknowledged(core),
+      maxAttempts: core.maxAttempts,
+      refusals: core.refusals,
+      deadLetters: core.deadLetters,
+      deadLettered: deadLettered(core)
     }, scope)
     return { scope, connection, drain } satisfies Lifecycle.Running
   })

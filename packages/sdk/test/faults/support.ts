@@ -89,6 +89,8 @@ export interface Recorder {
   readonly states: ReadonlyArray<Sink.ConnectionState>
   readonly acknowledged: () => number
   readonly dropped: ReadonlyArray<string>
+  /** The `DeadLettered` events: message id and reason. */
+  readonly deadLettered: ReadonlyArray<{ readonly messageId: string; readonly reason: string }>
   /** Connections made so far. */
   readonly connections: () => number
   /** Waits until `condition` holds, checking it again after every event (bounded by `timeout`). */
@@ -105,6 +107,7 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
   Effect.gen(function*() {
     const states: Array<Sink.ConnectionState> = []
     const dropped: Array<string> = []
+    const deadLettered: Array<{ readonly messageId: string; readonly reason: string }> = []
     let acknowledged = 0
     const changed = yield* Latch.make(false)
     yield* (yield* sdk.subscribe).pipe(
@@ -112,6 +115,7 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
         Effect.sync(() => {
           if (event._tag === "ConnectionChanged") states.push(event.state)
           else if (event._tag === "Acknowledged") acknowledged++
+          else if (event._tag === "DeadLettered") deadLettered.push(event)
           else dropped.push(event.messageId)
           changed.openUnsafe()
         })
@@ -131,6 +135,7 @@ export const record = (sdk: StellaNow.Service): Effect.Effect<Recorder, never, S
     return {
       states,
       dropped,
+      deadLettered,
       acknowledged: () => acknowledged,
       connections: () => states.filter((state) => state._tag === "Connected").length,
       until,

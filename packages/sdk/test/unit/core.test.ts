@@ -4,13 +4,14 @@
  * lifecycle, and `Sink.make`'s publisher built from an Effect `publish`. Time is `TestClock`'s.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Envelope, MessageQueue, Sink, StellaNowError } from "@stellanow/sdk"
+import { DeadLetters, type Envelope, MessageQueue, Sink, StellaNowError } from "@stellanow/sdk"
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import * as Drain from "../../src/internal/drain.js"
 import * as InFlight from "../../src/internal/inFlight.js"
 import * as Lifecycle from "../../src/internal/lifecycle.js"
 import * as MetricSeries from "../../src/internal/metricSeries.js"
+import * as Refusals from "../../src/internal/refusals.js"
 import * as Waiters from "../../src/internal/waiters.js"
 
 const envelope = (i: number): Envelope.Envelope => ({
@@ -141,7 +142,11 @@ describe("Drain", () => {
         maxInFlight: 3,
         series,
         failureSeries: () => series,
-        acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId)))
+        acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId))),
+        maxAttempts: 5,
+        refusals: Refusals.make(),
+        deadLetters: yield* DeadLetters.makeMemory(),
+        deadLettered: () => Effect.void
       }, scope)
       yield* settleFibers
       assert.deepStrictEqual(published, ["m1", "m2", "m3"], "at most 3 in flight")
@@ -162,6 +167,80 @@ describe("Drain", () => {
       // An outcome reported after the drain finished settles nothing twice.
       reported.get("m3")!(Exit.void)
       assert.deepStrictEqual(acknowledged, ["m1"])
+    }))
+})
+
+const refused = (messageId: string, reason: "Rejected" | "Timeout" = "Rejected") =>
+  Exit.fail(
+    new StellaNowError.PublishError({
+      reason,
+      messageId,
+      ...(reason === "Rejected" ? { reasonCode: 0x87 } : {}),
+      detail: "refused by the test"
+    })
+  )
+
+describe("Drain's refusals", () => {
+  it.effect("counts refusals, not lost connections; dead-letters at maxAttempts, once, and moves on", () =>
+    Effect.gen(function*() {
+      const { published, reported, sink } = yield* manualSink
+      const queue = yield* MessageQueue.makeMemory("fifo")
+      yield* queue.offer(envelope(1))
+      const deadLetters = yield* DeadLetters.makeMemory()
+      const told: Array<string> = []
+      const series = (yield* MetricSeries.maker)({ client_id: "manual" })
+      const scope = yield* Scope.make()
+      yield* Drain.start({
+        sink,
+        queue,
+        maxInFlight: 1,
+        series,
+        failureSeries: () => series,
+        acknowledged: () => Effect.void,
+        maxAttempts: 3,
+        refusals: Refusals.make(),
+        deadLetters,
+        deadLettered: (lease, reason) => Effect.sync(() => told.push(`${lease.envelope.messageId}: ${reason}`))
+      }, scope)
+      /** Settles the last publish of m1 with `exit`, then lets the drain take it again (after its pause). */
+      const answer = (exit: Exit.Exit<void, StellaNowError.PublishError>) =>
+        Effect.gen(function*() {
+          reported.get("m1")!(exit)
+          yield* settleFibers
+          yield* TestClock.adjust("1 second")
+          yield* settleFibers
+        })
+      yield* settleFibers
+      yield* answer(refused("m1"))
+      yield* answer(lost("m1"))
+      yield* answer(lost("m1"))
+      yield* answer(refused("m1", "Timeout"))
+      assert.deepStrictEqual(told, [], "two refusals and two lost connections: still queued")
+      assert.deepStrictEqual(published, ["m1", "m1", "m1", "m1", "m1"])
+      yield* answer(refused("m1"))
+      assert.strictEqual(told.length, 1)
+      assert.match(told[0]!, /^m1: refused by the test \(refused 3 times\)$/)
+      const letters = yield* deadLetters.list
+      assert.deepStrictEqual(letters.map((l) => l.envelope.messageId), ["m1"])
+      // m1 left the queue, which moves on to the next message.
+      assert.strictEqual(yield* queue.size, 0)
+      yield* queue.offer(envelope(2))
+      yield* settleFibers
+      assert.deepStrictEqual(published.slice(5), ["m2"])
+      yield* Scope.close(scope, Exit.void)
+    }))
+})
+
+describe("DeadLetters.layerMemory", () => {
+  it.effect("keeps at most its capacity, forgetting the oldest", () =>
+    Effect.gen(function*() {
+      const letters = yield* DeadLetters.makeMemory({ capacity: 2 })
+      for (let i = 1; i <= 3; i++) yield* letters.put(envelope(i), `r${i}`)
+      assert.strictEqual(yield* letters.size, 2)
+      assert.deepStrictEqual((yield* letters.list).map((l) => [l.envelope.messageId, l.reason]), [["m2", "r2"], [
+        "m3",
+        "r3"
+      ]])
     }))
 })
 

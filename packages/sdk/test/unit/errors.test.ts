@@ -50,11 +50,11 @@ const errorModel: Record<string, { readonly reasons: ReadonlyArray<string>; read
     example: { reason: "Refused", detail: "d" }
   },
   PublishError: {
-    reasons: ["NotConnected", "ConnectionLost", "Rejected"],
+    reasons: ["NotConnected", "ConnectionLost", "Rejected", "Timeout"],
     example: { reason: "Rejected", messageId: "m", detail: "d" }
   },
   QueueError: {
-    reasons: ["Full", "Dropped", "StoreFailed", "Closed"],
+    reasons: ["Full", "Dropped", "StoreFailed", "Closed", "DeadLettered"],
     example: { reason: "Full", messageId: "m", capacity: 1, detail: "d" }
   },
   StoreError: {

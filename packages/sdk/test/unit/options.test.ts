@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Sdk from "@stellanow/sdk"
 import {
   ConfigurationError,
+  DeadLetters,
   Environment,
   MessageQueue,
   StellaNowLive,
@@ -260,11 +261,15 @@ describe("the Effect presets' options", () => {
 
   it.effect("a bad value fails the layer naming the option", () =>
     Effect.gen(function*() {
-      const error = yield* buildError(StellaNowLive.layer({ ...settings, maxInFlight: 0, brokerUrl: 1883 } as any))
+      const error = yield* buildError(
+        StellaNowLive.layer({ ...settings, maxInFlight: 0, brokerUrl: 1883, maxAttempts: 0, deadLetters: {} } as any)
+      )
       assert.strictEqual(
         error.message,
         `invalid StellaNow options: option "brokerUrl" must be a broker URL (mqtt://, mqtt-tcp://, mqtts://, ws:// ` +
-          `or wss://), got 1883; option "maxInFlight" must be a whole number of at least 1, got 0`
+          `or wss://), got 1883; option "deadLetters" must be a DeadLetters layer, got an object; ` +
+          `option "maxInFlight" must be a whole number of at least 1, got 0; ` +
+          `option "maxAttempts" must be a whole number of at least 1, got 0`
       )
     }))
 
@@ -321,6 +326,9 @@ describe("the Effect presets' options", () => {
         renewBeforeExpiry: "10 seconds",
         clientOptions: { resubscribe: false },
         maxInFlight: 10,
+        maxAttempts: 2,
+        publishTimeout: "5 seconds",
+        deadLetters: DeadLetters.layerMemory({ capacity: 10 }),
         startTimeout: "1 second",
         stopGracePeriod: "1 second"
       })

@@ -6,12 +6,22 @@
  * Time is `TestClock`'s.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Envelope, MessageQueue, QueueError, Sink, StellaNow, StellaNowError, StoreError } from "@stellanow/sdk"
+import {
+  DeadLetters,
+  type Envelope,
+  MessageQueue,
+  QueueError,
+  Sink,
+  StellaNow,
+  StellaNowError,
+  StoreError
+} from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
 import { Context, Effect, Exit, Fiber, Layer, Logger, Scope, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
 import * as Drain from "../../src/internal/drain.js"
 import * as MetricSeries from "../../src/internal/metricSeries.js"
+import * as Refusals from "../../src/internal/refusals.js"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
 
 const envelope = (i: number): Envelope.Envelope => ({
@@ -96,7 +106,11 @@ const startDrain = (queue: MessageQueue.Service, sink: Sink.Service, acknowledge
       maxInFlight: 10,
       series,
       failureSeries: () => series,
-      acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId)))
+      acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId))),
+      maxAttempts: 5,
+      refusals: Refusals.make(),
+      deadLetters: yield* DeadLetters.makeMemory(),
+      deadLettered: () => Effect.void
     }, scope)
     return { drain, scope }
   })

@@ -1,8 +1,9 @@
-import { ConfigurationError, MessageQueue, StoreError } from "@stellanow/sdk"
-import { Duration, Effect, type Scope } from "effect"
+import { ConfigurationError, DeadLetters, MessageQueue, StoreError } from "@stellanow/sdk"
+import { Context, Duration, Effect, type Scope } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as os from "node:os"
 import type { Options } from "../SqlMessageQueue.js"
+import * as DeadLetterStore from "./deadLetterStore.js"
 import * as PgStore from "./pgStore.js"
 import { namesOf, validTableName } from "./schema.js"
 import * as SqliteStore from "./sqliteStore.js"
@@ -97,11 +98,30 @@ export const validate = (options: Options): Effect.Effect<Valid, ConfigurationEr
     }
   })
 
+/** A SQL queue and its dead letters, which live in the same database. */
+export interface Opened {
+  readonly queue: MessageQueue.Service
+  readonly deadLetters: DeadLetters.Service
+}
+
+/** Both services, as a layer provides them. */
+export const contextOf = (opened: Opened): Context.Context<MessageQueue.MessageQueue | DeadLetters.DeadLetters> =>
+  Context.make(MessageQueue.MessageQueue, opened.queue).pipe(
+    Context.add(DeadLetters.DeadLetters, opened.deadLetters)
+  )
+
 /** Opens the queue on the `SqlClient` in context (see `SqlMessageQueue.make`). */
 export const make = (
   options: Options,
   internal: { readonly sqlitePragmas?: ReadonlyArray<string> | undefined } = {}
 ): Effect.Effect<MessageQueue.Service, StoreError | ConfigurationError, SqlClient | Scope.Scope> =>
+  Effect.map(open(options, internal), (opened) => opened.queue)
+
+/** Opens the queue on the `SqlClient` in context, and its dead letters (created by its migrations). */
+export const open = (
+  options: Options,
+  internal: { readonly sqlitePragmas?: ReadonlyArray<string> | undefined } = {}
+): Effect.Effect<Opened, StoreError | ConfigurationError, SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const valid = yield* validate(options)
@@ -119,14 +139,14 @@ export const make = (
     }
     const store = options.storeName ?? describeClient(sql, dialect, valid.table)
     const names = namesOf(valid.table)
-    if (dialect === "sqlite") {
-      return yield* SqliteStore.make({ ...valid, sql, names, store, pragmas: internal.sqlitePragmas })
-    }
-    return yield* PgStore.make({
-      ...valid,
-      sql,
-      names,
-      store,
-      instanceId: `${os.hostname()}/${process.pid}/${globalThis.crypto.randomUUID().slice(0, 8)}`
-    })
+    const queue = dialect === "sqlite"
+      ? yield* SqliteStore.make({ ...valid, sql, names, store, pragmas: internal.sqlitePragmas })
+      : yield* PgStore.make({
+        ...valid,
+        sql,
+        names,
+        store,
+        instanceId: `${os.hostname()}/${process.pid}/${globalThis.crypto.randomUUID().slice(0, 8)}`
+      })
+    return { queue, deadLetters: DeadLetterStore.make(sql, names, store) }
   }).pipe(Effect.withSpan("SqlMessageQueue.open"))

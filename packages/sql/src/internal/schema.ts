@@ -20,6 +20,8 @@ export interface Names {
   readonly migrations: string
   readonly quotedMigrations: string
   readonly index: string
+  /** The dead letters' table (unquoted: `sql(name)` quotes it). */
+  readonly deadLetters: string
 }
 
 /** What both store modes (single-process and shared) are opened with. */
@@ -41,7 +43,8 @@ export const namesOf = (table: string): Names => ({
   quoted: `"${table}"`,
   migrations: `${table}_migrations`,
   quotedMigrations: `"${table}_migrations"`,
-  index: `"${table}_claimed_by"`
+  index: `"${table}_claimed_by"`,
+  deadLetters: `${table}_dead_letters`
 })
 
 interface Migration {
@@ -69,6 +72,21 @@ const migrations: Record<Dialect, ReadonlyArray<Migration>> = {
         enqueued_at INTEGER NOT NULL
       )`
     ]
+  }, {
+    version: 2,
+    name: "create_dead_letters",
+    statements: (n) => [
+      `CREATE TABLE "${n.deadLetters}" (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        body TEXT NOT NULL,
+        wrapped_at INTEGER,
+        reason TEXT NOT NULL,
+        dead_at INTEGER NOT NULL
+      )`
+    ]
   }],
   pg: [{
     version: 1,
@@ -86,6 +104,21 @@ const migrations: Record<Dialect, ReadonlyArray<Migration>> = {
         lease_until timestamptz
       )`,
       `CREATE INDEX ${n.index} ON ${n.quoted} (claimed_by) WHERE claimed_by IS NOT NULL`
+    ]
+  }, {
+    version: 2,
+    name: "create_dead_letters",
+    statements: (n) => [
+      `CREATE TABLE "${n.deadLetters}" (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        message_id text NOT NULL,
+        topic text NOT NULL,
+        event_name text NOT NULL,
+        body text NOT NULL,
+        wrapped_at bigint,
+        reason text NOT NULL,
+        dead_at bigint NOT NULL
+      )`
     ]
   }]
 }
