@@ -1,14 +1,22 @@
 /**
  * Latency: from `sendMessage` to the broker's PUBACK (the SDK's `Acknowledged` event), at a steady rate
- * of half the SDK's measured capacity; and raw mqtt.js at the same rate, for reference. Run in a child process
- * of its own (see `main.ts`).
+ * of half the SDK's measured capacity on the user's path; and raw mqtt.js at the same rate, for reference.
+ * Both send as a user would: the SDK a new message per event (the README's loop, with the Effect API),
+ * raw mqtt.js an envelope built per message with `JSON.stringify`. Run in a child process of its own
+ * (see `main.ts`).
+ *
+ * Allocation per message at that steady rate: V8's `GCProfiler` reports the heap's used size before and
+ * after every collection of the run, so what the process allocated is what it used at the end, minus
+ * what it used at the start, plus what every collection freed. It counts the whole process (the SDK,
+ * mqtt.js, the pacing loop), as `--trace-gc` would, but exactly rather than from its rounded lines.
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
 import { Deferred, Effect, Stream } from "effect"
 import * as mqtt from "mqtt"
-import { project, sample } from "./messages.js"
+import * as v8 from "node:v8"
+import { PhoneNumberModel, project, UserDetailsUpdateMessage } from "./messages.js"
 import { cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
-import { bodiesOf, poolSize } from "./throughput.js"
+import { rawBody } from "./userPath.js"
 
 export interface LatencyRun {
   readonly rate_per_s: number
@@ -18,6 +26,31 @@ export interface LatencyRun {
   readonly max_ms: number
   /** CPU of this process per message while sending at the rate (a process near 1 s/s is saturated). */
   readonly cpu_us_per_msg: number
+  /** Bytes the process allocated per message while sending at the rate (see the module's comment). */
+  readonly alloc_bytes_per_msg: number
+  /** Collections during the run, and the longest one's pause. */
+  readonly gcs: number
+  readonly gc_max_pause_ms: number
+}
+
+/** Counts what the heap allocates from now until the returned function is called. */
+const allocationMeter = () => {
+  const profiler = new v8.GCProfiler()
+  const usedAtStart = v8.getHeapStatistics().used_heap_size
+  profiler.start()
+  return () => {
+    const usedAtEnd = v8.getHeapStatistics().used_heap_size
+    const { statistics } = profiler.stop()
+    const freed = statistics.reduce(
+      (sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize,
+      0
+    )
+    return {
+      allocated: usedAtEnd - usedAtStart + freed,
+      gcs: statistics.length,
+      maxPauseMs: statistics.reduce((max, gc) => Math.max(max, gc.cost / 1000), 0)
+    }
+  }
 }
 
 export interface LatencyResult extends LatencyRun {
@@ -41,7 +74,12 @@ const paced = <E, R>(
   })
 
 /** The latencies (in order of acknowledgement) after the first tenth of the run, the warm-up. */
-const summarize = (rate: number, all: ReadonlyArray<number>, cpu: NodeJS.CpuUsage): LatencyRun => {
+const summarize = (
+  rate: number,
+  all: ReadonlyArray<number>,
+  cpu: NodeJS.CpuUsage,
+  allocation: { readonly allocated: number; readonly gcs: number; readonly maxPauseMs: number }
+): LatencyRun => {
   const latencies = all.slice(Math.floor(all.length / 10))
   return {
     rate_per_s: round(rate),
@@ -49,13 +87,15 @@ const summarize = (rate: number, all: ReadonlyArray<number>, cpu: NodeJS.CpuUsag
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
     max_ms: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2),
-    cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1)
+    cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1),
+    alloc_bytes_per_msg: round(allocation.allocated / all.length),
+    gcs: allocation.gcs,
+    gc_max_pause_ms: round(allocation.maxPauseMs, 2)
   }
 }
 
 const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFlight: number): Promise<LatencyRun> => {
   const total = Math.round(rate * seconds)
-  const pool = Array.from({ length: poolSize }, (_, i) => sample(i))
   return run(
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
@@ -78,22 +118,28 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
         Effect.forkScoped
       )
       const cpu = process.cpuUsage()
+      const allocation = allocationMeter()
       yield* paced(rate, total, (i) =>
         Effect.suspend(() => {
           const at = performance.now()
+          const message = new UserDetailsUpdateMessage({
+            patron: "12345",
+            user_id: `user_${i}`,
+            phone_number: new PhoneNumberModel({ country_code: 44, number: 753594 + i })
+          })
           // The id is known once sendMessage returns, before the message can be published.
-          return Effect.map(sdk.sendMessage(pool[i % pool.length]!), (id) => void sentAt.set(id, at))
+          return Effect.map(sdk.sendMessage(message), (id) => void sentAt.set(id, at))
         }))
       yield* Deferred.await(done).pipe(Effect.timeout("60 seconds"))
+      const allocated = allocation()
       yield* sdk.stop()
-      return summarize(rate, latencies, cpu)
+      return summarize(rate, latencies, cpu, allocated)
     }).pipe(Effect.scoped, Effect.provide(sdkLayer(brokerUrl, { maxInFlight })))
   )
 }
 
 const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Promise<LatencyRun> => {
   const total = Math.round(rate * seconds)
-  const bodies = bodiesOf(Array.from({ length: poolSize }, (_, i) => sample(i)))
   const topic = Envelope.topicFor(project.organizationId)
   const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 5, clean: true, reconnectPeriod: 0 })
   try {
@@ -103,17 +149,18 @@ const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Pro
       allAcked = resolve
     })
     const cpu = process.cpuUsage()
+    const allocation = allocationMeter()
     await Effect.runPromise(paced(rate, total, (i) =>
       Effect.sync(() => {
         const at = performance.now()
-        client.publish(topic, bodies[i % bodies.length]!, { qos: 1 }, (error) => {
+        client.publish(topic, rawBody(project, i), { qos: 1 }, (error) => {
           if (error) throw error
           latencies.push(performance.now() - at)
           if (latencies.length === total) allAcked()
         })
       })))
     await done
-    return summarize(rate, latencies, cpu)
+    return summarize(rate, latencies, cpu, allocation())
   } finally {
     await client.endAsync()
   }

@@ -40,6 +40,32 @@ export interface PersistentResult {
   readonly runs: ReadonlyArray<QueueRun>
 }
 
+/**
+ * The persistent queue's headline figures: SQLite as documented by default (`synchronous: "full"`, every
+ * returned `sendMessage` committed and flushed), `sendMessage` with 64 callers (the group commit's case),
+ * and its delivery against the memory queue's in the same run.
+ */
+export interface SqliteSummary {
+  readonly enqueue_per_s: number
+  /** The same with `synchronous: "normal"` (survives the process being killed, not a power loss). */
+  readonly enqueue_normal_per_s: number
+  /** SQLite's delivery over the memory queue's. */
+  readonly delivery_ratio: number
+}
+
+export const summarize = (result: PersistentResult): SqliteSummary | null => {
+  const find = (queue: string) => result.runs.find((run) => run.queue === queue)
+  const memory = find("memory (FIFO)")
+  const full = find("SQLite, synchronous full")
+  const normal = find("SQLite, synchronous normal")
+  if (memory === undefined || full === undefined || normal === undefined) return null
+  return {
+    enqueue_per_s: full.enqueue_concurrent_msgs_per_s,
+    enqueue_normal_per_s: normal.enqueue_concurrent_msgs_per_s,
+    delivery_ratio: round(full.delivery_msgs_per_s / memory.delivery_msgs_per_s, 3)
+  }
+}
+
 const sqlEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../sql/src/index.ts")
 
 /** `@stellanow/sdk-sql`, or `undefined` when it is not in the workspace (yet). */

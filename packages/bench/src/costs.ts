@@ -1,0 +1,105 @@
+/**
+ * The user path's costs apart, in a child process of its own (`child.ts costs`), no broker involved:
+ *
+ * - `construct_us`: making one seed message with its model, as the README's loop does
+ *   (`new UserDetailsUpdateMessage({ …, phone_number: new PhoneNumberModel(…) })`), validation included.
+ * - `send_effect_us`: one `StellaNow.sendMessage` of a message made up front, in `Effect.forEach`
+ *   (validating the payload again as it encodes it, the id and date, the envelope's JSON, queueing).
+ * - `send_facade_us`: one `await sdk.sendMessage` of the same, through the Promise front door.
+ * - `send_us`: the front door's cost over the Effect API's (`send_facade_us - send_effect_us`).
+ *
+ * The SDK is not started, so nothing is delivered meanwhile: each figure is the wall time per call of a
+ * batch, the median of several batches (a fresh SDK each, so the queue's growth is the same for all).
+ */
+import { configureSdk, Environment, StellaNow } from "@stellanow/sdk"
+import { Effect } from "effect"
+import { PhoneNumberModel, project, sample, UserDetailsUpdateMessage } from "./messages.js"
+import { median, round, run, sdkLayer } from "./support.js"
+import { poolSize } from "./throughput.js"
+
+export interface Costs {
+  readonly construct_us: number
+  readonly send_facade_us: number
+  readonly send_effect_us: number
+  readonly send_us: number
+}
+
+/** Nothing listens there: the SDK is never started. */
+const brokerUrl = "mqtt://127.0.0.1:9"
+const batch = 20_000
+const warmUps = 2
+const batches = 7
+
+/** Keeps what the loops make reachable, so the JIT cannot leave the construction out. */
+let kept: unknown
+
+/** Microseconds per message made, over one batch. */
+const constructBatch = (): number => {
+  const started = performance.now()
+  for (let i = 0; i < batch; i++) {
+    kept = new UserDetailsUpdateMessage({
+      patron: "12345",
+      user_id: `user_${i}`,
+      phone_number: new PhoneNumberModel({ country_code: 44, number: 753594 + i })
+    })
+  }
+  return ((performance.now() - started) * 1000) / batch
+}
+
+const pool = Array.from({ length: poolSize }, (_, i) => sample(i))
+
+/** Microseconds per `await sdk.sendMessage`, over one batch into a fresh, unstarted SDK. */
+const facadeBatch = async (): Promise<number> => {
+  const sdk = configureSdk({
+    auth: "none",
+    environment: Environment.custom({ brokerUrl }),
+    ...project,
+    queueCapacity: batch,
+    logLevel: "none"
+  })
+  try {
+    await sdk.queueSize() // builds the layer, outside the timing
+    const started = performance.now()
+    for (let i = 0; i < batch; i++) await sdk.sendMessage(pool[i % pool.length]!)
+    return ((performance.now() - started) * 1000) / batch
+  } finally {
+    await sdk.close({ timeoutMs: 0 })
+  }
+}
+
+const indices = Array.from({ length: batch }, (_, i) => i)
+
+/** Microseconds per `StellaNow.sendMessage` in `Effect.forEach`, over one batch into a fresh, unstarted SDK. */
+const effectBatch = (): Promise<number> =>
+  run(
+    Effect.gen(function*() {
+      const started = performance.now()
+      yield* Effect.forEach(indices, (i) => StellaNow.sendMessage(pool[i % pool.length]!), { discard: true })
+      return ((performance.now() - started) * 1000) / batch
+    }).pipe(Effect.provide(sdkLayer(brokerUrl, { queueCapacity: batch })))
+  )
+
+export const costs = async (): Promise<Costs> => {
+  const construct: Array<number> = []
+  const facade: Array<number> = []
+  const effect: Array<number> = []
+  for (let i = 0; i < warmUps + batches; i++) {
+    // Alternated, so a change of load on the machine hits each alike.
+    const c = constructBatch()
+    const f = await facadeBatch()
+    const e = await effectBatch()
+    if (i < warmUps) continue
+    construct.push(c)
+    facade.push(f)
+    effect.push(e)
+  }
+  void kept
+  const sendFacade = median(facade)
+  const sendEffect = median(effect)
+  return {
+    construct_us: round(median(construct), 2),
+    send_facade_us: round(sendFacade, 2),
+    send_effect_us: round(sendEffect, 2),
+    send_us: round(sendFacade - sendEffect, 2)
+  }
+}
