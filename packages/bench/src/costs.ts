@@ -14,11 +14,14 @@
 import { configureSdk, Environment, StellaNow } from "@stellanow/sdk"
 import { Effect } from "effect"
 import { PhoneNumberModel, project, sample, UserDetailsUpdateMessage } from "./messages.js"
-import { median, round, run, sdkLayer } from "./support.js"
+import { allocationMeter, median, round, run, sdkLayer } from "./support.js"
 import { poolSize } from "./throughput.js"
 
 export interface Costs {
   readonly construct_us: number
+  /** Bytes allocated per message made, and per `StellaNow.sendMessage` of one made up front. */
+  readonly construct_alloc_bytes: number
+  readonly send_alloc_bytes: number
   readonly send_facade_us: number
   readonly send_effect_us: number
   readonly send_us: number
@@ -96,8 +99,21 @@ export const costs = async (): Promise<Costs> => {
   void kept
   const sendFacade = median(facade)
   const sendEffect = median(effect)
+  const constructing = allocationMeter()
+  constructBatch()
+  const constructAlloc = constructing().allocated / batch
+  const sending = allocationMeter()
+  await effectBatch()
+  // One batch includes building and releasing the SDK: a second one, less the first, is the sends alone.
+  const sendAlloc = sending().allocated
+  const sendingTwo = allocationMeter()
+  await effectBatch()
+  await effectBatch()
+  const sendTwoAlloc = sendingTwo().allocated
   return {
     construct_us: round(median(construct), 2),
+    construct_alloc_bytes: round(constructAlloc),
+    send_alloc_bytes: round((sendTwoAlloc - sendAlloc) / batch),
     send_facade_us: round(sendFacade, 2),
     send_effect_us: round(sendEffect, 2),
     send_us: round(sendFacade - sendEffect, 2)

@@ -5,17 +5,14 @@
  * raw mqtt.js an envelope built per message with `JSON.stringify`. Run in a child process of its own
  * (see `main.ts`).
  *
- * Allocation per message at that steady rate: V8's `GCProfiler` reports the heap's used size before and
- * after every collection of the run, so what the process allocated is what it used at the end, minus
- * what it used at the start, plus what every collection freed. It counts the whole process (the SDK,
- * mqtt.js, the pacing loop), as `--trace-gc` would, but exactly rather than from its rounded lines.
+ * Allocation per message at that steady rate (`allocationMeter`, in `support.ts`) counts the whole
+ * process: the SDK, mqtt.js, the pacing loop.
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
 import { Deferred, Effect, Stream } from "effect"
 import * as mqtt from "mqtt"
-import * as v8 from "node:v8"
 import { PhoneNumberModel, project, UserDetailsUpdateMessage } from "./messages.js"
-import { cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
+import { allocationMeter, cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
 import { rawBody } from "./userPath.js"
 
 export interface LatencyRun {
@@ -31,26 +28,6 @@ export interface LatencyRun {
   /** Collections during the run, and the longest one's pause. */
   readonly gcs: number
   readonly gc_max_pause_ms: number
-}
-
-/** Counts what the heap allocates from now until the returned function is called. */
-const allocationMeter = () => {
-  const profiler = new v8.GCProfiler()
-  const usedAtStart = v8.getHeapStatistics().used_heap_size
-  profiler.start()
-  return () => {
-    const usedAtEnd = v8.getHeapStatistics().used_heap_size
-    const { statistics } = profiler.stop()
-    const freed = statistics.reduce(
-      (sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize,
-      0
-    )
-    return {
-      allocated: usedAtEnd - usedAtStart + freed,
-      gcs: statistics.length,
-      maxPauseMs: statistics.reduce((max, gc) => Math.max(max, gc.cost / 1000), 0)
-    }
-  }
 }
 
 export interface LatencyResult extends LatencyRun {

@@ -3,6 +3,7 @@
  * drain, in a scope of their own), `close` drains then stops, and the send operations wrap and queue.
  */
 import {
+  Clock,
   Deferred,
   Duration,
   Effect,
@@ -24,7 +25,13 @@ import * as Metrics from "../Metrics.js"
 import { type Service as SinkService, Sink } from "../Sink.js"
 import type { CloseOptions, Event as EventType, Options, Service, StartError, StopOptions } from "../StellaNow.js"
 import { Event } from "../StellaNow.js"
-import { type AuthError, type ConnectionError, LifecycleError, QueueError } from "../StellaNowError.js"
+import {
+  type AuthError,
+  type ConnectionError,
+  LifecycleError,
+  QueueError,
+  type ValidationError
+} from "../StellaNowError.js"
 import * as Backlog from "./backlog.js"
 import * as Closing from "./closing.js"
 import * as Drain from "./drain.js"
@@ -332,7 +339,7 @@ const sending = (core: Core) => {
    * Wraps a message and hands its envelope to `then`, in a span named `spanName` only when a tracer
    * collects spans. The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer`
    * plus a flatMap would be two): the common case, no collecting tracer, goes straight to wrapping and
-   * queueing.
+   * queueing, the wrapping done in place with the fiber's clock (`Envelope.wrapAt`: no effect of its own).
    */
   const wrapThen = <A, E>(
     spanName: string,
@@ -347,7 +354,7 @@ const sending = (core: Core) => {
           Effect.flatMap(then),
           Effect.withSpan(spanName, undefined, traceOptions)
         )
-        : Effect.flatMap(Envelope.wrap(message, core.project), then)
+        : wrappedThen(Envelope.wrapAt(message, core.project, fiber.getRef(Clock.Clock)), then)
     )
 
   const sendMessage = wrapThen("StellaNow.sendMessage", { captureStackTrace: false }, enqueue)
@@ -355,6 +362,13 @@ const sending = (core: Core) => {
 
   return { sendMessage, sendMessageAndWait }
 }
+
+/** Hands a wrapped message to `then`, or fails with why it could not be wrapped. */
+const wrappedThen = <A, E>(
+  envelope: Result.Result<Envelope.Envelope, ValidationError>,
+  then: (envelope: Envelope.Envelope) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ValidationError> =>
+  Result.isSuccess(envelope) ? then(envelope.success) : Effect.fail(envelope.failure)
 
 /** Queues an envelope, reporting whatever the overflow policy dropped to make room. */
 const enqueuing = (core: Core) => {
