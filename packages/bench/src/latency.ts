@@ -11,6 +11,7 @@
 import { Envelope, StellaNow } from "@stellanow/sdk"
 import { Deferred, Effect, Stream } from "effect"
 import * as mqtt from "mqtt"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { PhoneNumberModel, project, UserDetailsUpdateMessage } from "./messages.js"
 import { allocationMeter, cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
 import { rawBody } from "./userPath.js"
@@ -25,9 +26,28 @@ export interface LatencyRun {
   readonly cpu_us_per_msg: number
   /** Bytes the process allocated per message while sending at the rate (see the module's comment). */
   readonly alloc_bytes_per_msg: number
-  /** Collections during the run, and the longest one's pause. */
+  /** Collections during the run (of which full ones), their pauses in all, and the longest one. */
   readonly gcs: number
+  readonly major_gcs: number
+  readonly gc_pause_ms: number
   readonly gc_max_pause_ms: number
+  /**
+   * How late the event loop ran its timers (Node's `monitorEventLoopDelay`, 1 ms resolution): the
+   * process's own stalls (GC, long synchronous work, the machine's CPU taken by others), which every
+   * message sent or acknowledged meanwhile waits out, whatever the SDK does.
+   */
+  readonly loop_delay_p99_ms: number
+  readonly loop_delay_max_ms: number
+}
+
+/** Starts measuring the event loop's delay; the returned function stops it and gives p99 and max, in ms. */
+const stallMeter = () => {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  return () => {
+    histogram.disable()
+    return { p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 }
+  }
 }
 
 export interface LatencyResult extends LatencyRun {
@@ -55,7 +75,8 @@ const summarize = (
   rate: number,
   all: ReadonlyArray<number>,
   cpu: NodeJS.CpuUsage,
-  allocation: { readonly allocated: number; readonly gcs: number; readonly maxPauseMs: number }
+  allocation: ReturnType<ReturnType<typeof allocationMeter>>,
+  loopDelay: { readonly p99: number; readonly max: number }
 ): LatencyRun => {
   const latencies = all.slice(Math.floor(all.length / 10))
   return {
@@ -67,7 +88,11 @@ const summarize = (
     cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1),
     alloc_bytes_per_msg: round(allocation.allocated / all.length),
     gcs: allocation.gcs,
-    gc_max_pause_ms: round(allocation.maxPauseMs, 2)
+    major_gcs: allocation.majorGcs,
+    gc_pause_ms: round(allocation.pauseMs, 1),
+    gc_max_pause_ms: round(allocation.maxPauseMs, 2),
+    loop_delay_p99_ms: round(loopDelay.p99, 2),
+    loop_delay_max_ms: round(loopDelay.max, 2)
   }
 }
 
@@ -96,6 +121,7 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
       )
       const cpu = process.cpuUsage()
       const allocation = allocationMeter()
+      const stalls = stallMeter()
       yield* paced(rate, total, (i) =>
         Effect.suspend(() => {
           const at = performance.now()
@@ -110,7 +136,7 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
       yield* Deferred.await(done).pipe(Effect.timeout("60 seconds"))
       const allocated = allocation()
       yield* sdk.stop()
-      return summarize(rate, latencies, cpu, allocated)
+      return summarize(rate, latencies, cpu, allocated, stalls())
     }).pipe(Effect.scoped, Effect.provide(sdkLayer(brokerUrl, { maxInFlight })))
   )
 }
@@ -127,6 +153,7 @@ const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Pro
     })
     const cpu = process.cpuUsage()
     const allocation = allocationMeter()
+    const stalls = stallMeter()
     await Effect.runPromise(paced(rate, total, (i) =>
       Effect.sync(() => {
         const at = performance.now()
@@ -137,7 +164,7 @@ const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Pro
         })
       })))
     await done
-    return summarize(rate, latencies, cpu, allocation())
+    return summarize(rate, latencies, cpu, allocation(), stalls())
   } finally {
     await client.endAsync()
   }

@@ -236,8 +236,22 @@ function table(r: ReturnType<typeof report>): string {
     "Costs apart (no broker; median of batches of 20,000): making one message with its model; " +
       "sendMessage of a message made up front",
     "",
-    ...head(["construct µs", "await sdk.sendMessage µs", "Effect API sendMessage µs", "front door over Effect µs"]),
-    row([r.costs.construct_us, r.costs.send_facade_us, r.costs.send_effect_us, r.costs.send_us]),
+    ...head([
+      "construct µs",
+      "await sdk.sendMessage µs",
+      "Effect API sendMessage µs",
+      "front door over Effect µs",
+      "construct B",
+      "sendMessage B"
+    ]),
+    row([
+      r.costs.construct_us,
+      r.costs.send_facade_us,
+      r.costs.send_effect_us,
+      r.costs.send_us,
+      r.costs.construct_alloc_bytes,
+      r.costs.send_alloc_bytes
+    ]),
     "",
     `Diagnostic, the delivery half alone: ${t.messages} QoS 1 messages from a pool made up front, ` +
       `${t.maxInFlight} in flight, sendMessage to the last PUBACK, against raw mqtt.js sending the pool's bodies`,
@@ -273,9 +287,28 @@ function table(r: ReturnType<typeof report>): string {
       `the Effect API), a new message per event, ${r.latency.messages} messages after a warm-up; ` +
       "allocation per message at that rate (V8's GCProfiler)",
     "",
-    ...head(["", "p50 ms", "p99 ms", "max ms", "CPU µs/msg", "allocated B/msg", "GCs", "longest GC ms"]),
+    ...head([
+      "",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "CPU µs/msg",
+      "allocated B/msg",
+      "GCs (full)",
+      "GC pauses ms (longest)"
+    ]),
     ...[["SDK", r.latency] as const, ["raw mqtt.js", r.latency.raw] as const].map(([name, l]) =>
-      row([name, l.p50_ms, l.p99_ms, l.max_ms, l.cpu_us_per_msg, l.alloc_bytes_per_msg, l.gcs, l.gc_max_pause_ms])
+      row([
+        name,
+        l.p50_ms,
+        l.p99_ms,
+        l.max_ms,
+        l.cpu_us_per_msg,
+        l.alloc_bytes_per_msg,
+        `${l.gcs} (${l.major_gcs})`,
+        `${l.gc_pause_ms} (${l.gc_max_pause_ms})`,
+        `${l.loop_delay_p99_ms} (${l.loop_delay_max_ms})`
+      ])
     ),
     "",
     "Memory: heap per message queued while the broker is down (after full GCs)",

@@ -46,6 +46,9 @@ export const allocationMeter = () => {
     return {
       allocated: usedAtEnd - usedAtStart + freed,
       gcs: statistics.length,
+      /** Full (mark-compact) collections: the long pauses. */
+      majorGcs: statistics.filter((gc) => gc.gcType === "MarkSweepCompact").length,
+      pauseMs: statistics.reduce((sum, gc) => sum + gc.cost / 1000, 0),
       maxPauseMs: statistics.reduce((max, gc) => Math.max(max, gc.cost / 1000), 0)
     }
   }
