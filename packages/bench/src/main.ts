@@ -248,8 +248,8 @@ function table(r: ReturnType<typeof report>): string {
     `SDK/raw of single rounds: ${u.ratio_range[0]} to ${u.ratio_range[1]}. The CPU row's ratios are raw's ` +
       "CPU per message over the SDK's (this process only, mosquitto apart): steadier than rates on a busy machine.",
     "",
-    "Costs apart (no broker; median of batches of 20,000): making one message with its model; " +
-      "sendMessage of a message made up front",
+    "Costs apart (no broker; this process's CPU time per call, the median of batches of 20,000; wall time " +
+      "in the JSON): making one message with its model; sendMessage of a message made up front; bytes allocated",
     "",
     ...head([
       "construct µs",
