@@ -390,6 +390,13 @@ function table(r: ReturnType<typeof report>): string {
       r.sqlite === null ? "n/a" : r.sqlite.delivery_ratio,
       mark(r.targets.sqlite_delivery_at_least_0_8_of_memory)
     ]),
+    row([
+      "PostgreSQL enqueue, 64 callers; delivery × memory (beside them)",
+      r.sqlite?.postgres_enqueue_per_s == null
+        ? "n/a"
+        : `${r.sqlite.postgres_enqueue_per_s}/s; ${r.sqlite.postgres_delivery_ratio}`,
+      ""
+    ]),
     row(["pooled throughput SDK/raw ≥ 0.9 (diagnostic)", t.ratio, mark(r.targets.throughput_ratio_at_least_0_9)]),
     ""
   )
