@@ -1,14 +1,20 @@
 /**
  * Latency: from `sendMessage` to the broker's PUBACK (the SDK's `Acknowledged` event), at a steady rate
- * of half the SDK's measured capacity; and raw mqtt.js at the same rate, for reference. Run in a child process
- * of its own (see `main.ts`).
+ * of half the SDK's measured capacity on the user's path; and raw mqtt.js at the same rate, for reference.
+ * Both send as a user would: the SDK a new message per event (the README's loop, with the Effect API),
+ * raw mqtt.js an envelope built per message with `JSON.stringify`. Run in a child process of its own
+ * (see `main.ts`).
+ *
+ * Allocation per message at that steady rate (`allocationMeter`, in `support.ts`) counts the whole
+ * process: the SDK, mqtt.js, the pacing loop.
  */
 import { Envelope, StellaNow } from "@stellanow/sdk"
 import { Deferred, Effect, Stream } from "effect"
 import * as mqtt from "mqtt"
-import { project, sample } from "./messages.js"
-import { cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
-import { bodiesOf, poolSize } from "./throughput.js"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { PhoneNumberModel, project, UserDetailsUpdateMessage } from "./messages.js"
+import { allocationMeter, cpuMicros, percentile, round, run, sdkLayer } from "./support.js"
+import { rawBody } from "./userPath.js"
 
 export interface LatencyRun {
   readonly rate_per_s: number
@@ -18,6 +24,30 @@ export interface LatencyRun {
   readonly max_ms: number
   /** CPU of this process per message while sending at the rate (a process near 1 s/s is saturated). */
   readonly cpu_us_per_msg: number
+  /** Bytes the process allocated per message while sending at the rate (see the module's comment). */
+  readonly alloc_bytes_per_msg: number
+  /** Collections during the run (of which full ones), their pauses in all, and the longest one. */
+  readonly gcs: number
+  readonly major_gcs: number
+  readonly gc_pause_ms: number
+  readonly gc_max_pause_ms: number
+  /**
+   * How late the event loop ran its timers (Node's `monitorEventLoopDelay`, 1 ms resolution): the
+   * process's own stalls (GC, long synchronous work, the machine's CPU taken by others), which every
+   * message sent or acknowledged meanwhile waits out, whatever the SDK does.
+   */
+  readonly loop_delay_p99_ms: number
+  readonly loop_delay_max_ms: number
+}
+
+/** Starts measuring the event loop's delay; the returned function stops it and gives p99 and max, in ms. */
+const stallMeter = () => {
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  return () => {
+    histogram.disable()
+    return { p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 }
+  }
 }
 
 export interface LatencyResult extends LatencyRun {
@@ -41,7 +71,13 @@ const paced = <E, R>(
   })
 
 /** The latencies (in order of acknowledgement) after the first tenth of the run, the warm-up. */
-const summarize = (rate: number, all: ReadonlyArray<number>, cpu: NodeJS.CpuUsage): LatencyRun => {
+const summarize = (
+  rate: number,
+  all: ReadonlyArray<number>,
+  cpu: NodeJS.CpuUsage,
+  allocation: ReturnType<ReturnType<typeof allocationMeter>>,
+  loopDelay: { readonly p99: number; readonly max: number }
+): LatencyRun => {
   const latencies = all.slice(Math.floor(all.length / 10))
   return {
     rate_per_s: round(rate),
@@ -49,13 +85,19 @@ const summarize = (rate: number, all: ReadonlyArray<number>, cpu: NodeJS.CpuUsag
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
     max_ms: round(latencies.reduce((a, b) => Math.max(a, b), 0), 2),
-    cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1)
+    cpu_us_per_msg: round(cpuMicros(cpu) / all.length, 1),
+    alloc_bytes_per_msg: round(allocation.allocated / all.length),
+    gcs: allocation.gcs,
+    major_gcs: allocation.majorGcs,
+    gc_pause_ms: round(allocation.pauseMs, 1),
+    gc_max_pause_ms: round(allocation.maxPauseMs, 2),
+    loop_delay_p99_ms: round(loopDelay.p99, 2),
+    loop_delay_max_ms: round(loopDelay.max, 2)
   }
 }
 
 const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFlight: number): Promise<LatencyRun> => {
   const total = Math.round(rate * seconds)
-  const pool = Array.from({ length: poolSize }, (_, i) => sample(i))
   return run(
     Effect.gen(function*() {
       const sdk = yield* StellaNow.StellaNow
@@ -78,22 +120,29 @@ const sdkLatency = (brokerUrl: string, rate: number, seconds: number, maxInFligh
         Effect.forkScoped
       )
       const cpu = process.cpuUsage()
+      const allocation = allocationMeter()
+      const stalls = stallMeter()
       yield* paced(rate, total, (i) =>
         Effect.suspend(() => {
           const at = performance.now()
+          const message = new UserDetailsUpdateMessage({
+            patron: "12345",
+            user_id: `user_${i}`,
+            phone_number: new PhoneNumberModel({ country_code: 44, number: 753594 + i })
+          })
           // The id is known once sendMessage returns, before the message can be published.
-          return Effect.map(sdk.sendMessage(pool[i % pool.length]!), (id) => void sentAt.set(id, at))
+          return Effect.map(sdk.sendMessage(message), (id) => void sentAt.set(id, at))
         }))
       yield* Deferred.await(done).pipe(Effect.timeout("60 seconds"))
+      const allocated = allocation()
       yield* sdk.stop()
-      return summarize(rate, latencies, cpu)
+      return summarize(rate, latencies, cpu, allocated, stalls())
     }).pipe(Effect.scoped, Effect.provide(sdkLayer(brokerUrl, { maxInFlight })))
   )
 }
 
 const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Promise<LatencyRun> => {
   const total = Math.round(rate * seconds)
-  const bodies = bodiesOf(Array.from({ length: poolSize }, (_, i) => sample(i)))
   const topic = Envelope.topicFor(project.organizationId)
   const client = await mqtt.connectAsync(brokerUrl, { protocolVersion: 5, clean: true, reconnectPeriod: 0 })
   try {
@@ -103,17 +152,19 @@ const rawLatency = async (brokerUrl: string, rate: number, seconds: number): Pro
       allAcked = resolve
     })
     const cpu = process.cpuUsage()
+    const allocation = allocationMeter()
+    const stalls = stallMeter()
     await Effect.runPromise(paced(rate, total, (i) =>
       Effect.sync(() => {
         const at = performance.now()
-        client.publish(topic, bodies[i % bodies.length]!, { qos: 1 }, (error) => {
+        client.publish(topic, rawBody(project, i), { qos: 1 }, (error) => {
           if (error) throw error
           latencies.push(performance.now() - at)
           if (latencies.length === total) allAcked()
         })
       })))
     await done
-    return summarize(rate, latencies, cpu)
+    return summarize(rate, latencies, cpu, allocation(), stalls())
   } finally {
     await client.endAsync()
   }

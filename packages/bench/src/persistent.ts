@@ -1,7 +1,9 @@
 /**
- * The persistent queue (`@stellanow/sdk-sql`'s SQLite queue) against the in-memory queue: how fast
- * `sendMessage` queues (one caller at a time, and 64 at once), and how fast a queue that filled while
- * disconnected is delivered once the SDK starts. Skipped ("n/a") when the package is not there.
+ * The persistent queues (`@stellanow/sdk-sql`'s SQLite and PostgreSQL queues) against the in-memory
+ * queue: how fast `sendMessage` queues (one caller at a time, and 64 at once), and how fast a queue that
+ * filled while disconnected is delivered once the SDK starts. Skipped ("n/a") when the package is not
+ * there; PostgreSQL is skipped when it is not installed (a throwaway server is started with `initdb`,
+ * as the sql package's tests do).
  */
 import type { MessageQueue, StellaNowError } from "@stellanow/sdk"
 import { StellaNow } from "@stellanow/sdk"
@@ -23,6 +25,13 @@ interface SqlQueues {
       readonly capacity?: number | undefined
     }) => Layer.Layer<MessageQueue.MessageQueue, StellaNowError.ConfigurationError>
   }
+  readonly PgQueue: {
+    readonly layer: (options: {
+      readonly url: string
+      readonly table: string
+      readonly capacity?: number | undefined
+    }) => Layer.Layer<MessageQueue.MessageQueue, StellaNowError.ConfigurationError | StellaNowError.StoreError>
+  }
 }
 
 export interface QueueRun {
@@ -38,6 +47,40 @@ export interface QueueRun {
 export interface PersistentResult {
   readonly messages: number
   readonly runs: ReadonlyArray<QueueRun>
+}
+
+/**
+ * The persistent queue's headline figures: SQLite as documented by default (`synchronous: "full"`, every
+ * returned `sendMessage` committed and flushed), `sendMessage` with 64 callers (the group commit's case),
+ * and its delivery against the memory queue's in the same run.
+ */
+export interface SqliteSummary {
+  readonly enqueue_per_s: number
+  /** The same with `synchronous: "normal"` (survives the process being killed, not a power loss). */
+  readonly enqueue_normal_per_s: number
+  /** SQLite's delivery over the memory queue's. */
+  readonly delivery_ratio: number
+  /** PostgreSQL's, 64 callers, and its delivery over the memory queue's; null when it was not run. */
+  readonly postgres_enqueue_per_s: number | null
+  readonly postgres_delivery_ratio: number | null
+}
+
+export const summarize = (result: PersistentResult): SqliteSummary | null => {
+  const find = (queue: string) => result.runs.find((run) => run.queue === queue)
+  const memory = find("memory (FIFO)")
+  const full = find("SQLite, synchronous full")
+  const normal = find("SQLite, synchronous normal")
+  const postgres = find("PostgreSQL")
+  if (memory === undefined || full === undefined || normal === undefined) return null
+  return {
+    enqueue_per_s: full.enqueue_concurrent_msgs_per_s,
+    enqueue_normal_per_s: normal.enqueue_concurrent_msgs_per_s,
+    delivery_ratio: round(full.delivery_msgs_per_s / memory.delivery_msgs_per_s, 3),
+    postgres_enqueue_per_s: postgres?.enqueue_concurrent_msgs_per_s ?? null,
+    postgres_delivery_ratio: postgres === undefined
+      ? null
+      : round(postgres.delivery_msgs_per_s / memory.delivery_msgs_per_s, 3)
+  }
 }
 
 const sqlEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../sql/src/index.ts")
@@ -116,8 +159,33 @@ export const persistent = async (
       await measureQueue("SQLite, synchronous full", brokerUrl, options.messages, sqlite("full")),
       await measureQueue("SQLite, synchronous normal", brokerUrl, options.messages, sqlite("normal"))
     ]
-    return { messages: options.messages, runs }
+    const postgres = await measurePostgres(sql, brokerUrl, options.messages)
+    return { messages: options.messages, runs: postgres === undefined ? runs : [...runs, postgres] }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The PostgreSQL queue on a throwaway server, each run on a table of its own; undefined when not installed. */
+const measurePostgres = async (
+  sql: SqlQueues,
+  brokerUrl: string,
+  messages: number
+): Promise<QueueRun | undefined> => {
+  const { startPostgres } = await import("../../sql/test/support/Postgres.js")
+  let server: Awaited<ReturnType<typeof startPostgres>>
+  try {
+    server = await startPostgres()
+  } catch (error) {
+    progress(`persistent queue: PostgreSQL skipped (${String(error).split("\n")[0]})`)
+    return undefined
+  }
+  try {
+    let tables = 0
+    return await measureQueue("PostgreSQL", brokerUrl, messages, () => ({
+      queue: sql.PgQueue.layer({ url: server.url(), table: `bench_${tables++}`, capacity: messages })
+    }))
+  } finally {
+    await server.dispose()
   }
 }

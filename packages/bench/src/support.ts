@@ -4,6 +4,7 @@
  */
 import { Environment, StellaNowLive } from "@stellanow/sdk"
 import { Effect, Layer, Logger, References } from "effect"
+import * as v8 from "node:v8"
 import { project } from "./messages.js"
 
 /** The SDK's warnings and errors go to standard error, so `--json` keeps standard output clean. */
@@ -24,6 +25,34 @@ export const sdkLayer = (brokerUrl: string, options: Partial<StellaNowLive.Setti
 /** Runs an Effect program of the benchmarks, with quiet logs. */
 export const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> =>
   Effect.runPromise(Effect.provide(effect, quietLogs))
+
+/**
+ * Counts what the heap allocates from now until the returned function is called. V8's `GCProfiler`
+ * reports the heap's used size before and after every collection in between, so what was allocated is
+ * what is used at the end, minus what was used at the start, plus what every collection freed: exact,
+ * where `--trace-gc`'s lines are rounded, and for the whole process (whatever else runs meanwhile).
+ */
+export const allocationMeter = () => {
+  const profiler = new v8.GCProfiler()
+  const usedAtStart = v8.getHeapStatistics().used_heap_size
+  profiler.start()
+  return () => {
+    const usedAtEnd = v8.getHeapStatistics().used_heap_size
+    const { statistics } = profiler.stop()
+    const freed = statistics.reduce(
+      (sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize,
+      0
+    )
+    return {
+      allocated: usedAtEnd - usedAtStart + freed,
+      gcs: statistics.length,
+      /** Full (mark-compact) collections: the long pauses. */
+      majorGcs: statistics.filter((gc) => gc.gcType === "MarkSweepCompact").length,
+      pauseMs: statistics.reduce((sum, gc) => sum + gc.cost / 1000, 0),
+      maxPauseMs: statistics.reduce((max, gc) => Math.max(max, gc.cost / 1000), 0)
+    }
+  }
+}
 
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)

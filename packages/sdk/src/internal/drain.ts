@@ -129,9 +129,10 @@ const publishAll = (run: Run, tracer: Tracer.Tracer, publisher: PublishCallback)
     Effect.sync(() => {
       for (const lease of leases) {
         inFlight.add(lease, collecting ? publishSpan(run, tracer, lease) : undefined)
-        Metrics.messagesSent.updateUnsafe(1, options.series)
         publisher(lease.envelope, (exit) => outcomes.push(lease, exit))
       }
+      // Counted once per batch: a metric update looks its series up in the registry each time.
+      Metrics.messagesSent.updateUnsafe(leases.length, options.series)
       recount(run)
     })
 }

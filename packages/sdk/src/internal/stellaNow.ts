@@ -3,6 +3,7 @@
  * drain, in a scope of their own), `close` drains then stops, and the send operations wrap and queue.
  */
 import {
+  Clock,
   Deferred,
   Duration,
   Effect,
@@ -416,7 +417,7 @@ const sending = (core: Core) => {
    * Wraps a message and hands its envelope to `then`, in a span named `spanName` only when a tracer
    * collects spans. The fiber's tracer is read in place (`withFiber` is one step, as `Effect.tracer`
    * plus a flatMap would be two): the common case, no collecting tracer, goes straight to wrapping and
-   * queueing.
+   * queueing, the wrapping done in place with the fiber's clock (`Envelope.wrapAt`: no effect of its own).
    */
   const wrapThen = <A, E>(
     spanName: string,
@@ -431,7 +432,7 @@ const sending = (core: Core) => {
           Effect.flatMap(then),
           Effect.withSpan(spanName, undefined, traceOptions)
         )
-        : Effect.flatMap(Envelope.wrap(message, core.project), then)
+        : wrappedThen(Envelope.wrapAt(message, core.project, fiber.getRef(Clock.Clock)), then)
     )
 
   const sendMessage = wrapThen("StellaNow.sendMessage", { captureStackTrace: false }, enqueue)
@@ -449,6 +450,13 @@ const brokerMaximum = (core: Core): number | undefined => {
   const announced = core.sink.maxPacketSize
   return announced === undefined ? undefined : Option.getOrUndefined(SubscriptionRef.getUnsafe(announced))
 }
+
+/** Hands a wrapped message to `then`, or fails with why it could not be wrapped. */
+const wrappedThen = <A, E>(
+  envelope: Result.Result<Envelope.Envelope, ValidationError>,
+  then: (envelope: Envelope.Envelope) => Effect.Effect<A, E>
+): Effect.Effect<A, E | ValidationError> =>
+  Result.isSuccess(envelope) ? then(envelope.success) : Effect.fail(envelope.failure)
 
 /**
  * Queues an envelope, reporting whatever the overflow policy dropped to make room. A message over a
