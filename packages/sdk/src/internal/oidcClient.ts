@@ -141,6 +141,39 @@ export const retryAfterOf = (error: AuthError): number | undefined => retryAfter
 /** A grant: `login` is the password grant, `refresh` the refresh-token grant. */
 export type Grant = "login" | "refresh"
 
+/** One token request, as its errors describe it: where, for whom, and the secrets they must not echo. */
+interface Attempt {
+  readonly url: string
+  readonly who: string
+  readonly what: string
+  readonly secrets: ReadonlyArray<string>
+}
+
+const describe = (endpoint: Endpoint, grant: Grant, refreshToken?: Redacted.Redacted<string>): Attempt => {
+  const { clientId, password, username } = endpoint.credentials
+  return {
+    url: displayUrl(endpoint.tokenUrl),
+    who: `user "${username}" in realm "${endpoint.realm}" (client "${clientId}")`,
+    what: grant === "login" ? "the login of" : "the token refresh of",
+    secrets: [Redacted.value(password), ...(refreshToken === undefined ? [] : [Redacted.value(refreshToken)])]
+  }
+}
+
+/** The grant's form: the password grant, or the refresh-token grant. */
+const grantForm = (endpoint: Endpoint, grant: Grant, refreshToken?: Redacted.Redacted<string>) => {
+  const { clientId, password, username } = endpoint.credentials
+  return grant === "login"
+    ? { grant_type: "password", client_id: clientId, username, password: Redacted.value(password), scope: "openid" }
+    : { grant_type: "refresh_token", client_id: clientId, refresh_token: Redacted.value(refreshToken!) }
+}
+
+const unreachable = (attempt: Attempt, detail: string, cause?: unknown) =>
+  new AuthError({
+    reason: "Unreachable",
+    detail: `cannot get a token for ${attempt.who} from the identity provider at ${attempt.url}: ${detail}`,
+    ...(cause === undefined ? {} : { cause })
+  })
+
 /**
  * Posts one grant and decodes the answer. Fails with:
  * - `Refused` for 4xx other than 408 and 429 (for a login: the credentials or the client are not
@@ -155,107 +188,104 @@ export const requestToken = (
   grant: Grant,
   refreshToken?: Redacted.Redacted<string>
 ): Effect.Effect<TokenResponse, AuthError> => {
-  const { clientId, password, username } = endpoint.credentials
-  const url = displayUrl(endpoint.tokenUrl)
-  const who = `user "${username}" in realm "${endpoint.realm}" (client "${clientId}")`
-  const secrets = [Redacted.value(password), ...(refreshToken === undefined ? [] : [Redacted.value(refreshToken)])]
-  const what = grant === "login" ? "the login of" : "the token refresh of"
-  const form = grant === "login"
-    ? {
-      grant_type: "password",
-      client_id: clientId,
-      username,
-      password: Redacted.value(password),
-      scope: "openid"
-    }
-    : { grant_type: "refresh_token", client_id: clientId, refresh_token: Redacted.value(refreshToken!) }
+  const attempt = describe(endpoint, grant, refreshToken)
   const request = HttpClientRequest.post(endpoint.tokenUrl).pipe(
     HttpClientRequest.acceptJson,
-    HttpClientRequest.bodyUrlParams(form)
+    HttpClientRequest.bodyUrlParams(grantForm(endpoint, grant, refreshToken))
   )
-
-  const unreachable = (detail: string, cause?: unknown) =>
-    new AuthError({
-      reason: "Unreachable",
-      detail: `cannot get a token for ${who} from the identity provider at ${url}: ${detail}`,
-      ...(cause === undefined ? {} : { cause })
-    })
-
-  const answer = (response: HttpClientResponse.HttpClientResponse) =>
-    Effect.gen(function*() {
-      const status = response.status
-      if (looksLikeWrongUrl(response)) {
-        return yield* new AuthError({
-          reason: "WrongTokenUrl",
-          detail: `the token endpoint URL looks wrong: ${url} answered HTTP ${status} ` +
-            `with ${String(response.headers["content-type"] ?? "no content type")}, not a token endpoint's JSON ` +
-            `(check the API base URL, the organization id or oidc.tokenUrl)`
-        })
-      }
-      const body = yield* Effect.result(readCapped(response))
-      if (Result.isFailure(body) && body.failure.tooLarge) {
-        return yield* new AuthError({
-          reason: "InvalidResponse",
-          detail: `the identity provider at ${url} answered ${what} ${who} with HTTP ${status} ` +
-            `and a body over ${maxBodyBytes / 1024} KiB: not a token response (not read further)`
-        })
-      }
-      if (status >= 200 && status < 300) {
-        if (Result.isFailure(body)) return yield* unreachable(`HTTP ${status}, but the answer could not be read`)
-        const json = parseJson(body.success)
-        const decoded = Option.isSome(json)
-          ? Schema.decodeUnknownResult(TokenResponse)(json.value)
-          : Result.fail(undefined)
-        if (Result.isSuccess(decoded)) return decoded.success
-        // Only where the answer is wrong, never its values: they may hold a token.
-        const where = decoded.failure === undefined
-          ? "not JSON"
-          : [...new Set(issuePaths(decoded.failure.issue))]
-            .map((path) => path === "" ? "the body" : path)
-            .join(", ") + " missing or malformed"
-        return yield* new AuthError({
-          reason: "InvalidResponse",
-          detail: `the identity provider at ${url} answered ${what} ${who} with HTTP ${status} ` +
-            `but no usable token (${where})`
-        })
-      }
-      const oauth = Result.isSuccess(body)
-        ? Option.getOrUndefined(Option.flatMap(parseJson(body.success), Schema.decodeUnknownOption(ErrorResponse)))
-        : undefined
-      const because = oauth === undefined
-        ? ""
-        : `: ${sanitize(oauth.error, secrets)}` +
-          (oauth.error_description === undefined ? "" : ` (${sanitize(oauth.error_description, secrets)})`)
-      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        return yield* new AuthError({
-          reason: "Refused",
-          detail: `the identity provider at ${url} refused ${what} ${who}: HTTP ${status}${because}`
-        })
-      }
-      const error = unreachable(`HTTP ${status}${because}`)
-      if (status === 429 || status === 503) {
-        const wait = parseRetryAfter(response.headers["retry-after"], yield* Clock.currentTimeMillis)
-        if (wait !== undefined) retryAfters.set(error, wait)
-      }
-      return yield* error
-    })
-
   return Effect.flatMap(
     http.execute(request).pipe(
       // No trace headers unless asked: a cross-origin request with them needs a CORS preflight, which an
       // identity provider that does not list them in `Access-Control-Allow-Headers` refuses.
       Effect.provideService(HttpClient.TracerPropagationEnabled, endpoint.traceHeaders),
       Effect.catch((error) => {
-        const text = sanitize(transportText(error.cause ?? error), secrets)
+        const text = sanitize(transportText(error.cause ?? error), attempt.secrets)
         // The error itself holds the request, and the request the form: only its text is kept.
-        return Effect.fail(unreachable(text, new Error(text)))
+        return Effect.fail(unreachable(attempt, text, new Error(text)))
       })
     ),
-    answer
+    (response) => answer(attempt, response)
   ).pipe(
     Effect.timeoutOrElse({
       duration: endpoint.requestTimeout,
-      orElse: () => Effect.fail(unreachable(`no answer within ${Duration.format(endpoint.requestTimeout)}`))
+      orElse: () => Effect.fail(unreachable(attempt, `no answer within ${Duration.format(endpoint.requestTimeout)}`))
     })
   )
 }
+
+/** Reads the token endpoint's answer: a token response, or the error that says what went wrong. */
+const answer = (attempt: Attempt, response: HttpClientResponse.HttpClientResponse) =>
+  Effect.gen(function*() {
+    const { status } = response
+    const { url, what, who } = attempt
+    if (looksLikeWrongUrl(response)) {
+      return yield* new AuthError({
+        reason: "WrongTokenUrl",
+        detail: `the token endpoint URL looks wrong: ${url} answered HTTP ${status} ` +
+          `with ${String(response.headers["content-type"] ?? "no content type")}, not a token endpoint's JSON ` +
+          `(check the API base URL, the organization id or oidc.tokenUrl)`
+      })
+    }
+    const body = yield* Effect.result(readCapped(response))
+    if (Result.isFailure(body) && body.failure.tooLarge) {
+      return yield* new AuthError({
+        reason: "InvalidResponse",
+        detail: `the identity provider at ${url} answered ${what} ${who} with HTTP ${status} ` +
+          `and a body over ${maxBodyBytes / 1024} KiB: not a token response (not read further)`
+      })
+    }
+    if (status >= 200 && status < 300) {
+      if (Result.isFailure(body)) return yield* unreachable(attempt, `HTTP ${status}, but the answer could not be read`)
+      return yield* tokenResponse(attempt, status, body.success)
+    }
+    return yield* refusal(attempt, response, Result.getOrUndefined(body))
+  })
+
+/** A 2xx answer's token response, or an `InvalidResponse` naming what is wrong (never its values). */
+const tokenResponse = (attempt: Attempt, status: number, text: string): Effect.Effect<TokenResponse, AuthError> => {
+  const json = parseJson(text)
+  const decoded = Option.isSome(json) ? Schema.decodeUnknownResult(TokenResponse)(json.value) : Result.fail(undefined)
+  if (Result.isSuccess(decoded)) return Effect.succeed(decoded.success)
+  // Only where the answer is wrong, never its values: they may hold a token.
+  const where = decoded.failure === undefined
+    ? "not JSON"
+    : [...new Set(issuePaths(decoded.failure.issue))]
+      .map((path) => path === "" ? "the body" : path)
+      .join(", ") + " missing or malformed"
+  return Effect.fail(
+    new AuthError({
+      reason: "InvalidResponse",
+      detail: `the identity provider at ${attempt.url} answered ${attempt.what} ${attempt.who} with HTTP ${status} ` +
+        `but no usable token (${where})`
+    })
+  )
+}
+
+/**
+ * A 4xx is `Refused` (but 408 and 429), anything else `Unreachable`; both carry the OAuth error the
+ * provider gave, its secrets masked. A 429/503's `Retry-After` is kept for the retry policy.
+ */
+const refusal = (attempt: Attempt, response: HttpClientResponse.HttpClientResponse, text: string | undefined) =>
+  Effect.gen(function*() {
+    const { status } = response
+    const oauth = text === undefined
+      ? undefined
+      : Option.getOrUndefined(Option.flatMap(parseJson(text), Schema.decodeUnknownOption(ErrorResponse)))
+    const because = oauth === undefined
+      ? ""
+      : `: ${sanitize(oauth.error, attempt.secrets)}` +
+        (oauth.error_description === undefined ? "" : ` (${sanitize(oauth.error_description, attempt.secrets)})`)
+    if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+      return yield* new AuthError({
+        reason: "Refused",
+        detail:
+          `the identity provider at ${attempt.url} refused ${attempt.what} ${attempt.who}: HTTP ${status}${because}`
+      })
+    }
+    const error = unreachable(attempt, `HTTP ${status}${because}`)
+    if (status === 429 || status === 503) {
+      const wait = parseRetryAfter(response.headers["retry-after"], yield* Clock.currentTimeMillis)
+      if (wait !== undefined) retryAfters.set(error, wait)
+    }
+    return yield* error
+  })
