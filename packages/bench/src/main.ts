@@ -83,7 +83,7 @@ const machine = {
   load_average_at_start: os.loadavg().map((load) => round(load, 2))
 }
 
-// First, with no broker or SDK running: only esbuild's work on the built package.
+// First, with no broker or SDK running: only the bundlers' work on the built package.
 progress("bundle: the minimal app, minified for Node")
 const bundle = await bundleSize()
 progress("bundle: the minimal page app, minified for the browser with esbuild and Vite")
