@@ -4,7 +4,9 @@
  * `@stellanow/sdk/browser` as a user's project does, through the built package's `exports`, and is
  * bundled for the browser with esbuild and with Vite. It fails on any warning of either, and when the
  * bundle holds a `node:*` module or the Node-only parts (the OIDC password grant, the Node presets).
- * It prints the minified and gzipped sizes; `--analyze` adds what takes the room, by package and file.
+ * It prints the minified and gzipped sizes (against the issue's 150 KB for the page app, which it does
+ * not enforce: packages/bench/RESULTS.md says what stands in the way); `--analyze` adds what takes the
+ * room, by package and file.
  *
  *   pnpm build && node scripts/check-bundle.mjs [--analyze]
  */
@@ -42,6 +44,9 @@ const checkModules = (bundler, modules) => {
 const sizeOf = (code) => ({ min: code.byteLength, gzip: gzipSync(code, { level: 9 }).byteLength })
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
+
+/** The issue's target for the page app, minified and gzipped; a KB is 1,000 bytes. */
+const targetGzipBytes = 150_000
 
 /** esbuild, as `esbuild app.ts --bundle --minify --platform=browser` would. */
 const withEsbuild = async () => {
@@ -132,10 +137,11 @@ if (!existsSync(join(root, "packages/sdk/dist/browser.js"))) {
 
 const fromEsbuild = await withEsbuild()
 const fromVite = await withVite()
-console.log(
-  `minimal browser app, esbuild: ${kib(fromEsbuild.size.min)} minified, ${kib(fromEsbuild.size.gzip)} gzipped`
-)
-console.log(`minimal browser app, vite:    ${kib(fromVite.size.min)} minified, ${kib(fromVite.size.gzip)} gzipped`)
+const sizeLine = (bundler, { gzip, min }) =>
+  `minimal browser app, ${bundler} ${kib(min)} minified, ${kib(gzip)} gzipped (${gzip} bytes; ` +
+  `${gzip <= targetGzipBytes ? "within" : "over"} the 150 KB target)`
+console.log(sizeLine("esbuild:", fromEsbuild.size))
+console.log(sizeLine("vite:   ", fromVite.size))
 if (analyze) {
   report("esbuild", fromEsbuild.inputs, "minified bytes")
   report("vite", fromVite.inputs, "bytes each module rendered, before minification")

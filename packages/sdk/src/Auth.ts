@@ -6,7 +6,13 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, type Duration, Effect, Layer, Redacted, type Schedule, type Scope } from "effect"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as TokenProviderAuth from "./internal/tokenProvider.js"
 import * as StellaNowConfig from "./StellaNowConfig.js"
 import type { AuthError, ConfigurationError } from "./StellaNowError.js"

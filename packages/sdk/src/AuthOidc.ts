@@ -20,8 +20,14 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, type Duration, Effect, Layer, type Schedule, type Scope } from "effect"
-import { FetchHttpClient, type HttpClient } from "effect/http"
+import * as Config from "effect/Config"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { Auth, type Service } from "./Auth.js"
 import * as OidcAuth from "./internal/oidcAuth.js"
 import * as OidcClient from "./internal/oidcClient.js"

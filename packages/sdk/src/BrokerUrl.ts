@@ -4,7 +4,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import { ConfigurationError } from "./StellaNowError.js"
 
 /**

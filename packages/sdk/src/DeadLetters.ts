@@ -10,7 +10,10 @@
  * @since 0.2.0
  * @packageDocumentation
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Envelope } from "./Envelope.js"
 import * as Check from "./internal/options.js"
 import type { ConfigurationError, StoreError } from "./StellaNowError.js"

@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Construct from "./internal/construct.js"
 
 /**

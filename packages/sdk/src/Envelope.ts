@@ -5,7 +5,9 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { type Clock, Effect, Result } from "effect"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as MessageSize from "./internal/messageSize.js"
 import * as Uuid from "./internal/uuid.js"
 import * as Validation from "./internal/validation.js"

@@ -7,7 +7,14 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Effect, Option, Predicate, Result, Schema, SchemaGetter, SchemaIssue, SchemaTransformation } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaGetter from "effect/SchemaGetter"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Construct from "./internal/construct.js"
 import * as Payload from "./internal/payload.js"
 import * as Validation from "./internal/validation.js"

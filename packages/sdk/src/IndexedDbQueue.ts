@@ -14,7 +14,10 @@
  * @since 0.2.0
  * @packageDocumentation
  */
-import { Duration, Effect, Layer, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { Envelope } from "./Envelope.js"
 import * as Store from "./internal/indexedDbStore.js"
 import { LeaseIndex } from "./internal/leaseIndex.js"

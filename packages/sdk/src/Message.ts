@@ -5,7 +5,9 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Predicate, Result, Schema } from "effect"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { type Entity, EntityId } from "./Entity.js"
 import * as Construct from "./internal/construct.js"
 import * as Payload from "./internal/payload.js"

@@ -6,7 +6,9 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Envelope } from "./Envelope.js"
 import * as MemoryQueue from "./internal/memoryQueue.js"
 import * as Check from "./internal/options.js"

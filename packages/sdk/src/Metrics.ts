@@ -7,7 +7,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Metric } from "effect"
+import * as Metric from "effect/Metric"
 
 /**
  * Messages not yet acknowledged (waiting and in flight).

@@ -5,7 +5,12 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { DateTime, Effect, Predicate, Result, Schema, SchemaIssue } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Construct from "./internal/construct.js"
 import { ValidationError } from "./StellaNowError.js"
 

@@ -5,8 +5,17 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Data, Duration, Effect, FiberSet, Layer, Schedule } from "effect"
-import type { Exit, Option, Scope, SubscriptionRef } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as mqtt from "mqtt"
 import { Auth } from "./Auth.js"
 import type { Envelope } from "./Envelope.js"

@@ -6,7 +6,13 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Context, Data, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import * as Envelope from "./Envelope.js"
 import * as Internal from "./internal/stellaNow.js"
 import type * as Message from "./Message.js"

@@ -19,7 +19,8 @@
  * @since 0.2.0
  * @packageDocumentation
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Auth from "./Auth.js"
 import * as Environment from "./Environment.js"
 import { type FacadeOptions, orThrow, StellaNowSDK } from "./internal/facade.js"

@@ -5,7 +5,14 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, ConfigProvider, Effect, Option, Redacted, Result, Schema, SchemaIssue } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as BrokerUrl from "./BrokerUrl.js"
 import type { ProjectInfo } from "./Envelope.js"
 import { ConfigurationError } from "./StellaNowError.js"

@@ -6,7 +6,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 // Each class keeps its `_tag` as its `name`, as in 0.1: Effect 4 would name it by its schema identifier
 // ("@stellanow/sdk/ValidationError"), which is what stack traces and logs would then print.

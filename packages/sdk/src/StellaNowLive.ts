@@ -5,7 +5,11 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Config, Effect, Layer, Option, type Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
 import * as AuthOidc from "./AuthOidc.js"
 import type * as DeadLetters from "./DeadLetters.js"

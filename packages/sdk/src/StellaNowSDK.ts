@@ -16,7 +16,7 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import type { Layer } from "effect"
+import type * as Layer from "effect/Layer"
 import { type FacadeOptions, orThrow, StellaNowSDK } from "./internal/facade.js"
 import * as PresetOptions from "./internal/presetOptions.js"
 import type * as StellaNow from "./StellaNow.js"

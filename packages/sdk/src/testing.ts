@@ -15,7 +15,15 @@
  * @since 0.1.0
  * @packageDocumentation
  */
-import { Clock, Context, Duration, Effect, Latch, Layer, Ref, Stream, SubscriptionRef } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { Envelope, ProjectInfo } from "./Envelope.js"
 import * as MessageQueue from "./MessageQueue.js"
 import { ConnectionState, make as makeSink, type Service as SinkService, Sink } from "./Sink.js"

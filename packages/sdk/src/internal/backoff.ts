@@ -1,4 +1,4 @@
-import { Schedule } from "effect"
+import * as Schedule from "effect/Schedule"
 
 /**
  * The SDK's backoff: exponential from 500 ms by 1.5, capped at 30 s, jittered. It is the default of

@@ -1,4 +1,10 @@
-import { Duration, Layer, Option, Predicate, Result, Schedule, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import { ConfigurationError } from "../StellaNowError.js"
 
 /**

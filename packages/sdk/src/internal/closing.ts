@@ -1,4 +1,4 @@
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 /**
  * Whether `close` should warn about what it leaves behind. An SDK closed twice in a row (the Promise

@@ -6,7 +6,17 @@
  * through a callback (its `publisher`), and another fiber settles them in batches: at thousands of
  * messages a second, forking a fiber per message was most of the SDK's cost.
  */
-import { Cause, Clock, Context, Effect, Exit, type Fiber, Option, Result, Schedule, Scope, type Tracer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import type { Service as DeadLettersService } from "../DeadLetters.js"
 import type { Lease, Service as QueueService } from "../MessageQueue.js"
 import * as Metrics from "../Metrics.js"

@@ -2,22 +2,20 @@
  * The Promise front door's class, apart from the presets that make it: both package entries use it,
  * and the browser entry must not import the Node presets (OIDC's password grant, TLS options).
  */
-import {
-  Cause,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  Layer,
-  Logger,
-  type LogLevel,
-  ManagedRuntime,
-  Option,
-  References,
-  Result,
-  Scope,
-  Stream
-} from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import type * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as References from "effect/References"
+import * as Result from "effect/Result"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Message from "../Message.js"
 import type { ConnectionState } from "../Sink.js"
 import * as StellaNow from "../StellaNow.js"

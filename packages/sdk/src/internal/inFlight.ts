@@ -1,4 +1,8 @@
-import { type Clock, Effect, type Exit, Latch, type Tracer } from "effect"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Latch from "effect/Latch"
+import type * as Tracer from "effect/Tracer"
 import type { Lease } from "../MessageQueue.js"
 import type { PublishError } from "../StellaNowError.js"
 

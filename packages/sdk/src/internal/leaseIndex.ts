@@ -1,4 +1,5 @@
-import { Effect, Latch } from "effect"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
 import type { Lease } from "../MessageQueue.js"
 import { Deque } from "./deque.js"
 

@@ -1,4 +1,9 @@
-import { Deferred, Effect, Exit, type Fiber, type Scope, Semaphore } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import type { AuthError, ConnectionError } from "../StellaNowError.js"
 import type { Drain } from "./drain.js"
 

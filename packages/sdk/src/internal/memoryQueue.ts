@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Envelope } from "../Envelope.js"
 import type { Lease, OverflowPolicy, Service } from "../MessageQueue.js"
 import { QueueError } from "../StellaNowError.js"

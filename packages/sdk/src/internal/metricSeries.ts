@@ -1,4 +1,6 @@
-import { Context, Effect, Metric } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 
 /**
  * Metric updates made in place rather than as Effect steps: on the per-message paths and in mqtt.js's

@@ -5,8 +5,14 @@
  * the end as {@link Closed}. Publishing goes through mqtt.js's callbacks, without a fiber per message.
  * When to connect again is not decided here (see `reconnectPolicy.ts`).
  */
-import { Clock, Deferred, Duration, Effect, Exit, Redacted, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 // The default import: mqtt's browser build has nothing else (`import * as` finds no `connect` there),
 // and its Node build has one too, the same module.
 import mqtt, {

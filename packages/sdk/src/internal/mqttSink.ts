@@ -3,7 +3,15 @@
  * that decides when to make the next one (`reconnectPolicy.ts`). Here live what the SDK sees of them:
  * the connection state, the readiness latch the drain waits on, the connection metrics and logs.
  */
-import { Clock, Duration, Effect, Exit, Latch, Metric, Option, Result, SubscriptionRef } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Latch from "effect/Latch"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import { nanoid } from "nanoid"
 import { Auth, type Credentials, type Service as AuthService } from "../Auth.js"
 import * as BrokerUrl from "../BrokerUrl.js"

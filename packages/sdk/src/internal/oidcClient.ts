@@ -3,8 +3,18 @@
  * and the classification of what comes back into `AuthError`s whose messages name the realm and the
  * user, never a password or a token.
  */
-import { Clock, Duration, Effect, Option, Redacted, Result, Schema, SchemaIssue, Stream } from "effect"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as Stream from "effect/Stream"
 import type { OidcCredentials } from "../StellaNowConfig.js"
 import { AuthError } from "../StellaNowError.js"
 import { ErrorResponse, TokenResponse } from "./oidcToken.js"

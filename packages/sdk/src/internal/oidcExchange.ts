@@ -3,8 +3,10 @@
  * grant) or a refresh (the refresh-token grant), and the choice between them. Each exchange is a span
  * and a log line; what to do with the token is the caller's.
  */
-import { Clock, Effect, Result } from "effect"
-import type { HttpClient } from "effect/http"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Result from "effect/Result"
 import type { AuthError } from "../StellaNowError.js"
 import * as OidcClient from "./oidcClient.js"
 import * as OidcToken from "./oidcToken.js"

@@ -4,7 +4,9 @@
  * token response, the time the request was sent and the settings, so they are tested without a
  * clock.
  */
-import { Option, Redacted, Schema } from "effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 
 /** A number of seconds, as a JSON number or (some providers) a string. */
 const Seconds = Schema.Union([Schema.Number, Schema.NumberFromString]).pipe(

@@ -1,4 +1,7 @@
-import { Result, Schema, type SchemaIssue, SchemaParser } from "effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
 
 /**
  * The payload encoder of a message class, made once per class.

@@ -3,7 +3,9 @@
  * preset's (`Settings`), and the Promise front door's (`FacadeOptions`). The types make a missing line
  * a compile error: an option added to those interfaces needs its check here.
  */
-import { Predicate, Result, Schema } from "effect"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type { TokenProviderOptions } from "../Auth.js"
 import * as BrokerUrl from "../BrokerUrl.js"
 import * as Environment from "../Environment.js"

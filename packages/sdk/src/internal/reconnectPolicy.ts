@@ -5,7 +5,12 @@
  * tested without a clock or a broker; {@link run} drives it with `Effect.retry` over the reconnect
  * schedule, knowing nothing of MQTT: each try is a function the sink passes in.
  */
-import { Cause, Clock, Data, Duration, Effect, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import type { AuthError, ConnectionError } from "../StellaNowError.js"
 
 /** The budgets of the policy. */

@@ -2,22 +2,20 @@
  * The StellaNow service: `start` and `stop` begin and halt a run (the sink's connection and the
  * drain, in a scope of their own), `close` drains then stops, and the send operations wrap and queue.
  */
-import {
-  Clock,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  Latch,
-  Option,
-  PubSub,
-  Result,
-  Scope,
-  Stream,
-  SubscriptionRef,
-  Tracer
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Latch from "effect/Latch"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Result from "effect/Result"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Tracer from "effect/Tracer"
 import * as DeadLetters from "../DeadLetters.js"
 import * as Envelope from "../Envelope.js"
 import type * as Message from "../Message.js"

@@ -5,18 +5,16 @@
  * retrying what is transient. The token goes into CONNECT as the username (WIRE.md §5), with its
  * expiry, so the sink renews its connection before the token expires.
  */
-import {
-  Clock,
-  Duration,
-  Effect,
-  Option,
-  Result,
-  type Schedule,
-  type Scope,
-  Semaphore,
-  Stream,
-  SubscriptionRef
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
 import type { Credentials, Service } from "../Auth.js"
 import type { AuthError } from "../StellaNowError.js"
 import * as OidcToken from "./oidcToken.js"

@@ -4,7 +4,13 @@
  * CONNECT, again ahead of the token's expiry, and again when the broker refused the token; the
  * token-in-hand logic (refresh fiber, retries, reconnect before expiry) is `tokenAuth.ts`'s.
  */
-import { Clock, Duration, Effect, Predicate, Redacted, type Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type { AccessToken, Service, TokenProvider, TokenProviderOptions, TokenRequest } from "../Auth.js"
 import { AuthError, type ConfigurationError } from "../StellaNowError.js"
 import * as Backoff from "./backoff.js"

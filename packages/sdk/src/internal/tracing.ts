@@ -1,4 +1,4 @@
-import { Tracer } from "effect"
+import * as Tracer from "effect/Tracer"
 
 /**
  * Spans on the per-message paths, only when someone collects them.

@@ -1,4 +1,8 @@
-import { Cause, Formatter, type Schema, SchemaAST, SchemaIssue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Formatter from "effect/Formatter"
+import type * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
+import * as SchemaIssue from "effect/SchemaIssue"
 import { ValidationError } from "../StellaNowError.js"
 import type * as Payload from "./payload.js"
 
