@@ -2,7 +2,7 @@
  * What every benchmark section shares: the SDK layer against a broker, quiet logging on standard
  * error, small statistics, timing and CPU helpers.
  */
-import { Environment, StellaNowLive } from "@stellanow/sdk"
+import { type ConfigurationError, Environment, type StellaNow, StellaNowLive, type StoreError } from "@stellanow/sdk"
 import { Effect, Layer, Logger, References } from "effect"
 import * as v8 from "node:v8"
 import { project } from "./messages.js"
@@ -14,7 +14,10 @@ export const quietLogs: Layer.Layer<never> = Layer.merge(
 )
 
 /** The SDK, as a user would set it up, against `brokerUrl`. */
-export const sdkLayer = (brokerUrl: string, options: Partial<StellaNowLive.Settings> = {}) =>
+export const sdkLayer = (
+  brokerUrl: string,
+  options: Partial<StellaNowLive.Settings> = {}
+): Layer.Layer<StellaNow.StellaNow, ConfigurationError | StoreError> =>
   StellaNowLive.layer({
     auth: "none",
     environment: Environment.custom({ brokerUrl }),
