@@ -1,10 +1,9 @@
 import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { LeaseIndex } from "@stellanow/sdk/internal"
 import { Clock, type Duration, Effect, Option, type Scope } from "effect"
-import * as Arr from "effect/Array"
 import { toQueueError, transaction } from "./classify.js"
 import { plan } from "./overflow.js"
-import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
+import { chunks, leaseOf, type Row, runsOf } from "./rows.js"
 import { migrate, type StoreOptions, verify } from "./schema.js"
 import * as Writer from "./writer.js"
 
@@ -96,48 +95,101 @@ const load = (options: Options): Effect.Effect<LeaseIndex, StoreError> =>
     return index
   })
 
+/**
+ * Deletes the rows of these sequences: each run of consecutive ones with one `BETWEEN` (the same
+ * statement text every time, prepared once), the lone ones `chunkSize` to an `IN`. Measured with
+ * `bench/src/persistentAlone.ts`: a thousand acknowledgements in order were two `IN` statements of 500
+ * bound parameters, compiled by `effect/sql` for every batch; see RESULTS.md, issue 16.
+ */
 const deleteRows = ({ names, sql }: Options, sequences: ReadonlyArray<number>) =>
-  Effect.forEach(
-    chunks(sequences, chunkSize),
-    (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
-    { discard: true }
-  )
-
-/** One group commit: the table changes in the transaction, the index once it committed. */
-const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => (batch) =>
   Effect.suspend(() => {
-    const { names, sql, store } = options
-    // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
-    // transaction fails they are put back where they were.
-    const removed: Array<MessageQueue.Lease> = []
-    const outcome = plan(options, index.pending, batch.offers, () => {
-      const lease = index.dropOldest()
-      if (lease !== undefined) removed.push(lease)
-      return lease
-    })
-    const inserts = outcome.insert.map((i) => batch.offers[i]!)
-    return Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const sequences: Array<number> = []
-      yield* deleteRows(options, [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
-      for (const chunk of chunks(inserts, chunkSize)) {
-        const returned = yield* sql<{ seq: number }>`INSERT INTO ${sql(names.table)} ${
-          sql.insert(Arr.map(chunk, (envelope) => ({ ...columnsOf(envelope), enqueued_at: now })))
-        } RETURNING seq`
-        for (const row of returned) sequences.push(row.seq)
-      }
-      return sequences
-    }).pipe(
-      (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: true }),
-      Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
-      Effect.map((sequences) => {
-        // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
-        sequences.sort((a, b) => a - b)
-        inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
-        return outcome.outcomes
-      })
+    const runs = runsOf(sequences)
+    const lone = runs.filter(([first, last]) => first === last).map(([first]) => first)
+    return Effect.andThen(
+      Effect.forEach(
+        runs.filter(([first, last]) => first !== last),
+        ([first, last]) => sql.unsafe(`DELETE FROM ${names.quoted} WHERE seq BETWEEN ? AND ?`, [first, last]),
+        { discard: true }
+      ),
+      Effect.forEach(
+        chunks(lone, chunkSize),
+        (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
+        { discard: true }
+      )
     )
   })
+
+/** The columns of an insert, in the order of `insertSql`'s placeholders. */
+const insertColumns = "message_id, topic, event_name, body, wrapped_at, enqueued_at"
+
+/**
+ * The text of an INSERT of `rows` rows, kept per row count: the same text each time, so the client's
+ * prepared statement is reused and nothing is compiled per batch. `sql.insert` built and compiled a
+ * statement of 64 × 6 parameters from 64 objects for every group commit (`--cpu-prof` of the 64
+ * callers' enqueue: `Statement.compile` and the objects it reads; RESULTS.md, issue 16).
+ */
+const insertSql = (names: Options["names"]) => {
+  const texts = new Map<number, string>()
+  return (rows: number): string => {
+    let text = texts.get(rows)
+    if (text === undefined) {
+      text = `INSERT INTO ${names.quoted} (${insertColumns}) VALUES ` +
+        Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?)").join(", ") + " RETURNING seq"
+      if (texts.size < chunkSize) texts.set(rows, text)
+    }
+    return text
+  }
+}
+
+/** Inserts the envelopes, `chunkSize` a statement: their sequences, in insertion order. */
+const insertRows = (
+  { sql }: Options,
+  textOf: (rows: number) => string,
+  envelopes: ReadonlyArray<Envelope.Envelope>,
+  now: number
+) =>
+  Effect.gen(function*() {
+    const sequences: Array<number> = []
+    for (const chunk of chunks(envelopes, chunkSize)) {
+      const params: Array<string | number | null> = []
+      for (const e of chunk) params.push(e.messageId, e.topic, e.eventName, e.body, e.wrappedAt ?? null, now)
+      const returned = yield* sql.unsafe<{ seq: number }>(textOf(chunk.length), params)
+      for (const row of returned) sequences.push(row.seq)
+    }
+    return sequences
+  })
+
+/** One group commit: the table changes in the transaction, the index once it committed. */
+const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => {
+  const textOf = insertSql(options.names)
+  return (batch) =>
+    Effect.suspend(() => {
+      const { sql, store } = options
+      // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
+      // transaction fails they are put back where they were.
+      const removed: Array<MessageQueue.Lease> = []
+      const outcome = plan(options, index.pending, batch.offers, () => {
+        const lease = index.dropOldest()
+        if (lease !== undefined) removed.push(lease)
+        return lease
+      })
+      const inserts = outcome.insert.map((i) => batch.offers[i]!)
+      return Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* deleteRows(options, [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
+        return yield* insertRows(options, textOf, inserts, now)
+      }).pipe(
+        (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: true }),
+        Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
+        Effect.map((sequences) => {
+          // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
+          sequences.sort((a, b) => a - b)
+          inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
+          return outcome.outcomes
+        })
+      )
+    })
+}
 
 /**
  * The SQLite store, for a single process: the table is the durable copy and the process keeps its index
