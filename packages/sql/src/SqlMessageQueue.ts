@@ -48,7 +48,7 @@ export interface Options extends MessageQueue.Options {
   readonly pollInterval?: Duration.Input | undefined
   /**
    * How long an acknowledged message may stay in the table before its delete is committed: deletes are
-   * committed together — with the next messages queued, per thousand, or this long after the first. A
+   * committed together — with the next messages queued, per ten thousand, or this long after the first. A
    * crash before that commit delivers those messages again (at least once). Default 100 milliseconds.
    */
   readonly ackDelay?: Duration.Input | undefined
