@@ -151,7 +151,7 @@ describe("PostgreSQL queue", () => {
       const unlock = yield* Deferred.make<void>()
       const holder = yield* Effect.forkScoped(lockTable(table, locked, unlock))
       yield* Deferred.await(locked)
-      // The acknowledgements start a commit of the deletes (`ackDelay` after the first), which waits for the lock.
+      // The thousandth acknowledgement starts a commit of the deletes, which waits for the lock.
       yield* Effect.forEach(taken, (lease) => queue.ack(lease), { discard: true })
       yield* psql(`SELECT count(*) FROM pg_stat_activity
         WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM "${table}"%'`).pipe(

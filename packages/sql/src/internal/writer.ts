@@ -73,14 +73,8 @@ export interface Writer {
 /** Offers per transaction at most. */
 const maxOffersPerBatch = 5_000
 
-/**
- * Acknowledgements waiting at most, before they are committed without waiting for `ackDelay`. Was
- * 1,000: delivering 5,000 messages from SQLite (`synchronous: "full"`) then paid five commits, each an
- * `fsync` that blocks the event loop, and ran at 45,283/s against 54,988/s with the deletes left to
- * `ackDelay` (memory queue 47,000–57,000/s; `bench/src/persistentAlone.ts 5000 4 memory,full`, builds
- * alternated). At 10,000, a fast delivery commits its deletes about every `ackDelay`, as a slow one does.
- */
-const maxPendingAcks = 10_000
+/** Acknowledgements waiting at most, by default, before they are committed without waiting for `ackDelay`. */
+const defaultMaxPendingAcks = 1_000
 
 /** Transient failures (an unreachable server, a busy file) are retried this way before giving up. */
 const transientRetry = Schedule.max([Schedule.exponential("50 millis", 2), Schedule.recurs(6)]).pipe(
@@ -100,6 +94,11 @@ interface Settings {
   readonly closeTimeout: Duration.Input
   /** How long an offer or a release waits for its commit at most. */
   readonly storeTimeout: Duration.Input
+  /**
+   * Acknowledgements waiting at most before they are committed without waiting for `ackDelay`; default
+   * 1,000.
+   */
+  readonly maxPendingAcks?: number | undefined
 }
 
 /** A batch as taken from the pending work: the requests, to be settled once it is committed. */
@@ -111,6 +110,7 @@ interface Taken {
 
 /** The work waiting for the writer, and the latch that wakes it when there is some. */
 class Pending {
+  constructor(readonly maxPendingAcks: number) {}
   offers: Array<OfferRequest> = []
   /** Every offer waiting, until its deadline or until it is settled. */
   readonly deadlines = new Deadlines<OfferRequest>()
@@ -133,7 +133,7 @@ class Pending {
 
   /** Whether to commit now rather than let acknowledgements gather. */
   get urgent(): boolean {
-    return this.closing || this.offers.length > 0 || this.nacks.length > 0 || this.acks.length >= maxPendingAcks
+    return this.closing || this.offers.length > 0 || this.nacks.length > 0 || this.acks.length >= this.maxPendingAcks
   }
 
   /** The next batch: every acknowledgement and release, and up to `maxOffersPerBatch` offers. */
@@ -368,13 +368,13 @@ const close = (pending: Pending, fiber: Fiber.Fiber<void>, settings: Settings): 
  *
  * Offers (and releases) that arrive while a transaction runs join the next one: a burst of
  * `sendMessage` costs one commit, not one per message. Acknowledgements do not wait for a commit of
- * their own: they are committed with the next batch, when ten thousand are waiting, or `ackDelay` after
+ * their own: they are committed with the next batch, when `maxPendingAcks` are waiting, or `ackDelay` after
  * the first — so delivering does not cost a commit (an `fsync` with `synchronous=FULL`) per message.
  * Closing the scope commits what is pending, within `closeTimeout`.
  */
 export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const pending = new Pending()
+    const pending = new Pending(settings.maxPendingAcks ?? defaultMaxPendingAcks)
     const storeTimeout = Duration.fromInputUnsafe(settings.storeTimeout)
     const timeoutMillis = Duration.toMillis(storeTimeout)
     const clock = yield* Clock.Clock
@@ -408,7 +408,7 @@ export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, 
       ack: (sequence) =>
         Effect.sync(() => {
           pending.acks.push(sequence)
-          if (pending.acks.length === 1 || pending.acks.length >= maxPendingAcks) pending.signal.openUnsafe()
+          if (pending.acks.length === 1 || pending.acks.length >= pending.maxPendingAcks) pending.signal.openUnsafe()
         }),
       nack: (sequence) =>
         Effect.callback<void>((resume) => {
