@@ -107,9 +107,10 @@ const load = (options: Options): Effect.Effect<LeaseIndex, StoreError> =>
 
 /**
  * Deletes the rows of these sequences: each run of consecutive ones with one `BETWEEN` (the same
- * statement text every time, prepared once), the lone ones `chunkSize` to an `IN`. Measured with
- * `bench/src/persistentAlone.ts`: a thousand acknowledgements in order were two `IN` statements of 500
- * bound parameters, compiled by `effect/sql` for every batch; see RESULTS.md, issue 16.
+ * statement text every time, prepared once), the lone ones `chunkSize` to an `IN`. A thousand
+ * acknowledgements in order were two `IN` statements of 500 bound parameters, compiled by `effect/sql`
+ * for every batch, that ran 0.5 ms each (statements timed in `bench/src/persistentAlone.ts`'s SQLite
+ * run; RESULTS.md, issue 16). Not measured apart from this commit's other changes.
  */
 const deleteRows = ({ names, sql }: Options, sequences: ReadonlyArray<number>) =>
   Effect.suspend(() => {
@@ -135,8 +136,9 @@ const insertColumns = "message_id, topic, event_name, body, wrapped_at, enqueued
 /**
  * The text of an INSERT of `rows` rows, kept per row count: the same text each time, so the client's
  * prepared statement is reused and nothing is compiled per batch. `sql.insert` built and compiled a
- * statement of 64 × 6 parameters from 64 objects for every group commit (`--cpu-prof` of the 64
- * callers' enqueue: `Statement.compile` and the objects it reads; RESULTS.md, issue 16).
+ * statement of 64 × 6 parameters from 64 objects for every group commit: about 1 µs a message in
+ * `Statement.compile` and what it calls (`--cpu-prof` of `bench/src/enqueueAlone.ts`; RESULTS.md,
+ * issue 16).
  */
 const insertSql = (names: Options["names"]) => {
   const texts = new Map<number, string>()
