@@ -1,7 +1,8 @@
 import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { LeaseIndex } from "@stellanow/sdk/internal"
-import { Clock, type Duration, Effect, Option, type Scope } from "effect"
-import { toQueueError, transaction } from "./classify.js"
+import { Clock, type Duration, Effect, Exit, Option, type Scope } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { toQueueError } from "./classify.js"
 import { plan } from "./overflow.js"
 import { chunks, leaseOf, type Row, runsOf } from "./rows.js"
 import { migrate, type StoreOptions, verify } from "./schema.js"
@@ -105,26 +106,29 @@ const load = (options: Options): Effect.Effect<LeaseIndex, StoreError> =>
     return index
   })
 
+/** Runs one statement on the connection reserved for a commit: its rows. */
+type Execute = (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+
 /**
  * Deletes the rows of these sequences: each run of consecutive ones with one `BETWEEN` (the same
  * statement text every time, prepared once), the lone ones `chunkSize` to an `IN`. A thousand
  * acknowledgements in order were two `IN` statements of 500 bound parameters, compiled by `effect/sql`
  * for every batch, that ran 0.5 ms each (statements timed in `bench/src/persistentAlone.ts`'s SQLite
- * run; RESULTS.md, issue 16). Not measured apart from this commit's other changes.
+ * run; RESULTS.md, issue 16). Not measured apart from the other changes made with it.
  */
-const deleteRows = ({ names, sql }: Options, sequences: ReadonlyArray<number>) =>
+const deleteRows = ({ names }: Options, execute: Execute, sequences: ReadonlyArray<number>) =>
   Effect.suspend(() => {
     const runs = runsOf(sequences)
     const lone = runs.filter(([first, last]) => first === last).map(([first]) => first)
     return Effect.andThen(
       Effect.forEach(
         runs.filter(([first, last]) => first !== last),
-        ([first, last]) => sql.unsafe(`DELETE FROM ${names.quoted} WHERE seq BETWEEN ? AND ?`, [first, last]),
+        ([first, last]) => execute(`DELETE FROM ${names.quoted} WHERE seq BETWEEN ? AND ?`, [first, last]),
         { discard: true }
       ),
       Effect.forEach(
         chunks(lone, chunkSize),
-        (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
+        (chunk) => execute(`DELETE FROM ${names.quoted} WHERE seq IN (${chunk.map(() => "?").join(", ")})`, chunk),
         { discard: true }
       )
     )
@@ -155,7 +159,7 @@ const insertSql = (names: Options["names"]) => {
 
 /** Inserts the envelopes, `chunkSize` a statement: their sequences, in insertion order. */
 const insertRows = (
-  { sql }: Options,
+  execute: Execute,
   textOf: (rows: number) => string,
   envelopes: ReadonlyArray<Envelope.Envelope>,
   now: number
@@ -165,18 +169,42 @@ const insertRows = (
     for (const chunk of chunks(envelopes, chunkSize)) {
       const params: Array<string | number | null> = []
       for (const e of chunk) params.push(e.messageId, e.topic, e.eventName, e.body, e.wrappedAt ?? null, now)
-      const returned = yield* sql.unsafe<{ seq: number }>(textOf(chunk.length), params)
-      for (const row of returned) sequences.push(row.seq)
+      const returned: ReadonlyArray<{ seq: number }> = yield* execute(textOf(chunk.length), params)
+      for (const row of returned) sequences.push(Number(row.seq))
     }
     return sequences
   })
+
+/**
+ * Runs `body` in one transaction on a connection reserved for it (other statements on the client wait),
+ * rolled back when it fails; not interruptible, so no transaction is left open. Why not
+ * `sql.withTransaction`: a group commit through it cost 0.29 ms more than its three statements, about
+ * 4.6 µs a message of 64 (commits and statements timed in `bench/src/enqueueAlone.ts normal`: 948
+ * commits, 624.7 ms, their statements 352.4 ms; RESULTS.md, issue 16): a span, a scope, a semaphore
+ * of its own and the context it provides, and `effect/sql`'s statement path for each statement. This
+ * way, 0.17 ms (948 commits, 486.6 ms, their statements 329.0 ms).
+ */
+const inTransaction = <A>(
+  { sql, store }: Options,
+  body: (execute: Execute) => Effect.Effect<A, SqlError>
+): Effect.Effect<A, StoreError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const connection = yield* sql.reserve
+    const execute: Execute = (text, params) => connection.execute(text, params, undefined)
+    yield* execute("BEGIN IMMEDIATE", [])
+    const exit = yield* Effect.exit(Effect.tap(body(execute), () => execute("COMMIT", [])))
+    if (Exit.isFailure(exit)) yield* Effect.ignore(execute("ROLLBACK", []))
+    return yield* exit
+  })).pipe(
+    Effect.uninterruptible,
+    Effect.mapError((error) => toQueueError(store, "cannot commit to the queue", error))
+  )
 
 /** One group commit: the table changes in the transaction, the index once it committed. */
 const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => {
   const textOf = insertSql(options.names)
   return (batch) =>
     Effect.suspend(() => {
-      const { sql, store } = options
       // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
       // transaction fails they are put back where they were.
       const removed: Array<MessageQueue.Lease> = []
@@ -186,12 +214,13 @@ const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => {
         return lease
       })
       const inserts = outcome.insert.map((i) => batch.offers[i]!)
-      return Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        yield* deleteRows(options, [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
-        return yield* insertRows(options, textOf, inserts, now)
-      }).pipe(
-        (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: true }),
+      const deletes = [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)]
+      const write = (execute: Execute) =>
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => Effect.andThen(deleteRows(options, execute, deletes), insertRows(execute, textOf, inserts, now))
+        )
+      return inTransaction(options, write).pipe(
         Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
         Effect.map((sequences) => {
           // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
