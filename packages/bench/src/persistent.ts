@@ -17,7 +17,7 @@ import { progress, round, run, sdkLayer } from "./support.js"
 import { poolSize } from "./throughput.js"
 
 /** What the benchmark uses of `@stellanow/sdk-sql`. */
-interface SqlQueues {
+export interface SqlQueues {
   readonly SqliteQueue: {
     readonly layer: (options: {
       readonly filename: string
@@ -85,10 +85,12 @@ export const summarize = (result: PersistentResult): SqliteSummary | null => {
 
 const sqlEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../sql/src/index.ts")
 
-/** `@stellanow/sdk-sql`, or `undefined` when it is not in the workspace (yet). */
-const loadSqlQueues = async (): Promise<SqlQueues | undefined> => {
+/**
+ * `@stellanow/sdk-sql`, or `undefined` when it is not in the workspace (yet). `specifier` loads another
+ * build instead (`persistentAlone.ts`'s A/B runs).
+ */
+export const loadSqlQueues = async (specifier = "@stellanow/sdk-sql"): Promise<SqlQueues | undefined> => {
   if (!fs.existsSync(sqlEntry)) return undefined
-  const specifier = "@stellanow/sdk-sql"
   try {
     const module = (await import(specifier)) as Partial<SqlQueues>
     return module.SqliteQueue === undefined ? undefined : (module as SqlQueues)
@@ -98,11 +100,14 @@ const loadSqlQueues = async (): Promise<SqlQueues | undefined> => {
   }
 }
 
-const measureQueue = (
+/** Measures one queue: `sendMessage` with 1 caller, then 64, each followed by delivery once started. */
+export const measureQueue = (
   name: string,
   brokerUrl: string,
   messages: number,
-  queue: () => Partial<Parameters<typeof sdkLayer>[1]>
+  queue: () => Partial<Parameters<typeof sdkLayer>[1]>,
+  /** Only the 64 callers' run (profiles): `enqueue_msgs_per_s` is then 0. */
+  onlyConcurrent = false
 ): Promise<QueueRun> => {
   const pool = Array.from({ length: poolSize }, (_, i) => sample(i))
   const enqueue = (concurrency: number) =>
@@ -124,6 +129,14 @@ const measureQueue = (
         return { perSecond, delivered }
       }).pipe(Effect.provide(sdkLayer(brokerUrl, { queueCapacity: messages, ...queue() })))
     )
+  if (onlyConcurrent) {
+    return enqueue(64).then((concurrent) => ({
+      queue: name,
+      enqueue_msgs_per_s: 0,
+      enqueue_concurrent_msgs_per_s: round(concurrent.perSecond),
+      delivery_msgs_per_s: round(concurrent.delivered)
+    }))
+  }
   return enqueue(1).then(async (sequential) => {
     const concurrent = await enqueue(64)
     const result = {

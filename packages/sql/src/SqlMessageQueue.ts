@@ -48,8 +48,9 @@ export interface Options extends MessageQueue.Options {
   readonly pollInterval?: Duration.Input | undefined
   /**
    * How long an acknowledged message may stay in the table before its delete is committed: deletes are
-   * committed together — with the next messages queued, per thousand, or this long after the first. A
-   * crash before that commit delivers those messages again (at least once). Default 100 milliseconds.
+   * committed together — with the next messages queued, per ten thousand (SQLite) or thousand
+   * (PostgreSQL), or this long after the first. A crash before that commit delivers those messages
+   * again (at least once). Default 100 milliseconds.
    */
   readonly ackDelay?: Duration.Input | undefined
   /** How long closing may take to commit what is pending. Default 5 seconds. */

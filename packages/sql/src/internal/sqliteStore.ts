@@ -1,15 +1,25 @@
 import type { Envelope, MessageQueue, StoreError } from "@stellanow/sdk"
 import { LeaseIndex } from "@stellanow/sdk/internal"
-import { Clock, type Duration, Effect, Option, type Scope } from "effect"
-import * as Arr from "effect/Array"
-import { toQueueError, transaction } from "./classify.js"
+import { Clock, type Duration, Effect, Exit, Option, type Scope } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { toQueueError } from "./classify.js"
 import { plan } from "./overflow.js"
-import { chunks, columnsOf, leaseOf, type Row } from "./rows.js"
+import { chunks, leaseOf, type Row, runsOf } from "./rows.js"
 import { migrate, type StoreOptions, verify } from "./schema.js"
 import * as Writer from "./writer.js"
 
 /** Rows per INSERT or DELETE statement (SQLite allows 32,766 bound parameters). */
 const chunkSize = 500
+
+/**
+ * Acknowledgements committed together at most (the writer's default is 1,000). With 1,000, delivering
+ * 5,000 messages from SQLite (`synchronous: "full"`) paid five commits, each an `fsync` that blocks the
+ * event loop, and ran at 45,283/s against 54,988/s with the deletes left to `ackDelay` (memory queue
+ * 47,000–57,000/s; `bench/src/persistentAlone.ts 5000 4 memory,full`, builds alternated). At 10,000, a
+ * fast delivery commits its deletes about every `ackDelay`, as a slow one does. (PostgreSQL keeps
+ * 1,000: its acknowledged rows stay claimed until deleted, and its claims scan past them.)
+ */
+const maxPendingAcks = 10_000
 
 /** What the SQLite store is opened with. */
 type Options = StoreOptions & {
@@ -96,48 +106,131 @@ const load = (options: Options): Effect.Effect<LeaseIndex, StoreError> =>
     return index
   })
 
-const deleteRows = ({ names, sql }: Options, sequences: ReadonlyArray<number>) =>
-  Effect.forEach(
-    chunks(sequences, chunkSize),
-    (chunk) => sql`DELETE FROM ${sql(names.table)} WHERE seq IN ${sql.in(chunk)}`,
-    { discard: true }
+/** Runs one statement on the connection reserved for a commit: its rows. */
+type Execute = (text: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<any>, SqlError>
+
+/**
+ * Deletes the rows of these sequences: each run of consecutive ones with one `BETWEEN` (the same
+ * statement text every time, prepared once), the lone ones `chunkSize` to an `IN`. A thousand
+ * acknowledgements in order were two `IN` statements of 500 bound parameters, compiled by `effect/sql`
+ * for every batch, that ran 0.5 ms each (statements timed in `bench/src/persistentAlone.ts`'s SQLite
+ * run; RESULTS.md, issue 16). Not measured apart from the other changes made with it.
+ */
+const deleteRows = ({ names }: Options, execute: Execute, sequences: ReadonlyArray<number>) =>
+  Effect.suspend(() => {
+    const runs = runsOf(sequences)
+    const lone = runs.filter(([first, last]) => first === last).map(([first]) => first)
+    return Effect.andThen(
+      Effect.forEach(
+        runs.filter(([first, last]) => first !== last),
+        ([first, last]) => execute(`DELETE FROM ${names.quoted} WHERE seq BETWEEN ? AND ?`, [first, last]),
+        { discard: true }
+      ),
+      Effect.forEach(
+        chunks(lone, chunkSize),
+        (chunk) => execute(`DELETE FROM ${names.quoted} WHERE seq IN (${chunk.map(() => "?").join(", ")})`, chunk),
+        { discard: true }
+      )
+    )
+  })
+
+/** The columns of an insert, in the order of `insertSql`'s placeholders. */
+const insertColumns = "message_id, topic, event_name, body, wrapped_at, enqueued_at"
+
+/**
+ * The text of an INSERT of `rows` rows, kept per row count: the same text each time, so the client's
+ * prepared statement is reused and nothing is compiled per batch. `sql.insert` built and compiled a
+ * statement of 64 × 6 parameters from 64 objects for every group commit: about 1 µs a message in
+ * `Statement.compile` and what it calls (`--cpu-prof` of `bench/src/enqueueAlone.ts`; RESULTS.md,
+ * issue 16).
+ */
+const insertSql = (names: Options["names"]) => {
+  const texts = new Map<number, string>()
+  return (rows: number): string => {
+    let text = texts.get(rows)
+    if (text === undefined) {
+      text = `INSERT INTO ${names.quoted} (${insertColumns}) VALUES ` +
+        Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?)").join(", ") + " RETURNING seq"
+      if (texts.size < chunkSize) texts.set(rows, text)
+    }
+    return text
+  }
+}
+
+/** Inserts the envelopes, `chunkSize` a statement: their sequences, in insertion order. */
+const insertRows = (
+  execute: Execute,
+  textOf: (rows: number) => string,
+  envelopes: ReadonlyArray<Envelope.Envelope>,
+  now: number
+) =>
+  Effect.gen(function*() {
+    const sequences: Array<number> = []
+    for (const chunk of chunks(envelopes, chunkSize)) {
+      const params: Array<string | number | null> = []
+      for (const e of chunk) params.push(e.messageId, e.topic, e.eventName, e.body, e.wrappedAt ?? null, now)
+      const returned: ReadonlyArray<{ seq: number }> = yield* execute(textOf(chunk.length), params)
+      for (const row of returned) sequences.push(Number(row.seq))
+    }
+    return sequences
+  })
+
+/**
+ * Runs `body` in one transaction on a connection reserved for it (other statements on the client wait),
+ * rolled back when it fails; not interruptible, so no transaction is left open. Why not
+ * `sql.withTransaction`: a group commit through it cost 0.29 ms more than its three statements, about
+ * 4.6 µs a message of 64 (commits and statements timed in `bench/src/enqueueAlone.ts normal`: 948
+ * commits, 624.7 ms, their statements 352.4 ms; RESULTS.md, issue 16): a span, a scope, a semaphore
+ * of its own and the context it provides, and `effect/sql`'s statement path for each statement. This
+ * way, 0.17 ms (948 commits, 486.6 ms, their statements 329.0 ms).
+ */
+const inTransaction = <A>(
+  { sql, store }: Options,
+  body: (execute: Execute) => Effect.Effect<A, SqlError>
+): Effect.Effect<A, StoreError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const connection = yield* sql.reserve
+    const execute: Execute = (text, params) => connection.execute(text, params, undefined)
+    yield* execute("BEGIN IMMEDIATE", [])
+    const exit = yield* Effect.exit(Effect.tap(body(execute), () => execute("COMMIT", [])))
+    if (Exit.isFailure(exit)) yield* Effect.ignore(execute("ROLLBACK", []))
+    return yield* exit
+  })).pipe(
+    Effect.uninterruptible,
+    Effect.mapError((error) => toQueueError(store, "cannot commit to the queue", error))
   )
 
 /** One group commit: the table changes in the transaction, the index once it committed. */
-const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => (batch) =>
-  Effect.suspend(() => {
-    const { names, sql, store } = options
-    // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
-    // transaction fails they are put back where they were.
-    const removed: Array<MessageQueue.Lease> = []
-    const outcome = plan(options, index.pending, batch.offers, () => {
-      const lease = index.dropOldest()
-      if (lease !== undefined) removed.push(lease)
-      return lease
-    })
-    const inserts = outcome.insert.map((i) => batch.offers[i]!)
-    return Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const sequences: Array<number> = []
-      yield* deleteRows(options, [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)])
-      for (const chunk of chunks(inserts, chunkSize)) {
-        const returned = yield* sql<{ seq: number }>`INSERT INTO ${sql(names.table)} ${
-          sql.insert(Arr.map(chunk, (envelope) => ({ ...columnsOf(envelope), enqueued_at: now })))
-        } RETURNING seq`
-        for (const row of returned) sequences.push(row.seq)
-      }
-      return sequences
-    }).pipe(
-      (body) => transaction(sql, body, { store, action: "cannot commit to the queue", rollbackAfterFailure: true }),
-      Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
-      Effect.map((sequences) => {
-        // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
-        sequences.sort((a, b) => a - b)
-        inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
-        return outcome.outcomes
+const commitWith = (options: Options, index: LeaseIndex): Writer.Commit => {
+  const textOf = insertSql(options.names)
+  return (batch) =>
+    Effect.suspend(() => {
+      // Messages dropped to make room leave the index now, so no take hands them out meanwhile; if the
+      // transaction fails they are put back where they were.
+      const removed: Array<MessageQueue.Lease> = []
+      const outcome = plan(options, index.pending, batch.offers, () => {
+        const lease = index.dropOldest()
+        if (lease !== undefined) removed.push(lease)
+        return lease
       })
-    )
-  })
+      const inserts = outcome.insert.map((i) => batch.offers[i]!)
+      const deletes = [...batch.acks, ...outcome.dropped.map((stored) => stored.sequence)]
+      const write = (execute: Execute) =>
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => Effect.andThen(deleteRows(options, execute, deletes), insertRows(execute, textOf, inserts, now))
+        )
+      return inTransaction(options, write).pipe(
+        Effect.tapError(() => Effect.sync(() => removed.forEach((lease) => index.putBack(lease)))),
+        Effect.map((sequences) => {
+          // Sequences grow in insertion order: the n-th smallest is the n-th row inserted.
+          sequences.sort((a, b) => a - b)
+          inserts.forEach((envelope, i) => index.add({ envelope, sequence: sequences[i]! }))
+          return outcome.outcomes
+        })
+      )
+    })
+}
 
 /**
  * The SQLite store, for a single process: the table is the durable copy and the process keeps its index
@@ -151,7 +244,7 @@ export const make = (options: Options): Effect.Effect<MessageQueue.Service, Stor
     yield* openFile(options)
     yield* logSettings(options)
     const index = yield* load(options)
-    const writer = yield* Writer.make(commitWith(options, index), options)
+    const writer = yield* Writer.make(commitWith(options, index), { ...options, maxPendingAcks })
     return {
       order: options.order,
       overflow: options.overflow,

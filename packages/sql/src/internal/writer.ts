@@ -1,6 +1,7 @@
 import type { Envelope } from "@stellanow/sdk"
 import { QueueError, StoreError } from "@stellanow/sdk"
-import { Cause, Duration, Effect, Exit, Fiber, Latch, Option, Schedule, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Latch, Option, Schedule, type Scope } from "effect"
+import { Deadlines } from "./deadlines.js"
 
 /** What became of one offer in a committed batch. */
 export type OfferOutcome =
@@ -26,6 +27,17 @@ interface OfferRequest {
   cancelled: boolean
   /** In a batch being committed: from then on, whether it is stored is up to that commit. */
   committing: boolean
+  /** When the caller gives up waiting (`storeTimeout` after the offer), in the clock's milliseconds. */
+  readonly deadline: number
+  /** Completed (or given up by its caller): nothing more is reported to it. */
+  settled: boolean
+}
+
+/** Completes an offer's wait, once. */
+const settle = (request: OfferRequest, outcome: Effect.Effect<Option.Option<Envelope.Envelope>, QueueError>) => {
+  if (request.settled) return
+  request.settled = true
+  request.resume(outcome)
 }
 
 interface NackRequest {
@@ -61,8 +73,8 @@ export interface Writer {
 /** Offers per transaction at most. */
 const maxOffersPerBatch = 5_000
 
-/** Acknowledgements waiting at most, before they are committed without waiting for `ackDelay`. */
-const maxPendingAcks = 1_000
+/** Acknowledgements waiting at most, by default, before they are committed without waiting for `ackDelay`. */
+const defaultMaxPendingAcks = 1_000
 
 /** Transient failures (an unreachable server, a busy file) are retried this way before giving up. */
 const transientRetry = Schedule.max([Schedule.exponential("50 millis", 2), Schedule.recurs(6)]).pipe(
@@ -82,6 +94,11 @@ interface Settings {
   readonly closeTimeout: Duration.Input
   /** How long an offer or a release waits for its commit at most. */
   readonly storeTimeout: Duration.Input
+  /**
+   * Acknowledgements waiting at most before they are committed without waiting for `ackDelay`; default
+   * 1,000.
+   */
+  readonly maxPendingAcks?: number | undefined
 }
 
 /** A batch as taken from the pending work: the requests, to be settled once it is committed. */
@@ -93,7 +110,10 @@ interface Taken {
 
 /** The work waiting for the writer, and the latch that wakes it when there is some. */
 class Pending {
+  constructor(readonly maxPendingAcks: number) {}
   offers: Array<OfferRequest> = []
+  /** Every offer waiting, until its deadline or until it is settled. */
+  readonly deadlines = new Deadlines<OfferRequest>()
   acks: Array<number> = []
   nacks: Array<NackRequest> = []
   /**
@@ -113,7 +133,7 @@ class Pending {
 
   /** Whether to commit now rather than let acknowledgements gather. */
   get urgent(): boolean {
-    return this.closing || this.offers.length > 0 || this.nacks.length > 0 || this.acks.length >= maxPendingAcks
+    return this.closing || this.offers.length > 0 || this.nacks.length > 0 || this.acks.length >= this.maxPendingAcks
   }
 
   /** The next batch: every acknowledgement and release, and up to `maxOffersPerBatch` offers. */
@@ -153,7 +173,8 @@ const settleCommitted = (pending: Pending, batch: Taken, outcomes: ReadonlyArray
   pending.committingAcks = []
   batch.offers.forEach((request, i) => {
     const outcome = outcomes[i]!
-    request.resume(
+    settle(
+      request,
       outcome._tag === "Full"
         ? Effect.fail(
           new QueueError({
@@ -167,6 +188,7 @@ const settleCommitted = (pending: Pending, batch: Taken, outcomes: ReadonlyArray
         : Effect.succeed(outcome.dropped)
     )
   })
+  pending.deadlines.prune()
 }
 
 /**
@@ -186,8 +208,9 @@ const settleFailed = (
     for (const request of batch.offers) {
       const { messageId } = request.envelope
       const detail = `message ${messageId} could not be stored: ${error.message}`
-      request.resume(Effect.fail(new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })))
+      settle(request, Effect.fail(new QueueError({ reason: "StoreFailed", messageId, detail, cause: error })))
     }
+    pending.deadlines.prune()
     if (batch.offers.length > 0) {
       yield* Effect.logError(`${batch.offers.length} message(s) could not be stored: ${error.message}`)
     }
@@ -326,9 +349,10 @@ const close = (pending: Pending, fiber: Fiber.Fiber<void>, settings: Settings): 
     pending.signal.openUnsafe()
     const done = yield* Fiber.join(fiber).pipe(Effect.timeoutOption(settings.closeTimeout), Effect.exit)
     if (Exit.isFailure(done) || Option.isNone(done.value)) yield* Fiber.interrupt(fiber)
-    for (const { envelope: { messageId }, resume } of pending.offers) {
+    for (const request of pending.offers) {
+      const { messageId } = request.envelope
       const detail = `${settings.store}: the queue was closed before message ${messageId} was stored`
-      resume(Effect.fail(new QueueError({ reason: "Closed", messageId, detail })))
+      settle(request, Effect.fail(new QueueError({ reason: "Closed", messageId, detail })))
     }
     for (const request of pending.nacks) request.resume?.(Effect.void)
     if (pending.acks.length + pending.nacks.length > 0) {
@@ -344,37 +368,47 @@ const close = (pending: Pending, fiber: Fiber.Fiber<void>, settings: Settings): 
  *
  * Offers (and releases) that arrive while a transaction runs join the next one: a burst of
  * `sendMessage` costs one commit, not one per message. Acknowledgements do not wait for a commit of
- * their own: they are committed with the next batch, when a thousand are waiting, or `ackDelay` after
+ * their own: they are committed with the next batch, when `maxPendingAcks` are waiting, or `ackDelay` after
  * the first — so delivering does not cost a commit (an `fsync` with `synchronous=FULL`) per message.
  * Closing the scope commits what is pending, within `closeTimeout`.
  */
 export const make = (commit: Commit, settings: Settings): Effect.Effect<Writer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const pending = new Pending()
+    const pending = new Pending(settings.maxPendingAcks ?? defaultMaxPendingAcks)
+    const storeTimeout = Duration.fromInputUnsafe(settings.storeTimeout)
+    const timeoutMillis = Duration.toMillis(storeTimeout)
+    const clock = yield* Clock.Clock
+    // An offer that waited `storeTimeout` is withdrawn if still waiting for its batch (not stored);
+    // one in a commit under way may still be stored.
+    yield* pending.deadlines.start((request) => {
+      request.cancelled = true
+      settle(request, Effect.fail(offerTimedOut(request, pending, settings, storeTimeout)))
+    })
     const fiber = yield* Effect.forkScoped(Effect.interruptible(run(pending, commit, settings)))
     yield* Effect.addFinalizer(() => close(pending, fiber, settings))
-    const storeTimeout = Duration.fromInputUnsafe(settings.storeTimeout)
     return {
-      offer: (envelope) => {
-        const request: OfferRequest = { envelope, resume: () => {}, cancelled: false, committing: false }
-        return Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
-          request.resume = resume
+      offer: (envelope) =>
+        Effect.callback<Option.Option<Envelope.Envelope>, QueueError>((resume) => {
+          const request: OfferRequest = {
+            envelope,
+            resume,
+            cancelled: false,
+            committing: false,
+            deadline: clock.currentTimeMillisUnsafe() + timeoutMillis,
+            settled: false
+          }
           pending.offers.push(request)
+          pending.deadlines.add(request)
           pending.signal.openUnsafe()
           return Effect.sync(() => {
             request.cancelled = true
+            request.settled = true
           })
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: storeTimeout,
-            orElse: () => Effect.fail(offerTimedOut(request, pending, settings, storeTimeout))
-          })
-        )
-      },
+        }),
       ack: (sequence) =>
         Effect.sync(() => {
           pending.acks.push(sequence)
-          if (pending.acks.length === 1 || pending.acks.length >= maxPendingAcks) pending.signal.openUnsafe()
+          if (pending.acks.length === 1 || pending.acks.length >= pending.maxPendingAcks) pending.signal.openUnsafe()
         }),
       nack: (sequence) =>
         Effect.callback<void>((resume) => {
