@@ -102,22 +102,25 @@ const takeForever = (run: Run, publishAll: (leases: ReadonlyArray<Lease>) => Eff
 /**
  * Takes from the queue, riding out a store that fails (a database that is down): retried with the
  * SDK's backoff, logged at warn once per outage and at info when it ends, rather than per attempt.
+ * A take that succeeds goes straight through: at a steady rate the drain takes a message or two at a
+ * time, and making the backoff's step and a generator for every take cost about 1.3 KB and 1 µs each
+ * time (the allocation profile of the latency run).
  */
 const takeRetrying = (queue: QueueService, max: number): Effect.Effect<ReadonlyArray<Lease>> =>
+  Effect.catch(queue.take(max), (error) => rideOutOutage(queue, max, error))
+
+/** Retries a take that failed until the store is back, logging the outage's start and end once each. */
+const rideOutOutage = (queue: QueueService, max: number, outage: QueueError): Effect.Effect<ReadonlyArray<Lease>> =>
   Effect.gen(function*() {
-    let outage: QueueError | undefined
+    yield* Effect.logWarning(`cannot take from the queue; retrying until it recovers: ${outage.message}`)
     const pause = yield* Schedule.toStepWithSleep(Backoff.schedule)
     while (true) {
+      yield* Effect.ignore(pause(undefined))
       const taken = yield* Effect.result(queue.take(max))
       if (Result.isSuccess(taken)) {
-        if (outage !== undefined) yield* Effect.logInfo("the queue's store is back; sending resumes")
+        yield* Effect.logInfo("the queue's store is back; sending resumes")
         return taken.success
       }
-      if (outage === undefined) {
-        outage = taken.failure
-        yield* Effect.logWarning(`cannot take from the queue; retrying until it recovers: ${outage.message}`)
-      }
-      yield* Effect.ignore(pause(undefined))
     }
   })
 
