@@ -91,7 +91,8 @@ const takeForever = (run: Run, publishAll: (leases: ReadonlyArray<Lease>) => Eff
     const { maxInFlight, queue, sink } = run.options
     while (true) {
       yield* sink.awaitReady
-      yield* run.inFlight.room
+      // Checked in place first: waiting on an open latch still runs an effect and makes its callback.
+      if (!run.inFlight.hasRoom()) yield* run.inFlight.room
       // Taken and published in one step, so an interruption cannot strand a taken message.
       yield* Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(takeRetrying(queue, maxInFlight - run.inFlight.size())), publishAll)
@@ -173,8 +174,14 @@ const settle = (run: Run, done: ReadonlyArray<InFlight.Outcome>, final: boolean)
       if (Exit.isSuccess(exit)) acknowledged.push(lease)
       else failed.push([lease, exit.cause])
     }
-    const failures = Effect.forEach(failed, ([lease, cause]) => retry(run, lease, cause, final), { discard: true })
-    return acknowledged.length === 0 ? failures : Effect.andThen(acknowledge(run, acknowledged), failures)
+    // Most batches have no failure: no effect is made for none.
+    const failures = failed.length === 0
+      ? Effect.void
+      : Effect.forEach(failed, ([lease, cause]) => retry(run, lease, cause, final), { discard: true })
+    if (acknowledged.length === 0) return failures
+    return failed.length === 0
+      ? acknowledge(run, acknowledged)
+      : Effect.andThen(acknowledge(run, acknowledged), failures)
   }).pipe(Effect.uninterruptible)
 
 const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
