@@ -87,17 +87,22 @@ const forkIn = <A, E>(run: Run, fiber: Effect.Effect<A, E>) =>
 
 /** Takes and publishes while connected and there is room, for ever. */
 const takeForever = (run: Run, publishAll: (leases: ReadonlyArray<Lease>) => Effect.Effect<void>) =>
-  Effect.gen(function*() {
+  // Uninterruptible but for the waits and the take, so that a batch taken is published in the same
+  // step and an interruption cannot strand it. The interruptible parts are made once, not per take: a
+  // mask, a restore and a flatMap per take were about 300 B of garbage at a steady rate.
+  Effect.uninterruptibleMask((restore) => {
     const { maxInFlight, queue, sink } = run.options
-    while (true) {
-      yield* sink.awaitReady
-      // Checked in place first: waiting on an open latch still runs an effect and makes its callback.
-      if (!run.inFlight.hasRoom()) yield* run.inFlight.room
-      // Taken and published in one step, so an interruption cannot strand a taken message.
-      yield* Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(takeRetrying(queue, maxInFlight - run.inFlight.size())), publishAll)
-      )
-    }
+    const ready = restore(sink.awaitReady)
+    const room = restore(run.inFlight.room)
+    const take = restore(Effect.suspend(() => takeRetrying(queue, maxInFlight - run.inFlight.size())))
+    return Effect.gen(function*() {
+      while (true) {
+        yield* ready
+        // Checked in place first: waiting on an open latch still runs an effect and makes its callback.
+        if (!run.inFlight.hasRoom()) yield* room
+        yield* publishAll(yield* take)
+      }
+    })
   })
 
 /**
