@@ -13,6 +13,7 @@ import * as Metrics from "../Metrics.js"
 import type { PublishCallback, Service as SinkService } from "../Sink.js"
 import type { PublishError, QueueError } from "../StellaNowError.js"
 import * as Backoff from "./backoff.js"
+import * as BatchAck from "./batchAck.js"
 import * as InFlight from "./inFlight.js"
 import type { Series } from "./metricSeries.js"
 import type { Refusals } from "./refusals.js"
@@ -191,7 +192,7 @@ const settle = (run: Run, done: ReadonlyArray<InFlight.Outcome>, final: boolean)
 
 const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
   Effect.andThen(
-    Effect.forEach(leases, (lease) => ackOrRetry(run, lease), { discard: true }),
+    recordAcks(run, leases),
     Effect.suspend(() => {
       const { refusals, series } = run.options
       const now = run.clock.currentTimeMillisUnsafe()
@@ -208,6 +209,17 @@ const acknowledge = (run: Run, leases: ReadonlyArray<Lease>) =>
       return rest
     })
   )
+
+/**
+ * Records the acknowledgements in the queue: in one call when the queue acknowledges batches (the
+ * in-memory queues, which cannot fail), else one by one.
+ */
+const recordAcks = (run: Run, leases: ReadonlyArray<Lease>): Effect.Effect<void> => {
+  const ackAll = BatchAck.of(run.options.queue.ack)
+  return ackAll !== undefined
+    ? ackAll(leases)
+    : Effect.forEach(leases, (lease) => ackOrRetry(run, lease), { discard: true })
+}
 
 /**
  * Records an acknowledgement in the queue. One the store cannot record is retried in the background
