@@ -176,31 +176,43 @@ const serialize = (
   payload: string
 ): string => {
   const primaryId = json(primary.entityId)
-  const pieces = [
-    keyPrefix(project),
-    primaryId,
-    ",\"entityTypeDefinitionId\":",
-    quoteName(primary.entityTypeDefinitionId),
-    "},\"value\":{\"metadata\":{\"messageId\":",
-    quotedMessageId,
-    ",\"messageOriginDateUTC\":",
-    quotedOriginDate,
-    ",\"eventTypeDefinitionId\":",
-    quoteName(descriptor.eventName),
-    ",\"entityTypeIds\":["
-  ]
-  descriptor.entities.forEach((entity, i) => {
+  try {
     pieces.push(
-      i === 0 ? "{\"entityTypeDefinitionId\":" : ",{\"entityTypeDefinitionId\":",
-      quoteName(entity.entityTypeDefinitionId),
-      ",\"entityId\":",
-      entity === primary ? primaryId : json(entity.entityId),
-      "}"
+      keyPrefix(project),
+      primaryId,
+      ",\"entityTypeDefinitionId\":",
+      quoteName(primary.entityTypeDefinitionId),
+      "},\"value\":{\"metadata\":{\"messageId\":",
+      quotedMessageId,
+      ",\"messageOriginDateUTC\":",
+      quotedOriginDate,
+      ",\"eventTypeDefinitionId\":",
+      quoteName(descriptor.eventName),
+      ",\"entityTypeIds\":["
     )
-  })
-  pieces.push("]},\"payload\":", json(payload), "}}")
-  return pieces.join("")
+    const { entities } = descriptor
+    for (let i = 0; i < entities.length; i++) {
+      const entity = entities[i]!
+      pieces.push(
+        i === 0 ? "{\"entityTypeDefinitionId\":" : ",{\"entityTypeDefinitionId\":",
+        quoteName(entity.entityTypeDefinitionId),
+        ",\"entityId\":",
+        entity === primary ? primaryId : json(entity.entityId),
+        "}"
+      )
+    }
+    pieces.push("]},\"payload\":", json(payload), "}}")
+    return pieces.join("")
+  } finally {
+    pieces.length = 0
+  }
 }
+
+/**
+ * The pieces `serialize` joins, in one array for every message (it runs synchronously, never inside
+ * itself): a new array per message, grown as the entities were pushed, was about 300 B of garbage.
+ */
+const pieces: Array<string> = []
 
 /**
  * Wraps a message for sending: validates it, fixes its message id (a new UUID v4 unless one is given)

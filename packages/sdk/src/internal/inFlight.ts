@@ -22,6 +22,8 @@ export interface InFlight {
   readonly remove: (lease: Lease, exit: Exit.Exit<unknown, unknown>) => boolean
   /** Opens or closes `room` and `idle` after a batch of changes; returns the count. */
   readonly recount: () => number
+  /** Whether fewer than the maximum are unsettled (as of the last `recount`): `room` would not wait. */
+  readonly hasRoom: () => boolean
   /** Waits until fewer than the maximum are unsettled (as of the last `recount`). */
   readonly room: Effect.Effect<void>
   /** Waits until none is unsettled (as of the last `recount`). */
@@ -53,6 +55,7 @@ export const make = (max: number, clock: Clock.Clock): Effect.Effect<InFlight> =
         else idle.closeUnsafe()
         return unsettled.size
       },
+      hasRoom: () => room.isOpen(),
       room: room.await,
       idle: idle.await,
       leases: () => [...unsettled.keys()]

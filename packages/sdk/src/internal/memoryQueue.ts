@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import type { Envelope } from "../Envelope.js"
 import type { Lease, OverflowPolicy, Service } from "../MessageQueue.js"
 import { QueueError } from "../StellaNowError.js"
+import * as BatchAck from "./batchAck.js"
 import { LeaseIndex } from "./leaseIndex.js"
 import { bodyBytes } from "./messageSize.js"
 
@@ -72,16 +73,22 @@ export const make = (order: "fifo" | "lifo", bounds: Bounds): Effect.Effect<Serv
       return new QueueError({ reason: "Full", messageId, capacity: bounds.capacity, detail })
     }
 
+    const ackNow = (lease: Lease) => {
+      if (index.ack(lease)) bytes -= bodyBytes(lease.envelope)
+    }
+    const ack = (lease: Lease) => Effect.sync(() => ackNow(lease))
+    BatchAck.register(ack, (leases) =>
+      Effect.sync(() => {
+        for (const lease of leases) ackNow(lease)
+      }))
+
     return {
       order,
       overflow: bounds.overflow,
       persistent: false,
       offer,
       take: (max) => index.take(max),
-      ack: (lease) =>
-        Effect.sync(() => {
-          if (index.ack(lease)) bytes -= bodyBytes(lease.envelope)
-        }),
+      ack,
       nack: (lease) => Effect.sync(() => void index.nack(lease)),
       size: Effect.sync(() => index.pending)
     } satisfies Service

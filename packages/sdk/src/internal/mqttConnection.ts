@@ -59,28 +59,11 @@ export interface Closed {
   readonly explained: boolean
 }
 
-/** How a publish waiting for its PUBACK is settled. */
-type Settle = (exit: Exit.Exit<void, PublishError>) => void
-
-/** A publish waiting for its PUBACK. */
-interface Pending {
-  /** What was published: its size is what a "packet too large" refusal is about. */
-  readonly envelope: Envelope
-  /** Its place among the connection's publishes. */
-  readonly sequence: number
-  /** When it was sent (epoch milliseconds). */
-  readonly sentAt: number
-  /** Settles it as refused by the broker, with the reason code and how the broker said it. */
-  readonly refuse: (code: number, how: string, cause?: unknown) => void
-  /** Settles it as never acknowledged, though the broker answered later packets (see {@link expire}). */
-  readonly expire: () => void
-}
-
 /** One live broker connection. */
 export interface Connection {
   readonly client: MqttClient
   /** Publishes waiting for their PUBACK on this connection, in the order sent, to fail them all if it drops. */
-  readonly pending: Map<Settle, Pending>
+  readonly pending: Set<Pending>
   /** Publishes sent on this connection so far: the next one's `sequence`. */
   sent: number
   /**
@@ -261,7 +244,7 @@ const retire = (connection: Connection, closed: Closed) => {
   const lost = Exit.fail(
     new PublishError({ reason: "ConnectionLost", messageId: "", detail: `connection lost: ${closed.error.detail}` })
   )
-  for (const resume of connection.pending.keys()) resume(lost)
+  for (const pending of connection.pending) pending.settle(lost)
   connection.pending.clear()
   Deferred.doneUnsafe(connection.closed, Exit.succeed(closed))
 }
@@ -273,7 +256,7 @@ const makeConnection = (
   publishTimeout: Duration.Duration
 ): Connection => ({
   client,
-  pending: new Map(),
+  pending: new Set(),
   sent: 0,
   answeredBefore: 0,
   pingedAt: 0,
@@ -322,7 +305,7 @@ const utf8 = new TextEncoder()
  */
 const refuseLargest = (connection: Connection, code: number, how: string) => {
   let largest: { readonly pending: Pending; readonly bytes: number } | undefined
-  for (const pending of connection.pending.values()) {
+  for (const pending of connection.pending) {
     const bytes = utf8.encode(pending.envelope.topic).length + utf8.encode(pending.envelope.body).length
     if (largest === undefined || bytes > largest.bytes) largest = { pending, bytes }
   }
@@ -531,7 +514,7 @@ export const retireGracefully = (settings: Settings, connection: Connection): Ef
   })
 
 /** Removes a publish from the connection's pending set, telling a waiter when it empties. */
-const forget = (connection: Connection, entry: (exit: Exit.Exit<void, PublishError>) => void): boolean => {
+const forget = (connection: Connection, entry: Pending): boolean => {
   const removed = connection.pending.delete(entry)
   if (removed && connection.pending.size === 0 && connection.onIdle !== undefined) {
     const onIdle = connection.onIdle
@@ -541,59 +524,105 @@ const forget = (connection: Connection, entry: (exit: Exit.Exit<void, PublishErr
   return removed
 }
 
-/** Publishes on the connection (QoS 1); returns a function that stops waiting for the outcome. */
+/** What `publishWith` gives back: a way to stop waiting for the outcome. */
+export interface Published {
+  readonly forget: () => void
+}
+
+const notPublished: Published = { forget: constVoid }
+
+/**
+ * A publish waiting for its PUBACK, settled once by whichever comes first: the PUBACK, the broker's
+ * refusal, the publish timeout, the end of the connection. One object with methods rather than the
+ * five closures per publish it replaced (about 300 B less allocated per message at a steady rate).
+ */
+class Pending implements Published {
+  constructor(
+    readonly connection: Connection,
+    /** What was published: its size is what a "packet too large" refusal is about. */
+    readonly envelope: Envelope,
+    /** Its place among the connection's publishes. */
+    readonly sequence: number,
+    /** When it was sent (epoch milliseconds). */
+    readonly sentAt: number,
+    readonly done: (exit: Exit.Exit<void, PublishError>) => void
+  ) {}
+
+  /** Settles it with the PUBACK (success), or as lost with the connection (any failure). */
+  settle(exit: Exit.Exit<void, PublishError>): void {
+    const { connection } = this
+    if (!forget(connection, this)) return
+    if (Exit.isSuccess(exit)) {
+      connection.stats.acknowledged++
+      answered(connection, this.sequence)
+      return this.done(exit)
+    }
+    connection.stats.unacknowledged++
+    this.done(lost(this.envelope.messageId, "the connection was lost before the broker acknowledged the message"))
+  }
+
+  /** Settles it as refused by the broker, with the reason code and how the broker said it. */
+  refuse(code: number, how: string, cause?: unknown): void {
+    this.blame(refusal(this.envelope.messageId, code, how, cause))
+  }
+
+  /** Settles it as never acknowledged, though the broker answered later packets (see {@link expire}). */
+  expire(): void {
+    this.blame(unacknowledged(this.envelope.messageId, this.connection.publishTimeout))
+  }
+
+  /** Stops waiting for the outcome. */
+  forget(): void {
+    forget(this.connection, this)
+  }
+
+  /** Settles it as the broker's doing: refused, or skipped. */
+  private blame(error: PublishError): void {
+    if (!forget(this.connection, this)) return
+    this.connection.stats.refused++
+    this.done(Exit.fail(error))
+  }
+
+  /** mqtt.js's callback for the publish: the PUBACK, a refusal in it, or the connection going down. */
+  answer(error: Error | undefined | null): void {
+    if (error === undefined || error === null) return this.settle(Exit.void)
+    const code = (error as { code?: unknown }).code
+    // A reason code in the PUBACK: the broker itself refused the message.
+    if (typeof code === "number") return this.refuse(code, "in its PUBACK", error)
+    // mqtt.js fails the publishes still awaiting their PUBACK with a plain Error ("Connection closed")
+    // as the connection goes down under them, before its "close" event: the connection is lost, the
+    // broker refused nothing.
+    const { connection } = this
+    if (!forget(connection, this)) return
+    connection.stats.unacknowledged++
+    stopUsing(connection)
+    this.done(
+      lost(
+        this.envelope.messageId,
+        `the connection was lost before the broker acknowledged the message: ${error.message}`,
+        error
+      )
+    )
+  }
+}
+
+/** Publishes on the connection (QoS 1); gives back a way to stop waiting for the outcome. */
 export const publishWith = (
   connection: Connection | undefined,
   envelope: Envelope,
   done: (exit: Exit.Exit<void, PublishError>) => void
-): () => void => {
+): Published => {
   if (connection === undefined || connection.retiring) {
     done(Exit.fail(
       new PublishError({ reason: "NotConnected", messageId: envelope.messageId, detail: "not connected" })
     ))
-    return constVoid
+    return notPublished
   }
-  const { messageId } = envelope
-  const sequence = connection.sent++
-  // Called with the PUBACK, or by `retire` when the connection ends first.
-  const settle: Settle = (exit) => {
-    if (!forget(connection, settle)) return
-    if (Exit.isSuccess(exit)) {
-      connection.stats.acknowledged++
-      answered(connection, sequence)
-      return done(exit)
-    }
-    connection.stats.unacknowledged++
-    done(lost(messageId, "the connection was lost before the broker acknowledged the message"))
-  }
-  /** Settles the publish as the broker's doing: refused, or skipped. */
-  const blame = (error: PublishError) => {
-    if (!forget(connection, settle)) return
-    connection.stats.refused++
-    done(Exit.fail(error))
-  }
-  connection.pending.set(settle, {
-    envelope,
-    sequence,
-    sentAt: connection.clock.currentTimeMillisUnsafe(),
-    refuse: (code, how, cause) => blame(refusal(messageId, code, how, cause)),
-    expire: () => blame(unacknowledged(messageId, connection.publishTimeout))
-  })
+  const pending = new Pending(connection, envelope, connection.sent++, connection.clock.currentTimeMillisUnsafe(), done)
+  connection.pending.add(pending)
   connection.stats.sent++
-  connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => {
-    if (error === undefined || error === null) return settle(Exit.void)
-    const code = (error as { code?: unknown }).code
-    // A reason code in the PUBACK: the broker itself refused the message.
-    if (typeof code === "number") return connection.pending.get(settle)?.refuse(code, "in its PUBACK", error)
-    // mqtt.js fails the publishes still awaiting their PUBACK with a plain Error ("Connection closed")
-    // as the connection goes down under them, before its "close" event: the connection is lost, the
-    // broker refused nothing.
-    if (!forget(connection, settle)) return
-    connection.stats.unacknowledged++
-    stopUsing(connection)
-    done(lost(messageId, `the connection was lost before the broker acknowledged the message: ${error.message}`, error))
-  })
-  return () => void forget(connection, settle)
+  connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => pending.answer(error))
+  return pending
 }
 
 const lost = (messageId: string, detail: string, cause?: unknown) =>
@@ -633,7 +662,7 @@ const followPings = (connection: Connection) => {
  */
 const expire = (settings: Settings, connection: Connection, now: number) => {
   const limit = Duration.toMillis(settings.publishTimeout)
-  for (const pending of connection.pending.values()) {
+  for (const pending of connection.pending) {
     // In the order sent: the first one still within its time ends the sweep.
     if (now - pending.sentAt < limit) return
     if (connection.answeredBefore > pending.sequence) {

@@ -209,12 +209,17 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       current: undefined
     }
 
-    /** Publishes on the current connection; returns a function that stops waiting for the outcome. */
-    const publishWith = (envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void): () => void =>
-      MqttConnection.publishWith(shared.current, envelope, done)
+    /** Publishes on the current connection; gives back a way to stop waiting for the outcome. */
+    const publishWith = (
+      envelope: Envelope,
+      done: (exit: Exit.Exit<void, PublishError>) => void
+    ): MqttConnection.Published => MqttConnection.publishWith(shared.current, envelope, done)
 
     const publish = (envelope: Envelope): Effect.Effect<void, PublishError> =>
-      Effect.callback<void, PublishError>((resume) => Effect.sync(publishWith(envelope, resume)))
+      Effect.callback<void, PublishError>((resume) => {
+        const published = publishWith(envelope, resume)
+        return Effect.sync(() => published.forget())
+      })
 
     return {
       clientId,
