@@ -63,7 +63,14 @@ export const measure = async (count: number): Promise<MemoryRun> => {
           heap_bytes: after - before,
           bytes_per_queued_message: round((after - before) / count, 1)
         }
-      }).pipe(Effect.scoped, Effect.provide(sdkLayer(broker.url("mqtt"), { queueCapacity: count })))
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(
+          // The byte budget (128 MiB by default) would drop most of a million messages: raised to
+          // measure the heap per queued message, not the budget.
+          sdkLayer(broker.url("mqtt"), { queueCapacity: count, queueCapacityBytes: 4 * 1024 ** 3 })
+        )
+      )
     )
   } finally {
     await broker.dispose()
