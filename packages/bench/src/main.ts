@@ -219,22 +219,45 @@ function report({ browserBundle, bundle, coldStarts, costs, delay, envelope, mem
   }
 }
 
-function table(r: ReturnType<typeof report>): string {
-  const lines: Array<string> = []
-  const row = (cells: ReadonlyArray<string | number>) => `| ${cells.join(" | ")} |`
-  const head = (cells: ReadonlyArray<string>) => [row(cells), row(cells.map(() => "---"))]
-  const mark = (ok: boolean) => (ok ? "met" : "MISSED")
-  const t = r.throughput
-  const u = r.user_path
-  lines.push(
+type Report = ReturnType<typeof report>
+
+const row = (cells: ReadonlyArray<string | number>) => `| ${cells.join(" | ")} |`
+const head = (cells: ReadonlyArray<string>) => [row(cells), row(cells.map(() => "---"))]
+const mark = (ok: boolean) => (ok ? "met" : "MISSED")
+
+/** The report as Markdown tables, a section each, in the order RESULTS.md quotes them. */
+function table(r: Report): string {
+  return [
+    ...machineLines(r),
+    ...userPathLines(r),
+    ...costLines(r),
+    ...pooledLines(r),
+    ...latencyLines(r),
+    ...memoryLines(r),
+    ...persistentLines(r),
+    ...sizeLines(r),
+    ...targetLines(r)
+  ].join("\n")
+}
+
+/** Where and when the run was made. */
+function machineLines(r: Report): Array<string> {
+  return [
     `StellaNow SDK benchmarks (${r.mode}), ${r.date}`,
     `Machine: ${r.machine.cpus} × ${r.machine.cpu}, ${r.machine.memory_gib} GiB, Node ${r.machine.node}, ` +
-      `${r.machine.platform}; load average at start ${r.machine.load_average_at_start.join(" ")}, ` +
-      `at end ${r.machine.load_average_at_end.join(" ")}`,
+    `${r.machine.platform}; load average at start ${r.machine.load_average_at_start.join(" ")}, ` +
+    `at end ${r.machine.load_average_at_end.join(" ")}`,
     `Broker: mosquitto on loopback. Message: the seed's UserDetailsUpdateMessage, ${r.envelope_bytes}-byte envelope.`,
-    "",
+    ""
+  ]
+}
+
+/** The headline: the README's loop against raw mqtt.js. */
+function userPathLines(r: Report): Array<string> {
+  const u = r.user_path
+  return [
     `The user's path: ${u.messages} events, a new message made per event (the README's loop), ` +
-      `${u.maxInFlight} in flight, to the last PUBACK; a QoS 1 subscriber had every message of every run`,
+    `${u.maxInFlight} in flight, to the last PUBACK; a QoS 1 subscriber had every message of every run`,
     "",
     ...head(["round", "await sdk.sendMessage msg/s", "Effect API msg/s", "raw mqtt.js msg/s", "SDK/raw", "Effect/raw"]),
     ...u.rounds.map((x, i) =>
@@ -258,10 +281,16 @@ function table(r: ReturnType<typeof report>): string {
     ]),
     "",
     `SDK/raw of single rounds: ${u.ratio_range[0]} to ${u.ratio_range[1]}. The CPU row's ratios are raw's ` +
-      "CPU per message over the SDK's (this process only, mosquitto apart): steadier than rates on a busy machine.",
-    "",
+    "CPU per message over the SDK's (this process only, mosquitto apart): steadier than rates on a busy machine.",
+    ""
+  ]
+}
+
+/** Making a message and sending it, apart. */
+function costLines(r: Report): Array<string> {
+  return [
     "Costs apart (no broker; this process's CPU time per call, the median of batches of 20,000; wall time " +
-      "in the JSON): making one message with its model; sendMessage of a message made up front; bytes allocated",
+    "in the JSON): making one message with its model; sendMessage of a message made up front; bytes allocated",
     "",
     ...head([
       "construct µs",
@@ -279,9 +308,16 @@ function table(r: ReturnType<typeof report>): string {
       r.costs.construct_alloc_bytes,
       r.costs.send_alloc_bytes
     ]),
-    "",
+    ""
+  ]
+}
+
+/** The delivery half alone (diagnostic). */
+function pooledLines(r: Report): Array<string> {
+  const t = r.throughput
+  return [
     `Diagnostic, the delivery half alone: ${t.messages} QoS 1 messages from a pool made up front, ` +
-      `${t.maxInFlight} in flight, sendMessage to the last PUBACK, against raw mqtt.js sending the pool's bodies`,
+    `${t.maxInFlight} in flight, sendMessage to the last PUBACK, against raw mqtt.js sending the pool's bodies`,
     "",
     ...head(["round", "SDK msg/s", "raw mqtt.js msg/s", "SDK/raw", "SDK CPU µs/msg", "raw CPU µs/msg"]),
     ...t.rounds.map((x, i) =>
@@ -309,10 +345,16 @@ function table(r: ReturnType<typeof report>): string {
     "",
     ...head(["sendMessage CPU µs/msg", "backlog delivery msg/s", "delivery/raw", "delivery CPU µs/msg"]),
     row([t.sdk_send_cpu_us_per_msg, t.sdk_drain_msgs_per_s, t.drain_ratio, t.sdk_drain_cpu_us_per_msg]),
-    "",
+    ""
+  ]
+}
+
+/** Latency and allocation at half capacity. */
+function latencyLines(r: Report): Array<string> {
+  return [
     `Latency: sendMessage to PUBACK at ${r.latency.rate_per_s} msg/s (half the user path's capacity with ` +
-      `the Effect API), a new message per event, ${r.latency.messages} messages after a warm-up; ` +
-      "allocation per message at that rate (V8's GCProfiler)",
+    `the Effect API), a new message per event, ${r.latency.messages} messages after a warm-up; ` +
+    "allocation per message at that rate (V8's GCProfiler)",
     "",
     ...head([
       "",
@@ -338,7 +380,13 @@ function table(r: ReturnType<typeof report>): string {
         `${l.loop_delay_p99_ms} (${l.loop_delay_max_ms})`
       ])
     ),
-    "",
+    ""
+  ]
+}
+
+/** Heap per queued message. */
+function memoryLines(r: Report): Array<string> {
+  return [
     "Memory: heap per message queued while the broker is down (after full GCs)",
     "",
     ...head(["queued", "heap growth MiB", "bytes/message", "× envelope"]),
@@ -350,36 +398,54 @@ function table(r: ReturnType<typeof report>): string {
         round(m.bytes_per_queued_message / r.envelope_bytes, 2)
       ])
     ),
-    "",
+    ""
+  ]
+}
+
+/** The persistent queues, when @stellanow/sdk-sql is in the workspace. */
+function persistentLines(r: Report): Array<string> {
+  const title = [
     r.persistent === null
       ? "Persistent queue: n/a (@stellanow/sdk-sql is not in the workspace)"
       : `Persistent queue: ${r.persistent.messages} messages`,
     ""
-  )
-  if (r.persistent !== null) {
-    lines.push(
-      ...head(["queue", "enqueue msg/s (1 caller)", "enqueue msg/s (64 callers)", "delivery msg/s"]),
-      ...r.persistent.runs.map((q) =>
-        row([q.queue, q.enqueue_msgs_per_s, q.enqueue_concurrent_msgs_per_s, q.delivery_msgs_per_s])
-      ),
-      ""
-    )
-  }
+  ]
+  if (r.persistent === null) return title
+  return [
+    ...title,
+    ...head(["queue", "enqueue msg/s (1 caller)", "enqueue msg/s (64 callers)", "delivery msg/s"]),
+    ...r.persistent.runs.map((q) =>
+      row([q.queue, q.enqueue_msgs_per_s, q.enqueue_concurrent_msgs_per_s, q.delivery_msgs_per_s])
+    ),
+    ""
+  ]
+}
+
+/** Cold start and bundle sizes. */
+function sizeLines(r: Report): Array<string> {
   const c = r.cold_start
-  lines.push(
+  return [
     `Cold start (median of ${c.runs}, the built packages): Node and tsx boot ${c.boot_ms} ms, ` +
-      `import ${c.import_ms} ms, start ${c.start_ms} ms, first PUBACK ${c.first_puback_ms} ms; ` +
-      `${c.total_ms} ms from process start`,
+    `import ${c.import_ms} ms, start ${c.start_ms} ms, first PUBACK ${c.first_puback_ms} ms; ` +
+    `${c.total_ms} ms from process start`,
     "",
     "Bundle: the minimal app (one message class, `configureSdk`, one event), esbuild --bundle --minify, " +
-      "effect, mqtt and nanoid included; for the browser, the minimal page app (examples/browser/src/minimal.ts, " +
-      "`configureBrowserSdk` with a token provider) with esbuild and with Vite's production build",
+    "effect, mqtt and nanoid included; for the browser, the minimal page app (examples/browser/src/minimal.ts, " +
+    "`configureBrowserSdk` with a token provider) with esbuild and with Vite's production build",
     "",
     ...head(["platform", "minified bytes", "minified + gzip bytes"]),
     row(["node", r.bundle.node.min_bytes, r.bundle.node.min_gzip_bytes]),
     row(["browser (esbuild)", r.bundle.browser.min_bytes, r.bundle.browser.min_gzip_bytes]),
     row(["browser (Vite)", r.bundle.browser.vite.min_bytes, r.bundle.browser.vite.min_gzip_bytes]),
-    "",
+    ""
+  ]
+}
+
+/** The issue's targets, met or missed. */
+function targetLines(r: Report): Array<string> {
+  const t = r.throughput
+  const u = r.user_path
+  return [
     ...head(["target", "measured", ""]),
     row(["user path, await sdk.sendMessage / raw ≥ 0.9", u.ratio, mark(r.targets.user_path_ratio_at_least_0_9)]),
     row(["making the seed's message ≤ 3 µs", `${r.construct_us} µs`, mark(r.targets.construct_at_most_3_us)]),
@@ -419,6 +485,5 @@ function table(r: ReturnType<typeof report>): string {
     ]),
     row(["pooled throughput SDK/raw ≥ 0.9 (diagnostic)", t.ratio, mark(r.targets.throughput_ratio_at_least_0_9)]),
     ""
-  )
-  return lines.join("\n")
+  ]
 }
