@@ -7,12 +7,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { DeadLetters, type Envelope, MessageQueue, Sink, StellaNowError } from "@stellanow/sdk"
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, Option, Scope, SubscriptionRef } from "effect"
 import { TestClock } from "effect/testing"
-import * as Drain from "../../src/internal/drain.js"
 import * as InFlight from "../../src/internal/inFlight.js"
 import * as Lifecycle from "../../src/internal/lifecycle.js"
-import * as MetricSeries from "../../src/internal/metricSeries.js"
-import * as Refusals from "../../src/internal/refusals.js"
 import * as Waiters from "../../src/internal/waiters.js"
+import { manualSink, settleFibers, startDrain } from "../support/ManualDrain.js"
 
 const envelope = (i: number): Envelope.Envelope => ({
   messageId: `m${i}`,
@@ -24,9 +22,6 @@ const lease = (i: number): MessageQueue.Lease => ({ envelope: envelope(i), seque
 
 const lost = (messageId: string) =>
   Exit.fail(new StellaNowError.PublishError({ reason: "ConnectionLost", messageId, detail: "the test dropped it" }))
-
-/** Lets every fiber that can run do so. */
-const settleFibers = Effect.repeat(Effect.yieldNowWith(1), { times: 20 })
 
 describe("Waiters", () => {
   it.effect("settles a waiter once: a second outcome for the same message is ignored", () =>
@@ -108,25 +103,6 @@ describe("InFlight", () => {
     }))
 })
 
-/** A sink that is always ready and leaves each publish's outcome to the test. */
-const manualSink = Effect.gen(function*() {
-  const reported = new Map<string, (exit: Exit.Exit<void, StellaNowError.PublishError>) => void>()
-  const published: Array<string> = []
-  const sink = Sink.make({
-    clientId: "manual",
-    destination: "manual://test",
-    state: yield* SubscriptionRef.make<Sink.ConnectionState>(Sink.ConnectionState.Idle()),
-    run: Effect.never,
-    awaitReady: Effect.void,
-    publish: () => Effect.die("the drain publishes through the publisher"),
-    publisher: Effect.succeed((envelope, onSettled) => {
-      published.push(envelope.messageId)
-      reported.set(envelope.messageId, onSettled)
-    })
-  })
-  return { sink, reported, published }
-})
-
 describe("Drain", () => {
   it.effect("acknowledges, retries and, once stopped, gives back exactly what is unsettled, in place", () =>
     Effect.gen(function*() {
@@ -134,20 +110,7 @@ describe("Drain", () => {
       const queue = yield* MessageQueue.makeMemory("fifo")
       for (let i = 1; i <= 5; i++) yield* queue.offer(envelope(i))
       const acknowledged: Array<string> = []
-      const series = (yield* MetricSeries.maker)({ client_id: "manual" })
-      const scope = yield* Scope.make()
-      const drain = yield* Drain.start({
-        sink,
-        queue,
-        maxInFlight: 3,
-        series,
-        failureSeries: () => series,
-        acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId))),
-        maxAttempts: 5,
-        refusals: Refusals.make(),
-        deadLetters: yield* DeadLetters.makeMemory(),
-        deadLettered: () => Effect.void
-      }, scope)
+      const { drain, scope } = yield* startDrain(queue, sink, acknowledged, { maxInFlight: 3 })
       yield* settleFibers
       assert.deepStrictEqual(published, ["m1", "m2", "m3"], "at most 3 in flight")
 
@@ -188,20 +151,12 @@ describe("Drain's refusals", () => {
       yield* queue.offer(envelope(1))
       const deadLetters = yield* DeadLetters.makeMemory()
       const told: Array<string> = []
-      const series = (yield* MetricSeries.maker)({ client_id: "manual" })
-      const scope = yield* Scope.make()
-      yield* Drain.start({
-        sink,
-        queue,
+      const { scope } = yield* startDrain(queue, sink, [], {
         maxInFlight: 1,
-        series,
-        failureSeries: () => series,
-        acknowledged: () => Effect.void,
         maxAttempts: 3,
-        refusals: Refusals.make(),
         deadLetters,
         deadLettered: (lease, reason) => Effect.sync(() => told.push(`${lease.envelope.messageId}: ${reason}`))
-      }, scope)
+      })
       /** Settles the last publish of m1 with `exit`, then lets the drain take it again (after its pause). */
       const answer = (exit: Exit.Exit<void, StellaNowError.PublishError>) =>
         Effect.gen(function*() {

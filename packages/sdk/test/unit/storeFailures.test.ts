@@ -6,23 +6,12 @@
  * Time is `TestClock`'s.
  */
 import { assert, describe, it } from "@effect/vitest"
-import {
-  DeadLetters,
-  type Envelope,
-  MessageQueue,
-  QueueError,
-  Sink,
-  StellaNow,
-  StellaNowError,
-  StoreError
-} from "@stellanow/sdk"
+import { type Envelope, MessageQueue, QueueError, StellaNow, StellaNowError, StoreError } from "@stellanow/sdk"
 import * as Testing from "@stellanow/sdk/testing"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Scope, SubscriptionRef } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import * as Drain from "../../src/internal/drain.js"
-import * as MetricSeries from "../../src/internal/metricSeries.js"
-import * as Refusals from "../../src/internal/refusals.js"
 import { UserDetailsUpdateMessage } from "../fixtures/messages.js"
+import { manualSink, settleFibers, startDrain } from "../support/ManualDrain.js"
 
 const envelope = (i: number): Envelope.Envelope => ({
   messageId: `m${i}`,
@@ -60,25 +49,6 @@ const failingQueue = Effect.gen(function*() {
   return { queue, memory, down, attempts }
 })
 
-/** A sink that is always ready and leaves each publish's outcome to the test. */
-const manualSink = Effect.gen(function*() {
-  const reported = new Map<string, (exit: Exit.Exit<void, StellaNowError.PublishError>) => void>()
-  const published: Array<string> = []
-  const sink = Sink.make({
-    clientId: "manual",
-    destination: "manual://test",
-    state: yield* SubscriptionRef.make<Sink.ConnectionState>(Sink.ConnectionState.Idle()),
-    run: Effect.never,
-    awaitReady: Effect.void,
-    publish: () => Effect.die("the drain publishes through the publisher"),
-    publisher: Effect.succeed((envelope, onSettled) => {
-      published.push(envelope.messageId)
-      reported.set(envelope.messageId, onSettled)
-    })
-  })
-  return { sink, reported, published }
-})
-
 /** Runs `body` with the warnings and infos logged meanwhile, in any fiber. */
 const withLogs = <A, E, R>(body: (logs: ReadonlyArray<string>) => Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
@@ -92,28 +62,6 @@ const withLogs = <A, E, R>(body: (logs: ReadonlyArray<string>) => Effect.Effect<
   })
 
 const matching = (logs: ReadonlyArray<string>, pattern: RegExp) => logs.filter((line) => pattern.test(line))
-
-/** Lets every fiber that can run do so. */
-const settleFibers = Effect.repeat(Effect.yieldNowWith(1), { times: 20 })
-
-const startDrain = (queue: MessageQueue.Service, sink: Sink.Service, acknowledged: Array<string> = []) =>
-  Effect.gen(function*() {
-    const series = (yield* MetricSeries.maker)({ client_id: "manual" })
-    const scope = yield* Scope.make()
-    const drain = yield* Drain.start({
-      sink,
-      queue,
-      maxInFlight: 10,
-      series,
-      failureSeries: () => series,
-      acknowledged: (leases) => Effect.sync(() => acknowledged.push(...leases.map((l) => l.envelope.messageId))),
-      maxAttempts: 5,
-      refusals: Refusals.make(),
-      deadLetters: yield* DeadLetters.makeMemory(),
-      deadLettered: () => Effect.void
-    }, scope)
-    return { drain, scope }
-  })
 
 describe("the drain over a store that fails", () => {
   it.effect("a failing take is retried with backoff, warned about once per outage, and sending resumes", () =>
