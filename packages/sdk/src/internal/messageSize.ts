@@ -11,31 +11,15 @@ import { ValidationError } from "../StellaNowError.js"
 const nodeByteLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: "utf8"): number } }).Buffer
   ?.byteLength
 
-/** A string's length in UTF-8 bytes, counted without encoding it (for runtimes without `Buffer`). */
-const countUtf8 = (text: string): number => {
-  let bytes = text.length
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x80) continue
-    if (code < 0x800) {
-      bytes += 1
-    } else if (
-      code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-    ) {
-      // A surrogate pair: two UTF-16 units, four bytes.
-      bytes += 2
-      i++
-    } else {
-      // Three bytes, as is a lone surrogate (encoded as U+FFFD).
-      bytes += 2
-    }
-  }
-  return bytes
-}
+/**
+ * A string's length in UTF-8 bytes where there is no `Buffer` (pages, Deno without Node globals): the
+ * platform's `TextEncoder` (a lone surrogate counts as U+FFFD, three bytes, as it is sent).
+ */
+const encodedLength = (text: string): number => new TextEncoder().encode(text).length
 
 /** A string's length in UTF-8 bytes. */
 export const utf8Length = (text: string): number =>
-  nodeByteLength === undefined ? countUtf8(text) : nodeByteLength(text, "utf8")
+  nodeByteLength === undefined ? encodedLength(text) : nodeByteLength(text, "utf8")
 
 /** The envelope's body in UTF-8 bytes: as measured at wrapping, or measured now. */
 export const bodyBytes = (envelope: Envelope): number => envelope.byteLength ?? utf8Length(envelope.body)
