@@ -255,7 +255,8 @@ class Reader {
   }
   /** MQTT 5 properties: repeated ones become arrays, user properties an object, as mqtt-packet reads them. */
   properties(): Properties {
-    const end = this.offset + this.varInt()
+    const length = this.varInt()
+    const end = this.offset + length
     if (end > this.end) throw new MalformedPacket("properties longer than their packet")
     const result: Record<string, unknown> = {}
     while (this.offset < end) {
@@ -285,7 +286,13 @@ const reasonAndProperties = (reader: Reader, protocolVersion: 4 | 5) => {
   if (reader.remaining === 0) return { reasonCode: 0 }
   const reasonCode = reader.byte()
   if (reader.remaining === 0) return { reasonCode }
-  return { reasonCode, properties: reader.properties() }
+  return { reasonCode, ...someProperties(reader) }
+}
+
+/** The properties that follow, left out when there are none, as mqtt-packet leaves them out. */
+const someProperties = (reader: Reader): { properties?: Properties } => {
+  const properties = reader.properties()
+  return Object.keys(properties).length === 0 ? {} : { properties }
 }
 
 const decodeBody = (type: number, reader: Reader, protocolVersion: 4 | 5): Packet => {
@@ -295,8 +302,12 @@ const decodeBody = (type: number, reader: Reader, protocolVersion: 4 | 5): Packe
       const code = reader.byte()
       if (protocolVersion === 4) return { cmd: "connack", sessionPresent, returnCode: code }
       // A refused MQTT 5 CONNACK may still carry properties (a reason string); a short one, none.
-      const properties = reader.remaining === 0 ? undefined : reader.properties()
-      return { cmd: "connack", sessionPresent, reasonCode: code, ...(properties === undefined ? {} : { properties }) }
+      return {
+        cmd: "connack",
+        sessionPresent,
+        reasonCode: code,
+        ...(reader.remaining === 0 ? {} : someProperties(reader))
+      }
     }
     case 4:
       return { cmd: "puback", messageId: reader.u16(), ...reasonAndProperties(reader, protocolVersion) }
