@@ -13,15 +13,19 @@ import type * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as mqtt from "mqtt"
 import { Auth } from "./Auth.js"
+import * as BrokerUrl from "./BrokerUrl.js"
 import type { Envelope } from "./Envelope.js"
 import * as Backoff from "./internal/backoff.js"
+import * as MqttJsClient from "./internal/mqttJsClient.js"
 import * as MqttSink from "./internal/mqttSink.js"
-import type { AuthError, ConfigurationError, ConnectionError, PublishError } from "./StellaNowError.js"
+import * as WsClient from "./internal/wsClient.js"
+import { type AuthError, ConfigurationError, type ConnectionError, type PublishError } from "./StellaNowError.js"
 
 /**
  * The state of the broker connection.
@@ -216,7 +220,8 @@ export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Bac
  * @since 0.1.0
  * @category constructors
  */
-export const makeMqtt: (options: MqttOptions) => Effect.Effect<Service, ConfigurationError, Auth> = MqttSink.make
+export const makeMqtt = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
+  MqttSink.make(options, MqttJsClient.connect)
 
 /**
  * The MQTT sink: mqtt.js over TCP, TLS, WebSockets or secure WebSockets as the URL says; MQTT 5, clean
@@ -227,6 +232,53 @@ export const makeMqtt: (options: MqttOptions) => Effect.Effect<Service, Configur
  */
 export const layerMqtt = (options: MqttOptions): Layer.Layer<Sink, ConfigurationError, Auth> =>
   Layer.effect(Sink, makeMqtt(options))
+
+/**
+ * Options of the WebSocket sink: those of the MQTT sink but `tls` and `clientOptions`, which the
+ * platform's WebSocket does not take (a page's browser makes the TLS connection itself).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WebSocketOptions extends Omit<MqttOptions, "tls" | "clientOptions"> {}
+
+/**
+ * Makes the WebSocket sink: fails with a `ConfigurationError` for a broker URL that is not `ws://` or
+ * `wss://`, or where the platform has no `WebSocket`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeWebSocket = (options: WebSocketOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
+  Effect.suspend(() => {
+    const address = BrokerUrl.parse(options.brokerUrl)
+    if (Result.isSuccess(address) && address.success.transport !== "websocket") {
+      return Effect.fail(
+        new ConfigurationError({
+          reason: "InvalidOption",
+          detail: `brokerUrl: the WebSocket sink takes a ws:// or wss:// broker, not ${address.success.url}`
+        })
+      )
+    }
+    if (typeof globalThis.WebSocket !== "function") {
+      return Effect.fail(
+        new ConfigurationError({ reason: "InvalidOption", detail: "this platform has no WebSocket: use layerMqtt" })
+      )
+    }
+    return MqttSink.make(options, WsClient.connect)
+  })
+
+/**
+ * The WebSocket sink, for pages: MQTT 5 over the platform's own `WebSocket` (`ws://`, `wss://`), with a
+ * client of a few kilobytes instead of mqtt.js, and the MQTT sink's behaviour otherwise: the same
+ * reconnects, credentials, publish timeouts and refusals. It also runs in Node 22+, Deno and Bun, which
+ * have a `WebSocket` too.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebSocket = (options: WebSocketOptions): Layer.Layer<Sink, ConfigurationError, Auth> =>
+  Layer.effect(Sink, makeWebSocket(options))
 
 /**
  * A fresh client id: `StellaNowSDKTypeScript_` and a 10-character nanoid.

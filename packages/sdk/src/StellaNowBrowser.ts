@@ -92,7 +92,7 @@ const build = (options: Options): Layer.Layer<StellaNow.StellaNow, Configuration
     : queue === "lifo"
     ? MessageQueue.layerLifo(queueOptions)
     : queue
-  const sink = Sink.layerMqtt({ ...rest, brokerUrl: brokerUrl ?? named.brokerUrl })
+  const sink = Sink.layerWebSocket({ ...rest, brokerUrl: brokerUrl ?? named.brokerUrl })
   return StellaNow.layer({ ...rest, project: { organizationId, projectId } }).pipe(
     Layer.provide(Layer.merge(Layer.provide(sink, authLayer), queueLayer))
   )

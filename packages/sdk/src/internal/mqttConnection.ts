@@ -1,8 +1,9 @@
 /**
- * One broker connection: one mqtt.js client, from its CONNECT to its end. {@link open} connects
+ * One broker connection: one MQTT client (mqtt.js, or the WebSocket client for pages, as the settings'
+ * `connector` makes them), from its CONNECT to its end. {@link open} connects
  * (bounded by the connect timeout) and ends the client when its scope closes (bounded too); what happened
  * is told as values — the CONNACK on the connection, a refused or failed CONNECT as a `ConnectionError`,
- * the end as {@link Closed}. Publishing goes through mqtt.js's callbacks, without a fiber per message.
+ * the end as {@link Closed}. Publishing goes through the client's callbacks, without a fiber per message.
  * When to connect again is not decided here (see `reconnectPolicy.ts`).
  */
 import * as Clock from "effect/Clock"
@@ -11,26 +12,21 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
-import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-// The default import: mqtt's browser build has nothing else (`import * as` finds no `connect` there),
-// and its Node build has one too, the same module.
-import mqtt, {
-  type IClientOptions,
-  type IConnackPacket,
-  type IDisconnectPacket,
-  type MqttClient,
-  type MqttProtocol
-} from "mqtt"
+import type { IClientOptions } from "mqtt"
 import type { Credentials } from "../Auth.js"
 import type { BrokerAddress } from "../BrokerUrl.js"
 import type { Envelope } from "../Envelope.js"
 import type { TlsOptions } from "../Sink.js"
 import { ConnectionError, PublishError } from "../StellaNowError.js"
 import * as ConnectionLog from "./connectionLog.js"
+import type { Client, Connack, Connector, Disconnect, Events } from "./mqttClient.js"
+import * as ReasonCodes from "./reasonCodes.js"
 
 /** What a connection is made with, but the credentials: fixed for the sink's life. */
 export interface Settings {
+  /** Makes the MQTT client of each connection: mqtt.js, or the WebSocket client for pages. */
+  readonly connector: Connector
   readonly address: BrokerAddress
   readonly clientId: string
   readonly protocolVersion: 4 | 5
@@ -61,7 +57,8 @@ export interface Closed {
 
 /** One live broker connection. */
 export interface Connection {
-  readonly client: MqttClient
+  /** The connection's client: set as the attempt starts. */
+  client: Client
   /** Publishes waiting for their PUBACK on this connection, in the order sent, to fail them all if it drops. */
   readonly pending: Set<Pending>
   /** Publishes sent on this connection so far: the next one's `sequence`. */
@@ -88,7 +85,7 @@ export interface Connection {
   /** Why the broker ended it, when it said (DISCONNECT reason code) or an error was seen. */
   endReason: ConnectionError | undefined
   /** The broker's CONNACK. */
-  connack: IConnackPacket | undefined
+  connack: Connack | undefined
   /** When the CONNACK came (epoch milliseconds). */
   connectedAt: number
   /** Publishes and their outcomes on this connection, for the debug log. */
@@ -106,53 +103,6 @@ const sessionTakenOver = 142
 
 /** Reason code 0x95, "Packet too large". */
 const packetTooLarge = 0x95
-
-const publishOptions = { qos: 1, retain: false } as const
-
-/**
- * Whether DEBUG is set (as for `DEBUG=mqttjs*`), so mqtt.js keeps its own debug logging. That prints
- * each CONNECT packet whole, password or token included: the SDK's own debug logs say what a connection
- * did without them (see `connectionLog.ts`).
- */
-const mqttDebugWanted = (): boolean => typeof process !== "undefined" && (process.env?.["DEBUG"] ?? "").length > 0
-
-const protocolOf = (address: BrokerAddress): MqttProtocol =>
-  address.transport === "websocket" ? (address.tls ? "wss" : "ws") : (address.tls ? "mqtts" : "mqtt")
-
-const clientOptions = (settings: Settings, credentials: Credentials): IClientOptions => {
-  const { address, tls } = settings
-  return {
-    protocol: protocolOf(address),
-    host: address.host,
-    hostname: address.host,
-    port: address.port,
-    ...(address.path === undefined ? {} : { path: address.path }),
-    protocolVersion: settings.protocolVersion,
-    clean: true,
-    clientId: settings.clientId,
-    keepalive: keepAliveSeconds(settings),
-    connectTimeout: Duration.toMillis(settings.connectTimeout),
-    // The SDK reconnects by itself, with its own schedule and fresh credentials each time.
-    reconnectPeriod: 0,
-    resubscribe: false,
-    queueQoSZero: false,
-    // A PINGREQ every keepalive interval, busy or not, rather than the ping timer re-armed for every
-    // packet sent: a timer operation per message, for a ping that costs nothing to send. Dead
-    // connections are noticed within the same bound.
-    reschedulePings: false,
-    // mqtt.js asks its `debug` logger whether it is on for every line it would log, several per
-    // message; with no DEBUG set, nothing would print.
-    ...(mqttDebugWanted() ? {} : { log: constVoid }),
-    ...(credentials.username === undefined ? {} : { username: Redacted.value(credentials.username) }),
-    ...(credentials.password === undefined ? {} : { password: Redacted.value(credentials.password) }),
-    ...(tls?.ca === undefined ? {} : { ca: tls.ca as any }),
-    ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
-    ...(tls?.key === undefined ? {} : { key: tls.key }),
-    ...(tls?.servername === undefined ? {} : { servername: tls.servername }),
-    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
-    ...settings.clientOptions
-  }
-}
 
 const noConnack = (settings: Settings, cause?: unknown) =>
   new ConnectionError({
@@ -214,7 +164,7 @@ const classify = (settings: Settings, error: unknown): ConnectionError => {
 }
 
 /** Why the broker ended a connection with a DISCONNECT. */
-const disconnected = (settings: Settings, packet: IDisconnectPacket): ConnectionError =>
+const disconnected = (settings: Settings, packet: Disconnect): ConnectionError =>
   packet.reasonCode === sessionTakenOver
     ? new ConnectionError({
       reason: "DuplicateClientId",
@@ -249,13 +199,18 @@ const retire = (connection: Connection, closed: Closed) => {
   Deferred.doneUnsafe(connection.closed, Exit.succeed(closed))
 }
 
+/** The client of a connection whose attempt has not started: nothing to publish on, nothing to end. */
+const unstarted: Client = {
+  publish: (_topic, _payload, callback) => callback(new Error("not connected")),
+  end: (_force, callback) => callback?.()
+}
+
 const makeConnection = (
-  client: MqttClient,
   onRetiring: (connection: Connection) => void,
   clock: Clock.Clock,
   publishTimeout: Duration.Duration
 ): Connection => ({
-  client,
+  client: unstarted,
   pending: new Set(),
   sent: 0,
   answeredBefore: 0,
@@ -274,22 +229,13 @@ const makeConnection = (
   publishTimeout
 })
 
-/** A reason code in hexadecimal, as MQTT 5 lists them: `0x95`. */
-const hexCode = (code: number): string => `0x${code.toString(16).padStart(2, "0")}`
-
-/** A reason code with its name: `0x95 (Packet too large)`. */
-const describeCode = (code: number): string => {
-  const name = (mqtt.ReasonCodes as Record<number, string | undefined>)[code]
-  return `${hexCode(code)}${name === undefined || name === "" ? "" : ` (${name})`}`
-}
-
 /** The refusal of one message: the broker's reason code, and how it told it. */
 const refusal = (messageId: string, code: number, how: string, cause?: unknown) =>
   new PublishError({
     reason: "Rejected",
     messageId,
     reasonCode: code,
-    detail: `refused by the broker: reason code ${describeCode(code)}; ${how}`,
+    detail: `refused by the broker: reason code ${ReasonCodes.describe(code)}; ${how}`,
     ...(cause === undefined ? {} : { cause })
   })
 
@@ -316,7 +262,7 @@ const refuseLargest = (connection: Connection, code: number, how: string) => {
  * mqtt-packet's error for a PUBACK whose reason code MQTT 5 does not allow there. mosquitto answers a
  * message over its `message_size_limit` with PUBACK 0x95 (Packet too large), which is not one of them.
  */
-const isUnreadablePuback = (error: unknown): boolean =>
+const isUnreadablePuback = (error: unknown): error is Error =>
   error instanceof Error && error.message === "Invalid puback reason code"
 
 /**
@@ -336,24 +282,23 @@ const unreadablePuback = (settings: Settings, connection: Connection, error: Err
   connection.client.end(true)
 }
 
-/** Follows the client's events: the CONNACK or why there was none, then why the connection ended. */
-const watch = (
+/** What the connection does with its client's events: the CONNACK or why there was none, then why it ended. */
+const events = (
   settings: Settings,
   connection: Connection,
   settle: (exit: Exit.Exit<Connection, ConnectionError>) => boolean
-) => {
-  const { client } = connection
-  client.once("connect", (packet) => {
+): Events => ({
+  connack: (packet) => {
     connection.connack = packet
     settle(Exit.succeed(connection))
-  })
-  client.on("error", (error) => {
+  },
+  error: (error) => {
     const reason = classify(settings, error)
     if (settle(Exit.fail(reason))) return
     if (isUnreadablePuback(error)) return unreadablePuback(settings, connection, error)
     connection.endReason ??= reason
-  })
-  client.on("disconnect", (packet) => {
+  },
+  disconnect: (packet) => {
     // Only 0x95 is blamed on a message: size picks the culprit (see `refuseLargest`). A DISCONNECT
     // 0x97 (quota exceeded) or 0x99 (payload format invalid) names no packet, and no rule finds its
     // message without risking an innocent one: those stay a lost connection, counted against none.
@@ -361,8 +306,8 @@ const watch = (
       refuseLargest(connection, packetTooLarge, "the broker disconnected, naming a packet too large")
     }
     connection.endReason ??= disconnected(settings, packet)
-  })
-  client.on("close", () => {
+  },
+  close: () => {
     if (settle(Exit.fail(closedUnaccepted(settings)))) return
     const explained = connection.endReason !== undefined
     retire(connection, {
@@ -370,8 +315,13 @@ const watch = (
         new ConnectionError({ reason: "Closed", detail: `the connection to ${settings.address.url} closed` }),
       explained
     })
-  })
-}
+  },
+  // An answer to a ping proves the broker read what came before it.
+  pingSent: () => {
+    connection.pingedAt = connection.sent
+  },
+  pingAnswered: () => answered(connection, connection.pingedAt)
+})
 
 /** One connection attempt, up to the CONNACK. Interrupting it ends the client. */
 const connect = (
@@ -381,8 +331,7 @@ const connect = (
   clock: Clock.Clock
 ): Effect.Effect<Connection, ConnectionError> =>
   Effect.callback<Connection, ConnectionError>((resume) => {
-    const client = mqtt.connect(clientOptions(settings, credentials))
-    const connection = makeConnection(client, onRetiring, clock, settings.publishTimeout)
+    const connection = makeConnection(onRetiring, clock, settings.publishTimeout)
     let settled = false
     /** Settles the attempt, once; false when it was settled already. */
     const settle = (exit: Exit.Exit<Connection, ConnectionError>): boolean => {
@@ -392,8 +341,12 @@ const connect = (
       resume(exit)
       return true
     }
-    watch(settings, connection, settle)
-    followPings(connection)
+    try {
+      connection.client = settings.connector(settings, credentials, events(settings, connection, settle))
+    } catch (error) {
+      // A URL the platform's WebSocket refuses, say: no client, nothing to end.
+      settle(Exit.fail(classify(settings, error)))
+    }
     return Effect.sync(() => {
       settled = true
       connection.client.end(true)
@@ -480,7 +433,24 @@ export const open = (
     // An attempt interrupted before its CONNACK ends its client by itself (see `connect`).
     Effect.interruptible(acquire),
     (connection) => release(settings, connection)
-  ).pipe(Effect.tap((connection) => Effect.forkScoped(sweep(settings, connection))))
+  ).pipe(
+    Effect.tap((connection) => Effect.forkScoped(sweep(settings, connection))),
+    Effect.tap((connection) => keepAlive(settings, connection))
+  )
+}
+
+/**
+ * The keepalive of a client that leaves it to the connection (see `Client.ping`): a ping every interval,
+ * the broker's Server Keep Alive if its CONNACK set one, for as long as the connection's scope is open.
+ */
+const keepAlive = (settings: Settings, connection: Connection) => {
+  const { ping } = connection.client
+  if (ping === undefined) return Effect.void
+  const serverKeepAlive = connection.connack?.properties?.serverKeepAlive
+  // A Server Keep Alive of 0 turns the keepalive off, as MQTT 5 says.
+  if (serverKeepAlive === 0) return Effect.void
+  const interval = serverKeepAlive === undefined ? settings.keepAlive : Duration.seconds(serverKeepAlive)
+  return Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(interval), Effect.sync(ping))))
 }
 
 /** The Maximum Packet Size the broker announced in the connection's CONNACK (MQTT 5), if any. */
@@ -583,7 +553,7 @@ class Pending implements Published {
     this.done(Exit.fail(error))
   }
 
-  /** mqtt.js's callback for the publish: the PUBACK, a refusal in it, or the connection going down. */
+  /** The client's callback for the publish: the PUBACK, a refusal in it, or the connection going down. */
   answer(error: Error | undefined | null): void {
     if (error === undefined || error === null) return this.settle(Exit.void)
     const code = (error as { code?: unknown }).code
@@ -621,7 +591,7 @@ export const publishWith = (
   const pending = new Pending(connection, envelope, connection.sent++, connection.clock.currentTimeMillisUnsafe(), done)
   connection.pending.add(pending)
   connection.stats.sent++
-  connection.client.publish(envelope.topic, envelope.body, publishOptions, (error) => pending.answer(error))
+  connection.client.publish(envelope.topic, envelope.body, (error) => pending.answer(error))
   return pending
 }
 
@@ -641,16 +611,6 @@ const unacknowledged = (messageId: string, timeout: Duration.Duration) =>
 const answered = (connection: Connection, before: number) => {
   connection.answeredBefore = Math.max(connection.answeredBefore, before)
   connection.lastAnswerAt = connection.clock.currentTimeMillisUnsafe()
-}
-
-/** Follows the keepalive's PINGREQs and their PINGRESPs: an answer to a ping proves the broker read what came before it. */
-const followPings = (connection: Connection) => {
-  connection.client.on("packetsend", (packet) => {
-    if (packet.cmd === "pingreq") connection.pingedAt = connection.sent
-  })
-  connection.client.on("packetreceive", (packet) => {
-    if (packet.cmd === "pingresp") answered(connection, connection.pingedAt)
-  })
 }
 
 /**

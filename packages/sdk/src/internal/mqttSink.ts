@@ -21,6 +21,7 @@ import { ConnectionState, defaultReconnectSchedule, type MqttOptions, type Servi
 import { type AuthError, ConfigurationError, ConnectionError, type PublishError } from "../StellaNowError.js"
 import * as ConnectionLog from "./connectionLog.js"
 import * as MetricSeries from "./metricSeries.js"
+import type { Connector } from "./mqttClient.js"
 import * as MqttConnection from "./mqttConnection.js"
 import * as Check from "./options.js"
 import * as ReconnectPolicy from "./reconnectPolicy.js"
@@ -36,7 +37,7 @@ interface Checked {
   readonly reconnectSchedule: NonNullable<MqttOptions["reconnectSchedule"]>
 }
 
-const check = (options: MqttOptions): Effect.Effect<Checked, ConfigurationError> =>
+const check = (options: MqttOptions, connector: Connector): Effect.Effect<Checked, ConfigurationError> =>
   Effect.gen(function*() {
     const address = yield* Effect.fromResult(BrokerUrl.parse(options.brokerUrl))
     const keepAlive = yield* Check.duration(options.keepAlive, "30 seconds", "keepAlive")
@@ -55,6 +56,7 @@ const check = (options: MqttOptions): Effect.Effect<Checked, ConfigurationError>
     }
     return {
       settings: {
+        connector,
         address,
         clientId,
         protocolVersion: options.protocolVersion ?? 5,
@@ -194,10 +196,13 @@ const run = (shared: Shared): Effect.Effect<never, ConnectionError | AuthError> 
     Effect.annotateLogs({ module: "Sink", role: "connection", clientId: shared.settings.clientId })
   )
 
-/** Makes the MQTT sink; its connection starts with `run`. */
-export const make = (options: MqttOptions): Effect.Effect<Service, ConfigurationError, Auth> =>
+/**
+ * Makes the MQTT sink, its connections made by `connector` (mqtt.js, or the WebSocket client for
+ * pages); its connection starts with `run`.
+ */
+export const make = (options: MqttOptions, connector: Connector): Effect.Effect<Service, ConfigurationError, Auth> =>
   Effect.gen(function*() {
-    const checked = yield* check(options)
+    const checked = yield* check(options, connector)
     const { clientId } = checked.settings
     const shared: Shared = {
       ...checked,
@@ -229,7 +234,7 @@ export const make = (options: MqttOptions): Effect.Effect<Service, Configuration
       run: run(shared),
       awaitReady: shared.ready.await,
       publish,
-      // Reports each outcome from mqtt.js's own callbacks (the PUBACK, the broker's refusal, the end of
+      // Reports each outcome from the client's own callbacks (the PUBACK, the broker's refusal, the end of
       // the connection): the drain keeps many messages in flight without a fiber per message.
       publisher: Effect.succeed((envelope: Envelope, done: (exit: Exit.Exit<void, PublishError>) => void) =>
         void publishWith(envelope, done)
