@@ -69,6 +69,20 @@ describe.each(Object.keys(clients) as Array<ClientName>)("the MQTT sink over %s,
       yield* sdk.stop()
     }).pipe(Effect.scoped, quiet))
 
+  it.live("speaks MQTT 3.1.1 too (protocolVersion 4), for brokers without MQTT 5", () =>
+    Effect.gen(function*() {
+      const broker = yield* mosquittoResource({ websockets: true })
+      const subscriber = yield* subscriberOf(broker)
+      const sdk = yield* sdkOver(client, broker.url("ws"), { protocolVersion: 4 })
+      const events = yield* record(sdk)
+      yield* sdk.start
+      const ids = yield* send(sdk, 0, 50)
+      yield* Effect.promise(() => subscriber.waitFor(50, 15_000))
+      assert.deepStrictEqual(idsOf(subscriber), ids)
+      yield* events.until(() => events.acknowledged() === 50)
+      yield* sdk.stop()
+    }).pipe(Effect.scoped, quiet))
+
   it.live("a refused CONNECT (wrong password) fails start as Refused, naming no secret, keeping the queue", () =>
     Effect.gen(function*() {
       const broker = yield* mosquittoResource({ websockets: true, users: { device: "right" } })
