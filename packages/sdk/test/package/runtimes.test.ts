@@ -2,7 +2,9 @@
  * The SDK's Node build under Deno and Bun: the tarballs `globalSetup.ts` packed are installed with npm
  * into a fresh project outside the workspace, and `runtimes/smoke.ts` runs there under each runtime, as
  * a user's program would. It sends 100 `UserDetailsUpdateMessage`s to a real mosquitto for each of:
- * `mqtt://`, `ws://`, an OIDC login at a real token server, and the SQLite queue of `@stellanow/sdk-sql`;
+ * `mqtt://`, `ws://`, an OIDC login at a real token server, the SQLite queue of `@stellanow/sdk-sql`,
+ * and the browser entry's own MQTT client over the runtime's `WebSocket`, to `ws://` and to `wss://`
+ * (the broker's certificate from a CA made at test time, trusted through the runtime's variable);
  * each time it stops with a drain, and at the end it exits by itself. A QoS 1 subscriber here counts
  * the distinct message ids that arrived. Node runs the same program first, as the baseline.
  *
@@ -98,7 +100,7 @@ describe("the packed SDK under Deno and Bun", () => {
 
   beforeAll(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), "stellanow-runtimes-"))
-    ;[project, broker] = await Promise.all([makeProject(tmp), startMosquitto({ websockets: true })])
+    ;[project, broker] = await Promise.all([makeProject(tmp), startMosquitto({ websockets: true, tls: true })])
   }, 180_000)
 
   afterAll(async () => {
@@ -119,7 +121,9 @@ describe("the packed SDK under Deno and Bun", () => {
       brokerUrl: broker.url("mqtt"),
       organizationId: randomUUID(),
       sqliteFile: path.join(project, `${runtime.binary.replace(/\W/g, "_")}-queue.db`)
-    }
+    },
+    "the browser entry, ws://": { brokerUrl: broker.url("ws"), organizationId: randomUUID(), browserEntry: true },
+    "the browser entry, wss://": { brokerUrl: broker.url("wss"), organizationId: randomUUID(), browserEntry: true }
   })
 
   /** Runs the smoke program under `runtime` and checks what the broker delivered, target by target. */
@@ -131,6 +135,9 @@ describe("the packed SDK under Deno and Bun", () => {
       const byName = targets(runtime, idp.baseUrl, realm)
       const exited = await runProgram(binary, runtime.args("src/smoke.ts", project), project, {
         ...runtime.env(project),
+        // The test CA, for wss://: Node and Bun read NODE_EXTRA_CA_CERTS, Deno DENO_CERT.
+        NODE_EXTRA_CA_CERTS: broker.caPath!,
+        DENO_CERT: broker.caPath!,
         SMOKE_TARGETS: JSON.stringify(Object.values(byName))
       })
       const output = `${runtime.name} printed:\n${exited.stdout}\n${exited.stderr}`
@@ -158,7 +165,7 @@ describe("the packed SDK under Deno and Bun", () => {
   }
 
   it.for([node, deno, bun])(
-    "$name runs it: 100 messages each over mqtt://, ws://, with OIDC and with the SQLite queue, drained",
+    "$name runs it: 100 messages each over mqtt://, ws://, with OIDC, the SQLite queue and the browser entry, drained",
     { timeout: 150_000 },
     async (runtime, { annotate, skip }) => {
       const binary = findRuntime(runtime)

@@ -10,6 +10,7 @@
  */
 import { configureSdk, Environment, Field, Message, Model } from "@stellanow/sdk"
 import { SqliteQueue } from "@stellanow/sdk-sql"
+import { configureBrowserSdk } from "@stellanow/sdk/browser"
 
 class PhoneNumberModel extends Model.Class<PhoneNumberModel>("PhoneNumberModel")({
   country_code: Field.optional(Field.Integer),
@@ -33,21 +34,32 @@ interface Target {
   readonly oidc?: { readonly apiBaseUrl: string; readonly username: string; readonly password: string }
   /** Queues in a SQLite file (`@stellanow/sdk-sql`) instead of in memory. */
   readonly sqliteFile?: string
+  /** Through the browser entry (`configureBrowserSdk`): its MQTT client over the runtime's own `WebSocket`. */
+  readonly browserEntry?: boolean
 }
 
 const messagesPerTarget = 100
 
+const projectId = "9c9da21c-0d5e-4f57-8a51-2d7c9e6b3f22"
+
 const sdkFor = (target: Target) =>
-  configureSdk({
-    ...(target.oidc === undefined
-      ? { auth: "none" as const }
-      : { auth: "oidc" as const, oidcUsername: target.oidc.username, oidcPassword: target.oidc.password }),
-    environment: Environment.custom({ brokerUrl: target.brokerUrl, apiBaseUrl: target.oidc?.apiBaseUrl }),
-    ...(target.sqliteFile === undefined ? {} : { queue: SqliteQueue.layer({ filename: target.sqliteFile }) }),
-    organizationId: target.organizationId,
-    projectId: "9c9da21c-0d5e-4f57-8a51-2d7c9e6b3f22",
-    logLevel: "warn"
-  })
+  target.browserEntry === true
+    ? configureBrowserSdk({
+      environment: Environment.custom({ brokerUrl: target.brokerUrl }),
+      organizationId: target.organizationId,
+      projectId,
+      logLevel: "warn"
+    })
+    : configureSdk({
+      ...(target.oidc === undefined
+        ? { auth: "none" as const }
+        : { auth: "oidc" as const, oidcUsername: target.oidc.username, oidcPassword: target.oidc.password }),
+      environment: Environment.custom({ brokerUrl: target.brokerUrl, apiBaseUrl: target.oidc?.apiBaseUrl }),
+      ...(target.sqliteFile === undefined ? {} : { queue: SqliteQueue.layer({ filename: target.sqliteFile }) }),
+      organizationId: target.organizationId,
+      projectId,
+      logLevel: "warn"
+    })
 
 /** Sends the messages of one target; the ids queued and what the drain left unsent. */
 const send = async (target: Target) => {
