@@ -444,13 +444,14 @@ export const open = (
  * the broker's Server Keep Alive if its CONNACK set one, for as long as the connection's scope is open.
  */
 const keepAlive = (settings: Settings, connection: Connection) => {
-  const { ping } = connection.client
-  if (ping === undefined) return Effect.void
+  const { client } = connection
+  if (client.ping === undefined) return Effect.void
   const serverKeepAlive = connection.connack?.properties?.serverKeepAlive
   // A Server Keep Alive of 0 turns the keepalive off, as MQTT 5 says.
   if (serverKeepAlive === 0) return Effect.void
   const interval = serverKeepAlive === undefined ? settings.keepAlive : Duration.seconds(serverKeepAlive)
-  return Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(interval), Effect.sync(ping))))
+  // Called on the client: the WebSocket client's `ping` is a method, and detached it loses `this`.
+  return Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(interval), Effect.sync(() => client.ping?.()))))
 }
 
 /** The Maximum Packet Size the broker announced in the connection's CONNACK (MQTT 5), if any. */
