@@ -138,6 +138,14 @@ const classify = (settings: Settings, error: unknown): ConnectionError => {
   const destination = settings.address.url
   // mqtt.js's own CONNACK timer has the same length as ours and, started first, fires first.
   if (error instanceof Error && error.message === "connack timeout") return noConnack(settings, error)
+  // Both clients' keepalive: mqtt.js says "Keepalive timeout", the WebSocket client "keepalive timeout: …".
+  if (error instanceof Error && /^keepalive timeout/i.test(error.message)) {
+    return new ConnectionError({
+      reason: "Timeout",
+      detail: `the broker at ${destination} stopped answering: ${error.message}`,
+      cause: error
+    })
+  }
   const code = (error as { code?: unknown } | undefined)?.code
   if (isTlsError(code)) {
     const text = error instanceof Error ? error.message : String(error)
@@ -150,7 +158,7 @@ const classify = (settings: Settings, error: unknown): ConnectionError => {
   if (typeof code === "number" && refusedCodes.has(code)) {
     return new ConnectionError({
       reason: "Refused",
-      detail: `the broker at ${destination} refused the connection (reason code ${code}): ` +
+      detail: `the broker at ${destination} refused the connection (reason code ${ReasonCodes.describe(code)}): ` +
         `the credentials were not accepted`,
       cause: error
     })
@@ -172,7 +180,10 @@ const disconnected = (settings: Settings, packet: Disconnect): ConnectionError =
     })
     : new ConnectionError({
       reason: "Closed",
-      detail: `the broker at ${settings.address.url} disconnected (reason code ${packet.reasonCode ?? 0}` +
+      detail:
+        `the broker at ${settings.address.url} disconnected (reason code ${
+          ReasonCodes.describe(packet.reasonCode ?? 0)
+        }` +
         `${packet.properties?.reasonString === undefined ? "" : `: ${packet.properties.reasonString}`})`
     })
 

@@ -71,6 +71,7 @@ describe("network faults", () => {
           yield* events.until(() => events.states.slice(before).some(isDisconnected), "10 seconds")
           const dead = events.states.slice(before).find(isDisconnected)
           assert.include(dead?._tag === "Disconnected" ? dead.error.message : "", "Keepalive timeout")
+          assert.strictEqual(dead?._tag === "Disconnected" ? dead.error.reason : undefined, "Timeout")
           proxy.stall(false)
           yield* delivered(subscriber, ids)
           assert.strictEqual(lost(subscriber, ids), 0)

@@ -94,7 +94,7 @@ describe.each(Object.keys(clients) as Array<ClientName>)("the MQTT sink over %s,
       const error = Result.isFailure(result) ? result.failure : undefined
       assert.strictEqual(error?._tag, "ConnectionError")
       assert.strictEqual((error as { reason?: string }).reason, "Refused")
-      assert.include(error!.message, "reason code 135")
+      assert.include(error!.message, "reason code 0x87 (Not authorized)")
       assert.notInclude(error!.message, "wrong-secret")
       assert.strictEqual(yield* sdk.queueSize, 2)
     }).pipe(Effect.scoped, quiet))

@@ -204,7 +204,10 @@ describe("the WebSocket client's keepalive", () => {
       assert.strictEqual(ws.closedWith, 1000)
       const state = yield* SubscriptionRef.get(sink.state)
       assert.strictEqual(state._tag, "Disconnected")
-      if (state._tag === "Disconnected") assert.include(state.error.message, "keepalive timeout")
+      if (state._tag === "Disconnected") {
+        assert.include(state.error.message, "keepalive timeout")
+        assert.strictEqual(state.error.reason, "Timeout")
+      }
       assert.strictEqual(FakeWebSocket.instances.length, 1)
       yield* TestClock.adjust("1 second")
       yield* settle
@@ -344,7 +347,7 @@ describe("a refused CONNECT", () => {
       const error = yield* Effect.flip(Fiber.join(run))
       assert.instanceOf(error, StellaNowError.ConnectionError)
       assert.strictEqual(error.reason, "Refused")
-      assert.include(error.message, "reason code 134")
+      assert.include(error.message, "reason code 0x86 (Bad User Name or Password)")
       const cause = (error as StellaNowError.ConnectionError).cause as Error & { code: number }
       assert.strictEqual(cause.code, 0x86)
       assert.include(cause.message, "Bad User Name or Password")
