@@ -1,7 +1,7 @@
 /**
  * One broker connection: one MQTT client (mqtt.js, or the WebSocket client for pages, as the settings'
- * `connector` makes them), from its CONNECT to its end. {@link open} connects
- * (bounded by the connect timeout) and ends the client when its scope closes (bounded too); what happened
+ * `connector` makes them), from its CONNECT to its end. {@link open} connects (bounded by the connect
+ * timeout) and ends the client when its scope closes (bounded too); what happened
  * is told as values — the CONNACK on the connection, a refused or failed CONNECT as a `ConnectionError`,
  * the end as {@link Closed}. Publishing goes through the client's callbacks, without a fiber per message.
  * When to connect again is not decided here (see `reconnectPolicy.ts`).
@@ -172,20 +172,20 @@ const classify = (settings: Settings, error: unknown): ConnectionError => {
 }
 
 /** Why the broker ended a connection with a DISCONNECT. */
-const disconnected = (settings: Settings, packet: Disconnect): ConnectionError =>
-  packet.reasonCode === sessionTakenOver
-    ? new ConnectionError({
+const disconnected = (settings: Settings, packet: Disconnect): ConnectionError => {
+  if (packet.reasonCode === sessionTakenOver) {
+    return new ConnectionError({
       reason: "DuplicateClientId",
       detail: `another connection with client id ${settings.clientId} took over the session at ${settings.address.url}`
     })
-    : new ConnectionError({
-      reason: "Closed",
-      detail:
-        `the broker at ${settings.address.url} disconnected (reason code ${
-          ReasonCodes.describe(packet.reasonCode ?? 0)
-        }` +
-        `${packet.properties?.reasonString === undefined ? "" : `: ${packet.properties.reasonString}`})`
-    })
+  }
+  const code = ReasonCodes.describe(packet.reasonCode ?? 0)
+  const why = packet.properties?.reasonString === undefined ? "" : `: ${packet.properties.reasonString}`
+  return new ConnectionError({
+    reason: "Closed",
+    detail: `the broker at ${settings.address.url} disconnected (reason code ${code}${why})`
+  })
+}
 
 const closedUnaccepted = (settings: Settings) =>
   new ConnectionError({
