@@ -1,17 +1,20 @@
 /**
  * The two MQTT clients side by side against a real mosquitto's websockets listener: mqtt.js (the MQTT
  * sink, `Sink.layerMqtt`) and the SDK's own WebSocket client for pages (`Sink.layerWebSocket`, over
- * Node's `WebSocket`). Each must deliver in order with every PUBACK, fail a refused CONNECT as
- * `Refused`, dead-letter a message the broker refuses with a PUBACK 0x95 while the others go out, hear
- * a DISCONNECT (a session taken over) and reconnect, and come back after the broker restarts.
+ * Node's `WebSocket`). Each must deliver in order with every PUBACK (MQTT 5 and 3.1.1), fail a refused
+ * CONNECT as `Refused`, dead-letter a message the broker refuses with a PUBACK 0x95 while the others go
+ * out, give up as `DuplicateClientId` when another client keeps taking its session over, and come back
+ * after the broker restarts. And `Sink.makeWebSocket` refuses a TCP broker, or a platform without a
+ * `WebSocket`, with a `ConfigurationError`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Auth, MessageQueue, Sink, StellaNow } from "@stellanow/sdk"
-import { Effect, Layer, Redacted, References, Result, Schedule } from "effect"
+import { Effect, Exit, Layer, Redacted, References, Result, Schedule } from "effect"
 import mqtt from "mqtt"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { vi } from "vitest"
 import { buildSdk, delivered, project, record, send } from "../faults/support.js"
 import * as Messages from "../fixtures/messages.js"
 import { durableSubscriber, persistenceConfig } from "../support/DurableSubscriber.js"
@@ -174,4 +177,28 @@ describe.each(Object.keys(clients) as Array<ClientName>)("the MQTT sink over %s,
       yield* events.drained
       yield* sdk.stop()
     }).pipe(Effect.scoped, quiet))
+})
+
+describe("Sink.makeWebSocket refuses what it cannot connect to", () => {
+  const made = (brokerUrl: string) =>
+    Effect.exit(Effect.provide(Sink.makeWebSocket({ brokerUrl }), Auth.layerNone)).pipe(
+      Effect.map((exit) => (Exit.isFailure(exit) ? String(exit.cause) : "made"))
+    )
+
+  it.effect("a TCP broker: a ConfigurationError naming the URL", () =>
+    Effect.gen(function*() {
+      const failure = yield* made("mqtt://broker.test:1883")
+      assert.include(failure, "ConfigurationError")
+      assert.include(failure, "the WebSocket sink takes a ws:// or wss:// broker, not mqtt://broker.test:1883")
+      assert.strictEqual(yield* made("ws://broker.test:8080/mqtt"), "made")
+    }))
+
+  it.effect("a platform without WebSocket: a ConfigurationError saying to use layerMqtt", () =>
+    Effect.gen(function*() {
+      vi.stubGlobal("WebSocket", undefined)
+      const failure = yield* made("ws://broker.test:8080/mqtt").pipe(
+        Effect.ensuring(Effect.sync(() => vi.unstubAllGlobals()))
+      )
+      assert.include(failure, "this platform has no WebSocket: use layerMqtt")
+    }))
 })
