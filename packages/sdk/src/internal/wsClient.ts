@@ -105,6 +105,15 @@ class WsClient implements Client {
     this.socket.send(packet)
   }
 
+  /** Sends what waited for a place in flight, as far as the Receive Maximum allows. */
+  private sendHeld(): void {
+    // A loop, not one: a held publish that cannot be encoded fails at once and frees its place again.
+    while (this.inFlight.size < this.receiveMaximum && this.held.length > 0) {
+      const next = this.held.shift()!
+      this.send(next.topic, next.payload, next.callback)
+    }
+  }
+
   private nextPacketId(): number {
     do this.lastPacketId = this.lastPacketId % maxPacketIds + 1
     while (this.inFlight.has(this.lastPacketId))
@@ -152,8 +161,7 @@ class WsClient implements Client {
     const callback = this.inFlight.get(packetId)
     if (callback === undefined) return
     this.inFlight.delete(packetId)
-    const next = this.held.shift()
-    if (next !== undefined) this.send(next.topic, next.payload, next.callback)
+    this.sendHeld()
     // Codes from 0x80 on are refusals; 0x10 (no matching subscribers) is a success.
     if (code >= 0x80) callback(withCode(`Publish error: ${ReasonCodes.name(code) ?? ReasonCodes.hex(code)}`, code))
     else callback()
