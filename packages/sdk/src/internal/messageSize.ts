@@ -6,6 +6,7 @@
  */
 import type { Envelope } from "../Envelope.js"
 import { ValidationError } from "../StellaNowError.js"
+import * as MqttCodec from "./mqttCodec.js"
 
 /** Node's `Buffer.byteLength`, when there is a `Buffer`: native, and no copy of the string. */
 const nodeByteLength = (globalThis as { Buffer?: { byteLength(text: string, encoding: "utf8"): number } }).Buffer
@@ -24,18 +25,12 @@ export const utf8Length = (text: string): number =>
 /** The envelope's body in UTF-8 bytes: as measured at wrapping, or measured now. */
 export const bodyBytes = (envelope: Envelope): number => envelope.byteLength ?? utf8Length(envelope.body)
 
-/** Bytes of an MQTT Variable Byte Integer (the Remaining Length). */
-const varintBytes = (n: number): number => n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
-
 /**
- * The size of the PUBLISH packet the SDK sends for the envelope (QoS 1, MQTT 5, no properties): the
- * fixed header, the topic, the packet id, an empty property length and the body. One byte more than
- * MQTT 3.1.1's packet, which has no property length.
+ * The size of the PUBLISH packet the SDK sends for the envelope (QoS 1, MQTT 5, no properties), as the
+ * codec lays it out. One byte more than MQTT 3.1.1's packet, which has no property length.
  */
-export const publishPacketBytes = (envelope: Envelope): number => {
-  const remaining = 2 + utf8Length(envelope.topic) + 2 + 1 + bodyBytes(envelope)
-  return 1 + varintBytes(remaining) + remaining
-}
+export const publishPacketBytes = (envelope: Envelope): number =>
+  MqttCodec.publishSize(utf8Length(envelope.topic), bodyBytes(envelope), 5)
 
 const format = (n: number): string => n.toLocaleString("en-US")
 

@@ -20,6 +20,7 @@ import type { Envelope } from "../Envelope.js"
 import type { TlsOptions } from "../Sink.js"
 import { ConnectionError, PublishError } from "../StellaNowError.js"
 import * as ConnectionLog from "./connectionLog.js"
+import * as MessageSize from "./messageSize.js"
 import type { Client, Connack, Connector, Disconnect, Events } from "./mqttClient.js"
 import * as ReasonCodes from "./reasonCodes.js"
 
@@ -250,9 +251,6 @@ const refusal = (messageId: string, code: number, how: string, cause?: unknown) 
     ...(cause === undefined ? {} : { cause })
   })
 
-/** Sizes in bytes, as the PUBLISH carries them; read only when a refusal is to be blamed. */
-const utf8 = new TextEncoder()
-
 /**
  * The broker refused a PUBLISH without naming it: a DISCONNECT 0x95, or a PUBACK mqtt.js could not
  * read (see {@link unreadablePuback}). Both say "too large", which is about size alone: whichever
@@ -263,7 +261,7 @@ const utf8 = new TextEncoder()
 const refuseLargest = (connection: Connection, code: number, how: string) => {
   let largest: { readonly pending: Pending; readonly bytes: number } | undefined
   for (const pending of connection.pending) {
-    const bytes = utf8.encode(pending.envelope.topic).length + utf8.encode(pending.envelope.body).length
+    const bytes = MessageSize.publishPacketBytes(pending.envelope)
     if (largest === undefined || bytes > largest.bytes) largest = { pending, bytes }
   }
   largest?.pending.refuse(code, how)

@@ -26,7 +26,7 @@ const protocolOf = (address: BrokerAddress): MqttProtocol =>
   address.transport === "websocket" ? (address.tls ? "wss" : "ws") : (address.tls ? "mqtts" : "mqtt")
 
 /** mqtt.js's options for one connection. */
-export const clientOptions = (settings: Settings, credentials: Credentials): IClientOptions => {
+const clientOptions = (settings: Settings, credentials: Credentials): IClientOptions => {
   const { address, tls } = settings
   return {
     protocol: protocolOf(address),
