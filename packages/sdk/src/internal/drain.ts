@@ -26,6 +26,7 @@ import * as Backoff from "./backoff.js"
 import * as BatchAck from "./batchAck.js"
 import * as InFlight from "./inFlight.js"
 import type { Series } from "./metricSeries.js"
+import * as ReasonCodes from "./reasonCodes.js"
 import type { Refusals } from "./refusals.js"
 import * as Tracing from "./tracing.js"
 
@@ -318,7 +319,7 @@ const metricReason = (error: PublishError): string =>
     ? "timeout"
     : error.reasonCode === undefined
     ? "refused"
-    : `0x${error.reasonCode.toString(16).padStart(2, "0")}`
+    : ReasonCodes.hex(error.reasonCode)
 
 /** A message kept as a dead letter leaves the queue, counted and logged (its id and why, never its payload). */
 const removeDeadLetter = (
