@@ -22,6 +22,13 @@ const isExecutable = (file: string): boolean => {
   }
 }
 
+/** The directories on PATH, in order. */
+export const pathDirs = (): Array<string> => (process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "")
+
+/** The first executable file called `name` in `dirs`, if any. */
+export const firstExecutable = (name: string, dirs: ReadonlyArray<string>): string | undefined =>
+  dirs.map((dir) => path.join(dir, name)).find(isExecutable)
+
 /** The error for a program that is not installed: what is missing, and the command that installs it. */
 export const notInstalled = (program: string, debianPackage: string, lookedIn: string): Error =>
   new Error(
@@ -32,8 +39,7 @@ export const notInstalled = (program: string, debianPackage: string, lookedIn: s
 
 /** The program's path: the first executable on PATH, then in `alsoIn`; throws {@link notInstalled}. */
 export const findProgram = (program: Program): string => {
-  const dirs = [...(process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== ""), ...program.alsoIn ?? []]
-  const found = dirs.map((dir) => path.join(dir, program.name)).find(isExecutable)
+  const found = firstExecutable(program.name, [...pathDirs(), ...program.alsoIn ?? []])
   if (found !== undefined) return found
   const where = program.alsoIn === undefined ? "on PATH" : `on PATH and in ${program.alsoIn.join(", ")}`
   throw notInstalled(program.name, program.debianPackage, where)

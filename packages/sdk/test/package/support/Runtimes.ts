@@ -5,8 +5,8 @@
  * project's `node_modules`.
  */
 import { execFileSync } from "node:child_process"
-import * as fs from "node:fs"
 import * as path from "node:path"
+import { firstExecutable, pathDirs } from "../../support/Programs.js"
 import { repoRoot } from "./Project.js"
 
 export interface Runtime {
@@ -56,23 +56,13 @@ export const node: Runtime = {
   env: () => ({})
 }
 
-const isExecutable = (file: string): boolean => {
-  try {
-    fs.accessSync(file, fs.constants.X_OK)
-    return fs.statSync(file).isFile()
-  } catch {
-    return false
-  }
-}
-
 /** Where `scripts/setup.mjs` installs the runtimes. */
 export const toolsBin = path.join(repoRoot, ".tools", "runtimes", "node_modules", ".bin")
 
 /** The runtime's binary: the one `.tools/runtimes` holds, else the first on PATH, else undefined. */
 export const findRuntime = (runtime: Runtime): string | undefined => {
   if (path.isAbsolute(runtime.binary)) return runtime.binary
-  const dirs = [toolsBin, ...(process.env.PATH ?? "").split(path.delimiter).filter((dir) => dir !== "")]
-  return dirs.map((dir) => path.join(dir, runtime.binary)).find(isExecutable)
+  return firstExecutable(runtime.binary, [toolsBin, ...pathDirs()])
 }
 
 /** What the binary says its version is (`deno 2.9.6 (stable, …)` → `2.9.6`). */
