@@ -5,10 +5,9 @@
  * tokens that expire mid-stream, each replaced ahead of its expiry, nothing lost.
  */
 import { afterEach, assert, it } from "@effect/vitest"
-import type { Auth } from "@stellanow/sdk"
-import { allArrived, password, projectId, realm, username } from "../oidc/support/Fixture.js"
+import { allArrived, backendLogin, password, projectId, realm, username } from "../oidc/support/Fixture.js"
 import { type JwtBroker, startJwtBroker } from "../oidc/support/JwtBroker.js"
-import { startTokenServer, type TokenServer } from "../oidc/support/TokenServer.js"
+import { startTokenServer } from "../oidc/support/TokenServer.js"
 import * as Chromium from "./support/Chromium.js"
 import * as PageServer from "./support/PageServer.js"
 import * as WsBridge from "./support/WsBridge.js"
@@ -21,17 +20,6 @@ afterEach(async () => {
 const call = (fn: string, ...args: ReadonlyArray<unknown>) =>
   `__page.${fn}(${args.map((a) => JSON.stringify(a)).join(", ")})`
 
-/** The app's backend: logs in with the password grant and hands the page the access token and its expiry. */
-const backendLogin = (idp: TokenServer) => async (): Promise<Auth.AccessToken> => {
-  const response = await fetch(idp.tokenUrl, {
-    method: "POST",
-    body: new URLSearchParams({ grant_type: "password", client_id: "event-ingestor", username, password })
-  })
-  if (!response.ok) throw new Error(`backend login failed: HTTP ${response.status}`)
-  const body = (await response.json()) as { access_token: string; expires_in: number }
-  return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 }
-}
-
 /** The token server, the checking broker behind ws://, and a page configured with the token provider. */
 const setUp = async (accessTokenLifetime: number) => {
   const idp = await startTokenServer({ realm, users: { [username]: password }, accessTokenLifetime })
@@ -40,7 +28,7 @@ const setUp = async (accessTokenLifetime: number) => {
   cleanups.push(() => broker.close())
   const bridge = await WsBridge.start(broker.url)
   cleanups.push(() => bridge.close())
-  const server = await PageServer.start(["sdk"], { "/token": backendLogin(idp) })
+  const server = await PageServer.start(["sdk"], { "/token": () => backendLogin(idp) })
   cleanups.push(() => server.close())
   const browser = await Chromium.launch()
   cleanups.push(() => browser.close())

@@ -9,31 +9,18 @@ import { Auth, configureTokenProviderSdk, Environment, StellaNow, StellaNowLive 
 import { Effect, References } from "effect"
 import {
   allArrived,
+  backendLogin,
   message,
-  password,
   projectId,
   realm,
   sendAll,
   type Servers,
   servers,
-  until,
-  username
+  until
 } from "./support/Fixture.js"
 import type { TokenServer } from "./support/TokenServer.js"
 
 const quiet = Effect.provideService(References.MinimumLogLevel, "Warn")
-
-/** The app's backend: logs in with the password grant and hands the page the access token and its expiry. */
-const backendLogin = async (idp: TokenServer, signal: AbortSignal): Promise<Auth.AccessToken> => {
-  const response = await fetch(idp.tokenUrl, {
-    method: "POST",
-    body: new URLSearchParams({ grant_type: "password", client_id: "event-ingestor", username, password }),
-    signal
-  })
-  if (!response.ok) throw new Error(`backend login failed: HTTP ${response.status}`)
-  const body = (await response.json()) as { access_token: string; expires_in: number }
-  return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 }
-}
 
 /** A provider over the backend that records why it was asked. */
 const recordingProvider = (idp: TokenServer, first?: Auth.AccessToken) => {

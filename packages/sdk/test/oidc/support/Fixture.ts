@@ -2,7 +2,7 @@
  * What the OIDC integration tests share: a token server and a JWT-checking broker, scoped; the SDK's
  * settings pointing at them; and small waits on conditions.
  */
-import { Environment, type StellaNow, StellaNowLive } from "@stellanow/sdk"
+import { type Auth, Environment, type StellaNow, StellaNowLive } from "@stellanow/sdk"
 import { Duration, Effect, Redacted, type Scope } from "effect"
 import { UserDetailsUpdateMessage } from "../../fixtures/messages.js"
 import { type JwtBroker, startJwtBroker } from "./JwtBroker.js"
@@ -12,6 +12,21 @@ export const realm = "7d163820-6a2c-4bd4-9b5a-3f4b2f8a1c11"
 export const projectId = "9c9da21c-0d5e-4f57-8a51-2d7c9e6b3f22"
 export const username = "ingestor@acme.test"
 export const password = "Tr0ub4dor&3-not-a-real-secret"
+
+/**
+ * An app's backend, as a token provider's pages and programs ask it: logs in at the token server with
+ * the password grant and hands out the access token and its expiry.
+ */
+export const backendLogin = async (idp: TokenServer, signal?: AbortSignal): Promise<Auth.AccessToken> => {
+  const response = await fetch(idp.tokenUrl, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "password", client_id: "event-ingestor", username, password }),
+    ...(signal === undefined ? {} : { signal })
+  })
+  if (!response.ok) throw new Error(`backend login failed: HTTP ${response.status}`)
+  const body = (await response.json()) as { access_token: string; expires_in: number }
+  return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 }
+}
 
 export interface Servers {
   readonly idp: TokenServer
